@@ -1,0 +1,31 @@
+import type { DockerRole } from './docker.ts';
+import type { Finding } from './finding.ts';
+
+/** An IdP user after Docker's role/org/team rules: what Docker should hold for them. */
+export interface DesiredUser {
+  readonly idpId: string;
+  /** A valid email, in the IdP's own case. Docker compares userNames case-insensitively. */
+  readonly userName: string;
+  readonly givenName: string | null;
+  readonly familyName: string | null;
+  readonly active: boolean;
+  readonly role: DockerRole;
+  /** The organization the user's extension names (dockerOrg, else the default org). */
+  readonly org: string;
+  /** The team sent in the extension: the first dockerTeam, the default team, or null (dockerOrg alone). */
+  readonly team: string | null;
+  /** Every team membership as `org:team`, from the attributes and from assigned org:team groups; sorted, unique. */
+  readonly teams: readonly string[];
+}
+
+/** The output of the mapping rules for a whole snapshot. */
+export interface DesiredState {
+  readonly users: readonly DesiredUser[];
+  /**
+   * IdP ids that are assigned but whose record could not be mapped (bad email, unknown role, …).
+   * They are held: never created or changed this run, and never deactivated, because the IdP still
+   * assigns them.
+   */
+  readonly held: readonly string[];
+  readonly findings: readonly Finding[];
+}

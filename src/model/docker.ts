@@ -1,0 +1,49 @@
+/** Docker's side, as the SCIM client observes it, in the project's own types. */
+
+export type DockerRole = 'member' | 'editor' | 'owner';
+export const DOCKER_ROLES: readonly DockerRole[] = ['member', 'editor', 'owner'];
+
+/**
+ * The attributes this tool writes to a Docker user. A PUT always carries all of them: Docker
+ * deactivates a user on a PUT without `active` (Hub API spec), so nothing is left implicit.
+ */
+export interface UserAttributes {
+  readonly userName: string;
+  readonly givenName: string | null;
+  readonly familyName: string | null;
+  readonly active: boolean;
+  readonly role: DockerRole;
+  readonly org: string;
+  /** The team sent in the Docker extension (`dockerTeam`); null when the rules give the user none there. */
+  readonly team: string | null;
+}
+
+export interface DockerUser {
+  readonly id: string;
+  readonly userName: string;
+  readonly givenName: string | null;
+  readonly familyName: string | null;
+  readonly active: boolean;
+  /**
+   * The Docker extension as Docker echoed it. `undefined` means Docker did not echo the extension at
+   * all (whether GETs echo it is undocumented), so the planner falls back to what it last applied.
+   */
+  readonly role?: string | null;
+  readonly org?: string | null;
+  readonly team?: string | null;
+  /** Docker ID (server-assigned), for reports only. */
+  readonly displayName?: string | null;
+}
+
+/** A Docker team as a SCIM Group, named `org:team`. */
+export interface DockerGroup {
+  readonly id: string;
+  readonly displayName: string;
+  /** SCIM ids of the member users. */
+  readonly members: readonly string[];
+}
+
+export interface DockerSnapshot {
+  readonly users: readonly DockerUser[];
+  readonly groups: readonly DockerGroup[];
+}

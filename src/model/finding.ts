@@ -1,0 +1,39 @@
+/**
+ * Something the admin should know that is not an operation: bad input, conflicts, drift, accounts
+ * the tool will not touch. Findings never stop a run; each names its subject and what to do.
+ */
+export type FindingCode =
+  | 'INVALID_EMAIL'
+  | 'MISSING_EMAIL'
+  | 'UNKNOWN_ROLE'
+  | 'AMBIGUOUS_ATTRIBUTE'
+  | 'INVALID_ORG'
+  | 'INVALID_TEAM'
+  | 'MALFORMED_GROUP'
+  | 'DUPLICATE_USERNAME'
+  | 'VALUE_TOO_LONG'
+  | 'UNMANAGED_ACCOUNT'
+  | 'ADOPTABLE_ACCOUNT'
+  | 'USERNAME_CONFLICT'
+  | 'DRIFT'
+  | 'LINKED_ACCOUNT_GONE'
+  | 'INACTIVE_UNLINKED'
+  | 'SAFETY_THRESHOLD'
+  | 'DEACTIVATION_DISABLED'
+  | 'INTERRUPTED_RUN'
+  | 'SOURCE_NOTE'
+  | 'OPERATION_FAILED';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Finding {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  /** What it is about: a userName, a group name, or an IdP id when there is nothing better. */
+  readonly subject: string;
+  readonly idpId?: string;
+  readonly dockerId?: string;
+  readonly message: string;
+  /** What the admin can do about it. */
+  readonly advice?: string;
+}

@@ -1,0 +1,67 @@
+/**
+ * What an identity provider says about the users and groups assigned to the Docker app, before
+ * Docker's rules are applied. Source adapters produce these; nothing past an adapter sees an SDK type.
+ */
+
+export type SourceKind = 'okta' | 'entra';
+
+export interface IdpUser {
+  /** The IdP's immutable id (Okta user id, Entra object id). Links survive an email change through it. */
+  readonly idpId: string;
+  /** The value meant to become Docker's userName (an email), exactly as the IdP holds it; null when the IdP has none. */
+  readonly userName: string | null;
+  readonly givenName: string | null;
+  readonly familyName: string | null;
+  /** false when the IdP says the user must not have access (deprovisioned assignment, disabled account). */
+  readonly active: boolean;
+  /**
+   * Raw docker* attributes. Lists, because Okta and Entra may hold arrays; empty when unset.
+   * Values are untrimmed and unvalidated: the mapping rules judge them.
+   */
+  readonly dockerRole: readonly string[];
+  readonly dockerOrg: readonly string[];
+  readonly dockerTeam: readonly string[];
+  /** Names of the assigned groups this user is a member of, exactly as the IdP names them. */
+  readonly groups: readonly string[];
+  /** A short human note for reports, e.g. "okta app user PROVISIONED (GROUP)". */
+  readonly note?: string;
+}
+
+export interface IdpGroup {
+  readonly idpId: string;
+  readonly name: string;
+  /** Members read (only for groups whose name looks like org:team; others are not read). */
+  readonly memberCount: number | null;
+}
+
+/** Something the reader noticed that is not an error, e.g. a group member who is not assigned to the app. */
+export interface SourceNote {
+  readonly code: string;
+  readonly subject: string;
+  readonly message: string;
+}
+
+/**
+ * A complete read of the IdP. There is no "partial" flag on purpose: a reader either returns a
+ * whole snapshot or throws, so a hiccup can never make assigned users look unassigned.
+ */
+export interface IdpSnapshot {
+  readonly source: SourceKind;
+  readonly users: readonly IdpUser[];
+  readonly groups: readonly IdpGroup[];
+  readonly notes: readonly SourceNote[];
+  readonly stats: ReadStats;
+}
+
+export interface ReadStats {
+  readonly requests: number;
+  readonly pages: number;
+  readonly durationMs: number;
+}
+
+/** One IdP behind the same interface, so a third provider is one new folder under sources/. */
+export interface Source {
+  readonly kind: SourceKind;
+  /** Reads everything or throws a SourceReadError. Never returns a partial snapshot. */
+  read(signal?: AbortSignal): Promise<IdpSnapshot>;
+}

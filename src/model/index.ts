@@ -1,0 +1,11 @@
+export type * from './idp.ts';
+export type * from './docker.ts';
+export type * from './desired.ts';
+export type * from './finding.ts';
+export type * from './link.ts';
+export type * from './plan.ts';
+export type * from './result.ts';
+export { DOCKER_ROLES } from './docker.ts';
+export { OPERATION_KINDS, PLAN_SCHEMA_VERSION } from './plan.ts';
+export { AppError, SourceReadError, ConfigError } from './errors.ts';
+export type { ExternalSystem, AppErrorInit } from './errors.ts';

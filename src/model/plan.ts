@@ -1,0 +1,130 @@
+import type { UserAttributes } from './docker.ts';
+import type { Finding } from './finding.ts';
+import type { SourceKind } from './idp.ts';
+import type { LinkOrigin } from './link.ts';
+
+/**
+ * A plan is plain data: JSON-serialisable, in a stable order, each operation with its reason.
+ * Reports render it, the executor applies it, and neither changes it.
+ */
+export const PLAN_SCHEMA_VERSION = 1;
+
+export type UserField = 'userName' | 'givenName' | 'familyName' | 'active' | 'role' | 'org' | 'team';
+
+export interface Change {
+  readonly field: UserField;
+  /** null when unknown or unset (e.g. Docker did not echo the extension). */
+  readonly before: string | boolean | null;
+  readonly after: string | boolean | null;
+  /** True when Docker's value differs from what this tool last applied: changed behind its back. */
+  readonly drift?: boolean;
+}
+
+/** Why an operation is in the plan but will not be applied this run. */
+export type BlockReason = 'safety-threshold' | 'deactivation-disabled';
+
+interface OperationBase {
+  /** Stable within a plan and across re-plans of the same change, e.g. `update:00u1abc`. */
+  readonly id: string;
+  readonly reason: string;
+  readonly blocked?: BlockReason;
+}
+
+export interface CreateOperation extends OperationBase {
+  readonly kind: 'create';
+  readonly idpId: string;
+  readonly userName: string;
+  readonly target: UserAttributes;
+}
+
+/** Links an existing Docker account (matched by userName) and makes it match the IdP. */
+export interface AdoptOperation extends OperationBase {
+  readonly kind: 'adopt';
+  readonly idpId: string;
+  readonly dockerId: string;
+  readonly userName: string;
+  readonly changes: readonly Change[];
+  readonly target: UserAttributes;
+}
+
+export interface UpdateOperation extends OperationBase {
+  readonly kind: 'update' | 'reactivate' | 'deactivate';
+  readonly idpId: string;
+  readonly dockerId: string;
+  readonly userName: string;
+  readonly changes: readonly Change[];
+  readonly target: UserAttributes;
+}
+
+export interface GroupCreateOperation extends OperationBase {
+  readonly kind: 'group-create';
+  readonly group: string;
+}
+
+export interface TeamMember {
+  readonly idpId: string;
+  readonly userName: string;
+  /** null for a user this plan creates: the executor fills it in from the create's result. */
+  readonly dockerId: string | null;
+}
+
+export interface TeamOperation extends OperationBase {
+  readonly kind: 'team-add' | 'team-remove';
+  readonly group: string;
+  /** null when the group does not exist yet (created earlier in the same plan). */
+  readonly groupId: string | null;
+  readonly members: readonly TeamMember[];
+}
+
+export type UserOperation = CreateOperation | AdoptOperation | UpdateOperation;
+export type Operation = UserOperation | GroupCreateOperation | TeamOperation;
+export type OperationKind = Operation['kind'];
+
+export const OPERATION_KINDS: readonly OperationKind[] = [
+  'group-create',
+  'create',
+  'adopt',
+  'reactivate',
+  'update',
+  'team-add',
+  'team-remove',
+  'deactivate',
+];
+
+export interface SafetyVerdict {
+  readonly deactivations: number;
+  readonly managedUsers: number;
+  readonly maxDeactivations: number;
+  readonly maxDeactivationPercent: number;
+  readonly tripped: boolean;
+  readonly forced: boolean;
+  /** Deactivations are planned and reported but not applied (DEACTIVATE=false). */
+  readonly deactivationDisabled: boolean;
+  readonly message: string | null;
+}
+
+export interface PlanCounts {
+  readonly idpUsers: number;
+  readonly desiredActive: number;
+  readonly dockerUsers: number;
+  readonly managed: number;
+  readonly operations: Readonly<Record<OperationKind, number>>;
+  readonly blocked: number;
+  readonly findings: Readonly<Record<'error' | 'warning' | 'info', number>>;
+}
+
+export interface Plan {
+  readonly schemaVersion: typeof PLAN_SCHEMA_VERSION;
+  readonly source: SourceKind;
+  readonly operations: readonly Operation[];
+  readonly findings: readonly Finding[];
+  readonly safety: SafetyVerdict;
+  readonly counts: PlanCounts;
+}
+
+/** A link the executor records after a create or adopt. */
+export interface LinkRecord {
+  readonly idpId: string;
+  readonly dockerId: string;
+  readonly origin: LinkOrigin;
+}

@@ -1,0 +1,193 @@
+/**
+ * The identity provider's truth for the emulators, independent of any IdP's wire format. Tests and
+ * the demo change people and groups here; the Okta and Graph emulators serve views of it. One
+ * directory can back either emulator, which is how one scenario suite runs against both sources.
+ */
+
+export type AttrValue = string | readonly string[] | null;
+
+export interface DockerAttributes {
+  dockerRole?: AttrValue;
+  dockerOrg?: AttrValue;
+  dockerTeam?: AttrValue;
+}
+
+export interface DirectoryUser {
+  readonly id: string;
+  /** The login and primary email (Okta login/email; Entra userPrincipalName and mail unless overridden). */
+  email: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  /** The account itself is active (Okta user ACTIVE, Entra accountEnabled). */
+  enabled: boolean;
+  /** Directly assigned to the Docker app. Members of an assigned group are assigned through it. */
+  assigned: boolean;
+  attributes: DockerAttributes;
+  /** Entra-only details; absent means "like email". */
+  entra?: { userPrincipalName?: string; mail?: string | null };
+}
+
+export interface DirectoryGroup {
+  readonly id: string;
+  name: string;
+  /** Direct user members. */
+  readonly members: Set<string>;
+  /** Direct group members (nesting exists in Entra only). */
+  readonly groupMembers: Set<string>;
+  /** Assigned to the Docker app. */
+  assigned: boolean;
+}
+
+export interface NewUser {
+  id?: string;
+  email: string | null;
+  givenName?: string | null;
+  familyName?: string | null;
+  enabled?: boolean;
+  assigned?: boolean;
+  attributes?: DockerAttributes;
+  entra?: DirectoryUser['entra'];
+}
+
+export class Directory {
+  readonly users = new Map<string, DirectoryUser>();
+  readonly groups = new Map<string, DirectoryGroup>();
+  /** Bumped on every change, so emulators can tell a directory changed (ETags, deltas). */
+  version = 0;
+  private nextId = 1;
+
+  /** Deterministic, UUID-shaped ids: opaque to the product, stable across runs of a test. */
+  newId(): string {
+    const n = this.nextId++;
+    return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+  }
+
+  addUser(u: NewUser): DirectoryUser {
+    const user: DirectoryUser = {
+      id: u.id ?? this.newId(),
+      email: u.email,
+      givenName: u.givenName ?? null,
+      familyName: u.familyName ?? null,
+      enabled: u.enabled ?? true,
+      assigned: u.assigned ?? true,
+      attributes: { ...(u.attributes ?? {}) },
+      ...(u.entra ? { entra: { ...u.entra } } : {}),
+    };
+    if (this.users.has(user.id)) throw new Error(`duplicate directory user id ${user.id}`);
+    this.users.set(user.id, user);
+    this.version++;
+    return user;
+  }
+
+  user(idOrEmail: string): DirectoryUser {
+    const byId = this.users.get(idOrEmail);
+    if (byId) return byId;
+    const lower = idOrEmail.toLowerCase();
+    for (const u of this.users.values()) if (u.email?.toLowerCase() === lower) return u;
+    throw new Error(`no directory user ${idOrEmail}`);
+  }
+
+  updateUser(idOrEmail: string, patch: Partial<Omit<DirectoryUser, 'id'>>): DirectoryUser {
+    const u = this.user(idOrEmail);
+    Object.assign(u, patch);
+    if (patch.attributes) u.attributes = { ...patch.attributes };
+    this.version++;
+    return u;
+  }
+
+  setAttribute(idOrEmail: string, name: keyof DockerAttributes, value: AttrValue | undefined): void {
+    const u = this.user(idOrEmail);
+    if (value === undefined) delete u.attributes[name];
+    else u.attributes[name] = value;
+    this.version++;
+  }
+
+  removeUser(idOrEmail: string): void {
+    const u = this.user(idOrEmail);
+    this.users.delete(u.id);
+    for (const g of this.groups.values()) g.members.delete(u.id);
+    this.version++;
+  }
+
+  addGroup(name: string, opts: { assigned?: boolean; id?: string } = {}): DirectoryGroup {
+    const g: DirectoryGroup = {
+      id: opts.id ?? this.newId(),
+      name,
+      members: new Set(),
+      groupMembers: new Set(),
+      assigned: opts.assigned ?? true,
+    };
+    this.groups.set(g.id, g);
+    this.version++;
+    return g;
+  }
+
+  group(idOrName: string): DirectoryGroup {
+    const byId = this.groups.get(idOrName);
+    if (byId) return byId;
+    for (const g of this.groups.values()) if (g.name === idOrName) return g;
+    throw new Error(`no directory group ${idOrName}`);
+  }
+
+  addMember(group: string, userIdOrEmail: string): void {
+    this.group(group).members.add(this.user(userIdOrEmail).id);
+    this.version++;
+  }
+
+  removeMember(group: string, userIdOrEmail: string): void {
+    this.group(group).members.delete(this.user(userIdOrEmail).id);
+    this.version++;
+  }
+
+  nestGroup(parent: string, child: string): void {
+    this.group(parent).groupMembers.add(this.group(child).id);
+    this.version++;
+  }
+
+  setGroupAssigned(group: string, assigned: boolean): void {
+    this.group(group).assigned = assigned;
+    this.version++;
+  }
+
+  /** Assigned groups in insertion order. */
+  assignedGroups(): DirectoryGroup[] {
+    return [...this.groups.values()].filter((g) => g.assigned);
+  }
+
+  /**
+   * Users assigned to the app: directly, or as a direct member of an assigned group. Nested members
+   * are not assigned (Entra's own semantics; Okta has no nesting). Sorted by id for stable paging.
+   */
+  assignedUsers(): DirectoryUser[] {
+    const ids = new Set<string>();
+    for (const u of this.users.values()) if (u.assigned) ids.add(u.id);
+    for (const g of this.assignedGroups()) for (const m of g.members) ids.add(m);
+    return [...ids]
+      .sort()
+      .map((id) => this.users.get(id))
+      .filter((u): u is DirectoryUser => u !== undefined);
+  }
+
+  /** Direct members of a group, optionally with the members of nested groups. */
+  membersOf(group: string, transitive = false): DirectoryUser[] {
+    const g = this.group(group);
+    const ids = new Set(g.members);
+    if (transitive) {
+      const seen = new Set<string>([g.id]);
+      const stack = [...g.groupMembers];
+      while (stack.length) {
+        const gid = stack.pop() as string;
+        if (seen.has(gid)) continue;
+        seen.add(gid);
+        const child = this.groups.get(gid);
+        if (!child) continue;
+        for (const m of child.members) ids.add(m);
+        stack.push(...child.groupMembers);
+      }
+    }
+    return [...ids]
+      .sort()
+      .map((id) => this.users.get(id))
+      .filter((u): u is DirectoryUser => u !== undefined);
+  }
+}

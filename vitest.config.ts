@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Native SQLite and real sockets: forked workers keep each file's servers and handles apart.
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // The product never reads proxies from the test environment: the Okta SDK applies HTTPS_PROXY to
+    // every request and the Azure credential reads it too (reference: okta.md §0.7, entra-graph.md §5.5).
+    env: { HTTPS_PROXY: '', https_proxy: '', HTTP_PROXY: '', http_proxy: '', NO_PROXY: '', no_proxy: '' },
+  },
+});
