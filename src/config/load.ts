@@ -1,0 +1,247 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, type ConfigProblem } from './errors.ts';
+import { CONFIG_KEYS, keyByPath, type ConfigKey } from './keys.ts';
+import { crossCheck, flatSchema } from './schema.ts';
+import type { Config } from './types.ts';
+
+/**
+ * Loads the configuration once at start: YAML file, then environment variables (which win), then
+ * `*_FILE` secrets, then defaults; validates everything and reports every problem at once, each
+ * naming the key, what is wrong with its value and how to fix it.
+ */
+
+export interface LoadOptions {
+  file?: string;
+  env?: Record<string, string | undefined>;
+  /** Values from command-line flags, by YAML path; they win over everything. */
+  overrides?: Record<string, unknown>;
+  readFile?: (path: string) => string;
+}
+
+type Origin = Config['origins'][string];
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const readFile = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const problems: ConfigProblem[] = [];
+  const yaml = opts.file ? readYaml(opts.file, readFile) : {};
+
+  const flatYaml = flatten(yaml);
+  for (const path of Object.keys(flatYaml)) {
+    const base = path.endsWith('File') ? path.slice(0, -'File'.length) : path;
+    const key = keyByPath(path) ?? (base !== path && keyByPath(base)?.type === 'secret' ? keyByPath(base) : undefined);
+    if (!key) {
+      const guess = closestKey(path);
+      problems.push({
+        env: path,
+        path,
+        problem: `is not a known key in ${opts.file}`,
+        fix: guess ? `did you mean ${guess.path}? Otherwise remove it` : 'remove it; see config/docker-idp-sync.example.yaml for every key',
+      });
+    }
+  }
+
+  const raw: Record<string, unknown> = {};
+  const origins: Record<string, Origin> = {};
+  const secrets: string[] = [];
+  for (const key of CONFIG_KEYS) {
+    const found = pick(key, env, flatYaml, readFile, problems);
+    const override = opts.overrides?.[key.path];
+    if (override !== undefined) {
+      raw[key.path] = override;
+      origins[key.path] = 'env';
+    } else if (found) {
+      raw[key.path] = found.value;
+      origins[key.path] = found.origin;
+    } else if (key.default !== undefined) {
+      raw[key.path] = key.default;
+      origins[key.path] = 'default';
+    }
+    if (key.type === 'secret' && typeof raw[key.path] === 'string') secrets.push(String(raw[key.path]).trim());
+  }
+
+  const parsed = flatSchema().safeParse(raw);
+  const issues = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: String(i.path[0] ?? ''), message: i.message }))),
+    ...crossCheck(raw),
+  ];
+  for (const { path, message } of issues) {
+    const key = keyByPath(path);
+    problems.push({ env: key?.env ?? path, path, problem: describeValue(key, raw[path], message), fix: fixFor(key, message) });
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return toConfig(parsed.data as Record<string, unknown>, secrets, origins);
+}
+
+function readYaml(file: string, readFile: (p: string) => string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError([
+      { env: '--config', path: file, problem: code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(err)})`, fix: 'pass the path of your YAML file, or configure with environment variables only' },
+    ]);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([{ env: '--config', path: file, problem: `is not valid YAML: ${(err as Error).message.split('\n')[0]}`, fix: 'check indentation and quoting near the line named' }]);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError([{ env: '--config', path: file, problem: 'must be a mapping of keys to values', fix: 'see config/docker-idp-sync.example.yaml' }]);
+  }
+  return doc as Record<string, unknown>;
+}
+
+function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, path));
+    else out[path] = v;
+  }
+  return out;
+}
+
+function pick(
+  key: ConfigKey,
+  env: Record<string, string | undefined>,
+  yaml: Record<string, unknown>,
+  readFile: (p: string) => string,
+  problems: ConfigProblem[],
+): { value: unknown; origin: Origin } | null {
+  // An empty variable is "unset": compose files and Helm charts often pass VAR= for optional keys.
+  const fromEnv = env[key.env];
+  if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, origin: 'env' };
+  if (key.type === 'secret') {
+    const file = env[`${key.env}_FILE`];
+    if (file) {
+      const v = readSecretFile(file, `${key.env}_FILE`, key, readFile, problems);
+      return v === null ? null : { value: v, origin: 'env-file' };
+    }
+  }
+  const fromYaml = yaml[key.path];
+  if (fromYaml !== undefined && fromYaml !== null && fromYaml !== '') return { value: fromYaml, origin: 'file' };
+  if (key.type === 'secret') {
+    const file = yaml[`${key.path}File`];
+    if (typeof file === 'string' && file) {
+      const v = readSecretFile(file, `${key.path}File`, key, readFile, problems);
+      return v === null ? null : { value: v, origin: 'file-secret' };
+    }
+  }
+  return null;
+}
+
+function readSecretFile(file: string, via: string, key: ConfigKey, readFile: (p: string) => string, problems: ConfigProblem[]): string | null {
+  try {
+    return readFile(file).trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    problems.push({
+      env: via,
+      path: key.path,
+      problem: `names the file ${file}, which ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}`,
+      fix: `mount the secret at that path or point ${via} at the right file`,
+    });
+    return null;
+  }
+}
+
+function describeValue(key: ConfigKey | undefined, value: unknown, message: string): string {
+  if (value === undefined || message === 'is required') return message;
+  if (key?.type === 'secret') return message; // never echo a secret back
+  return `${message} (got ${JSON.stringify(value)})`;
+}
+
+function fixFor(key: ConfigKey | undefined, message: string): string {
+  if (!key) return 'see config/docker-idp-sync.example.yaml';
+  if (message.includes('plain http')) return `use the https:// address; http is accepted only for loopback emulators (127.0.0.1, localhost, ::1)`;
+  if (key.path === 'source' && message.includes('entra')) return 'use SOURCE=okta in this version';
+  if (key.path === 'okta.apiToken' && message.includes('choose one')) return 'unset OKTA_API_TOKEN, or unset OKTA_CLIENT_ID and OKTA_PRIVATE_KEY';
+  const where = `set ${key.env}${key.type === 'secret' ? ` (or ${key.env}_FILE)` : ''} or ${key.path} in the config file`;
+  const example = key.example ? `, e.g. ${key.example}` : key.values ? `: ${key.values.join(' | ')}` : '';
+  return `${where}${example}. ${key.description}`;
+}
+
+function closestKey(path: string): ConfigKey | undefined {
+  const lower = path.toLowerCase();
+  const exact = CONFIG_KEYS.find((k) => k.path.toLowerCase() === lower);
+  if (exact) return exact;
+  let best: ConfigKey | undefined;
+  let bestD = 4;
+  for (const k of CONFIG_KEYS) {
+    const d = distance(lower, k.path.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (dp[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = dp[i] as number[];
+      const prev = dp[i - 1] as number[];
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return (dp[a.length] as number[])[b.length] as number;
+}
+
+function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record<string, Origin>): Config {
+  const s = (p: string) => v[p] as string;
+  const opt = (p: string) => (v[p] === undefined ? undefined : (v[p] as string));
+  const source = s('source') as Config['source'];
+  const okta =
+    source === 'okta'
+      ? {
+          orgUrl: s('okta.orgUrl').replace(/\/+$/, ''),
+          appId: s('okta.appId'),
+          auth:
+            v['okta.apiToken'] !== undefined
+              ? { kind: 'token' as const, token: s('okta.apiToken') }
+              : {
+                  kind: 'privateKey' as const,
+                  clientId: s('okta.clientId'),
+                  privateKey: s('okta.privateKey'),
+                  ...(opt('okta.keyId') ? { keyId: s('okta.keyId') } : {}),
+                  scopes: v['okta.scopes'] as string[],
+                },
+        }
+      : null;
+  return {
+    source,
+    okta,
+    docker: {
+      scimBaseUrl: s('docker.scimBaseUrl').replace(/\/+$/, ''),
+      scimToken: s('docker.scimToken'),
+      // Docker organization names are lowercase; an IdP value "Acme" means the org "acme".
+      defaultOrg: s('docker.defaultOrg').toLowerCase(),
+      defaultTeam: opt('docker.defaultTeam') ?? null,
+      concurrency: v['docker.concurrency'] as number,
+      timeoutMs: Math.round((v['docker.timeoutSeconds'] as number) * 1000),
+      maxRetries: v['docker.maxRetries'] as number,
+      teamChunkSize: v['docker.teamChunkSize'] as number,
+    },
+    sync: {
+      adoptExisting: v['sync.adoptExisting'] as boolean,
+      deactivate: v['sync.deactivate'] as boolean,
+      maxDeactivations: v['sync.maxDeactivations'] as number,
+      maxDeactivationPercent: v['sync.maxDeactivationPercent'] as number,
+      idpTimeoutMs: Math.round((v['sync.idpTimeoutSeconds'] as number) * 1000),
+      idpMaxRetries: v['sync.idpMaxRetries'] as number,
+    },
+    state: { db: s('state.db') },
+    log: { level: s('log.level'), format: s('log.format') as Config['log']['format'] },
+    secrets,
+    origins,
+  };
+}

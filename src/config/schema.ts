@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { CONFIG_KEYS, type ConfigKey } from './keys.ts';
+
+/**
+ * The zod schema, built from the key table so every key is validated the same way whether it came
+ * from the environment (always a string) or from YAML (typed). Values are flat, by YAML path.
+ */
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+function toNumber(v: unknown): unknown {
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v.trim());
+    return Number.isNaN(n) ? v : n;
+  }
+  return v;
+}
+
+function toBoolean(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(s)) return true;
+  if (['false', '0', 'no', 'off'].includes(s)) return false;
+  return v;
+}
+
+function toList(v: unknown): unknown {
+  if (typeof v === 'string') return v.split(/[\s,]+/).filter(Boolean);
+  return v;
+}
+
+function trimString(v: unknown): unknown {
+  return typeof v === 'string' ? v.trim() : v;
+}
+
+function keySchema(key: ConfigKey): z.ZodType {
+  switch (key.type) {
+    case 'string':
+    case 'path':
+      return z.preprocess(trimString, z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }));
+    case 'secret':
+      // Secret files usually end with a newline; tokens never contain surrounding whitespace.
+      return z.preprocess(trimString, z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }));
+    case 'url':
+      return z.preprocess(
+        trimString,
+        z
+          .string({ error: 'must be a URL' })
+          .refine((s) => URL.canParse(s), { error: 'is not a valid URL' })
+          .refine((s) => !URL.canParse(s) || ['https:', 'http:'].includes(new URL(s).protocol), { error: 'must be an https:// URL' })
+          .refine(
+            (s) => {
+              if (!URL.canParse(s)) return true;
+              const u = new URL(s);
+              return u.protocol === 'https:' || isLoopbackHost(u.hostname);
+            },
+            { error: 'uses plain http:// to a non-loopback host; tokens would cross the network unencrypted' },
+          ),
+      );
+    case 'int': {
+      let s = z.int({ error: 'must be a whole number' });
+      if (key.min !== undefined) s = s.min(key.min, { error: `must be at least ${key.min}` });
+      if (key.max !== undefined) s = s.max(key.max, { error: `must be at most ${key.max}` });
+      return z.preprocess(toNumber, s);
+    }
+    case 'number': {
+      let s = z.number({ error: 'must be a number' });
+      if (key.min !== undefined) s = s.min(key.min, { error: `must be at least ${key.min}` });
+      if (key.max !== undefined) s = s.max(key.max, { error: `must be at most ${key.max}` });
+      return z.preprocess(toNumber, s);
+    }
+    case 'boolean':
+      return z.preprocess(toBoolean, z.boolean({ error: 'must be true or false' }));
+    case 'enum':
+      return z.preprocess(
+        (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+        z.enum(key.values as [string, ...string[]], { error: `must be one of: ${(key.values ?? []).join(', ')}` }),
+      );
+    case 'list':
+      return z.preprocess(toList, z.array(z.string().min(1)).min(1, { error: 'must list at least one value' }));
+  }
+}
+
+/** Keys required for every source, or for the chosen one (checked in the refinement below). */
+const ALWAYS_REQUIRED = ['source', 'docker.scimBaseUrl', 'docker.scimToken', 'docker.defaultOrg'];
+const OKTA_REQUIRED = ['okta.orgUrl', 'okta.appId'];
+
+export function flatSchema() {
+  const shape: Record<string, z.ZodType> = {};
+  for (const key of CONFIG_KEYS) shape[key.path] = keySchema(key).optional();
+  return z.object(shape);
+}
+
+export interface CrossIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * Rules that span keys. Run on the raw values, not after zod, because zod skips refinements once a
+ * field has failed and the admin should see every problem in one go.
+ */
+export function crossCheck(v: Record<string, unknown>): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const missing = (path: string) => {
+    if (v[path] === undefined) issues.push({ path, message: 'is required' });
+  };
+  ALWAYS_REQUIRED.forEach(missing);
+  const source = typeof v['source'] === 'string' ? v['source'].trim().toLowerCase() : v['source'];
+  if (source === 'okta') {
+    OKTA_REQUIRED.forEach(missing);
+    const token = v['okta.apiToken'] !== undefined;
+    const jwt = v['okta.clientId'] !== undefined || v['okta.privateKey'] !== undefined;
+    if (token && jwt) {
+      issues.push({ path: 'okta.apiToken', message: 'is set together with OKTA_CLIENT_ID/OKTA_PRIVATE_KEY; choose one way to authenticate' });
+    } else if (!token && !jwt) {
+      issues.push({ path: 'okta.apiToken', message: 'is required (or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY for an OAuth service app)' });
+    } else if (jwt) {
+      if (v['okta.clientId'] === undefined) issues.push({ path: 'okta.clientId', message: 'is required with OKTA_PRIVATE_KEY' });
+      if (v['okta.privateKey'] === undefined) issues.push({ path: 'okta.privateKey', message: 'is required with OKTA_CLIENT_ID' });
+      else if (!looksLikePrivateKey(String(v['okta.privateKey']))) {
+        issues.push({ path: 'okta.privateKey', message: 'is neither a PEM private key nor a JWK with a private part ("d")' });
+      } else if (v['okta.keyId'] === undefined && !jwkHasKid(String(v['okta.privateKey']))) {
+        issues.push({ path: 'okta.keyId', message: 'is required when the private key is PEM (a JWK may carry its own kid)' });
+      }
+    }
+  }
+  if (source === 'entra') issues.push({ path: 'source', message: 'entra is not available in this version yet' });
+  return issues;
+}
+
+function looksLikePrivateKey(s: string): boolean {
+  if (/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(s)) return true;
+  try {
+    const j = JSON.parse(s) as { d?: unknown };
+    return typeof j.d === 'string';
+  } catch {
+    return false;
+  }
+}
+
+function jwkHasKid(s: string): boolean {
+  try {
+    return typeof (JSON.parse(s) as { kid?: unknown }).kid === 'string';
+  } catch {
+    return false;
+  }
+}
