@@ -2,7 +2,7 @@
  * Errors that tell the admin what to do: which system, which request, the status, the remote
  * message and the likely fix. Never a bare "request failed".
  */
-export type ExternalSystem = 'okta' | 'entra' | 'docker' | 'state' | 'config';
+export type ExternalSystem = 'okta' | 'entra' | 'docker' | 'state';
 
 export interface AppErrorInit {
   system: ExternalSystem;
@@ -48,9 +48,3 @@ export class AppError extends Error {
 
 /** The IdP could not be read completely; the run stops before planning. */
 export class SourceReadError extends AppError {}
-
-export class ConfigError extends AppError {
-  constructor(message: string, hint?: string) {
-    super(message, { system: 'config', operation: 'load configuration', ...(hint ? { hint } : {}) });
-  }
-}

@@ -1,0 +1,154 @@
+import type { DesiredState, DesiredUser } from '../model/desired.ts';
+import type { Finding } from '../model/finding.ts';
+import type { IdpSnapshot, IdpUser } from '../model/idp.ts';
+import { parseTeamGroup, placeUser, type RuleDefaults } from './rules.ts';
+import { MAX_NAME_LENGTH, hasControlCharacters, isValidEmail, preview } from './validate.ts';
+
+/**
+ * Applies Docker's rules to a whole IdP snapshot. Every bad record becomes a finding and its user
+ * is held (neither changed nor deactivated); the rest proceed. Pure: no I/O, no clock.
+ */
+export function mapSnapshot(snapshot: IdpSnapshot, defaults: RuleDefaults): DesiredState {
+  const findings: Finding[] = [];
+  const held: string[] = [];
+
+  // Team groups first, so a malformed group is reported once, not once per member.
+  const teamOfGroup = new Map<string, string | null>();
+  for (const name of new Set([...snapshot.groups.map((g) => g.name), ...snapshot.users.flatMap((u) => u.groups)])) {
+    const parsed = parseTeamGroup(name);
+    if (parsed === 'not-a-team-group') teamOfGroup.set(name, null);
+    else if ('code' in parsed) {
+      teamOfGroup.set(name, null);
+      const members = snapshot.users.filter((u) => u.groups.includes(name)).length;
+      findings.push({
+        code: 'MALFORMED_GROUP',
+        severity: 'warning',
+        subject: name,
+        message: `${parsed.message} (${members} member${members === 1 ? '' : 's'})`,
+        advice: parsed.advice,
+      });
+    } else teamOfGroup.set(name, parsed.key);
+  }
+
+  const mapped: DesiredUser[] = [];
+  for (const user of snapshot.users) {
+    const result = mapUser(user, defaults, teamOfGroup);
+    if ('problems' in result) {
+      held.push(user.idpId);
+      findings.push(...result.problems);
+    } else mapped.push(result);
+  }
+
+  // Docker compares userNames case-insensitively: two IdP users differing only in case would fight
+  // over one account. Neither is synced until the IdP is fixed; neither is deactivated meanwhile.
+  const byName = new Map<string, DesiredUser[]>();
+  for (const u of mapped) {
+    const k = u.userName.toLowerCase();
+    byName.set(k, [...(byName.get(k) ?? []), u]);
+  }
+  const users: DesiredUser[] = [];
+  for (const group of byName.values()) {
+    if (group.length === 1) {
+      users.push(group[0] as DesiredUser);
+      continue;
+    }
+    for (const u of group) {
+      held.push(u.idpId);
+      const others = group.filter((o) => o !== u).map((o) => `${o.userName} (${o.idpId})`);
+      findings.push({
+        code: 'DUPLICATE_USERNAME',
+        severity: 'error',
+        subject: u.userName,
+        idpId: u.idpId,
+        message: `${u.userName} (${u.idpId}) has the same userName as ${others.join(', ')} apart from letter case; Docker treats them as one account`,
+        advice: 'give each person a distinct email in the IdP (or unassign the stale account); none of them is changed until then',
+      });
+    }
+  }
+
+  users.sort((a, b) => cmp(a.userName.toLowerCase(), b.userName.toLowerCase()) || cmp(a.idpId, b.idpId));
+  held.sort();
+  return { users, held, findings: findings.sort(byFinding) };
+}
+
+function mapUser(
+  user: IdpUser,
+  defaults: RuleDefaults,
+  teamOfGroup: ReadonlyMap<string, string | null>,
+): DesiredUser | { problems: Finding[] } {
+  const problems: Finding[] = [];
+  const subject = user.userName?.trim() || user.idpId;
+  const finding = (code: Finding['code'], message: string, advice: string): Finding => ({
+    code,
+    severity: 'error',
+    subject,
+    idpId: user.idpId,
+    message,
+    advice,
+  });
+
+  const userName = user.userName?.trim() ?? '';
+  if (userName === '') {
+    problems.push(finding('MISSING_EMAIL', `IdP user ${user.idpId} has no email to use as Docker userName`, 'give the user an email address in the IdP'));
+  } else if (userName.length > 254) {
+    problems.push(finding('VALUE_TOO_LONG', `userName is ${userName.length} characters; email addresses stop at 254`, 'fix the email address in the IdP'));
+  } else if (!isValidEmail(userName)) {
+    problems.push(finding('INVALID_EMAIL', `userName ${preview(userName)} is not a valid email address`, 'Docker needs a reachable email as userName; fix it in the IdP'));
+  }
+
+  const names: Array<[string, string | null]> = [
+    ['givenName', user.givenName],
+    ['familyName', user.familyName],
+  ];
+  for (const [field, value] of names) {
+    if (value === null) continue;
+    if (value.length > MAX_NAME_LENGTH) {
+      problems.push(finding('VALUE_TOO_LONG', `${field} is ${value.length} characters (limit ${MAX_NAME_LENGTH}): ${preview(value)}`, `shorten ${field} in the IdP; it is not truncated silently`));
+    } else if (hasControlCharacters(value)) {
+      problems.push(finding('INVALID_NAME', `${field} ${preview(value)} contains control characters`, `remove line breaks and control characters from ${field} in the IdP`));
+    }
+  }
+
+  const placement = placeUser(user, defaults);
+  if (Array.isArray(placement)) for (const p of placement) problems.push(finding(p.code, p.message, p.advice));
+  if (problems.length > 0 || Array.isArray(placement)) return { problems };
+
+  const teams = new Set(placement.teams);
+  for (const g of user.groups) {
+    const key = teamOfGroup.get(g);
+    if (key) teams.add(key);
+  }
+  return {
+    idpId: user.idpId,
+    userName,
+    givenName: blankToNull(user.givenName),
+    familyName: blankToNull(user.familyName),
+    active: user.active,
+    role: placement.role,
+    org: placement.org,
+    team: placement.team,
+    teams: [...teams].sort(),
+  };
+}
+
+function blankToNull(v: string | null): string | null {
+  const t = v?.trim();
+  return t ? t : null;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
+
+/** Errors first, then by code and subject, so two runs over the same data print the same report. */
+export function byFinding(a: Finding, b: Finding): number {
+  return (
+    SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+    cmp(a.code, b.code) ||
+    cmp(a.subject.toLowerCase(), b.subject.toLowerCase()) ||
+    cmp(a.idpId ?? '', b.idpId ?? '') ||
+    cmp(a.message, b.message)
+  );
+}

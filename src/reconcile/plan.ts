@@ -1,0 +1,378 @@
+import { byFinding } from '../mapping/map.ts';
+import type { DesiredState, DesiredUser } from '../model/desired.ts';
+import type { DockerSnapshot, DockerUser } from '../model/docker.ts';
+import type { Finding } from '../model/finding.ts';
+import type { SourceKind } from '../model/idp.ts';
+import type { Link } from '../model/link.ts';
+import {
+  OPERATION_KINDS,
+  PLAN_SCHEMA_VERSION,
+  type AdoptOperation,
+  type BlockReason,
+  type Change,
+  type CreateOperation,
+  type Operation,
+  type OperationKind,
+  type Plan,
+  type UpdateOperation,
+} from '../model/plan.ts';
+import { currentState, deactivationAttributes, diffUser, targetAttributes, type CurrentState } from './diff.ts';
+import { judgeSafety } from './safety.ts';
+import { planTeams, type ManagedMember } from './teams.ts';
+
+/**
+ * The planner: desired × stored links × observed Docker → Plan. A pure function (no I/O, no clock,
+ * no randomness), so the same inputs always give the same plan, in the same order.
+ *
+ * The rules it keeps (DESIGN.md invariants):
+ * - only linked accounts, or accounts adopted in this plan as their own listed operation, change;
+ * - accounts no assigned IdP user claims are reported as unmanaged and never touched;
+ * - a held IdP user (assigned, but with a bad record) is never deactivated;
+ * - deactivations beyond the thresholds are planned but blocked.
+ */
+
+export interface PlanOptions {
+  readonly adoptExisting: boolean;
+  readonly deactivate: boolean;
+  readonly maxDeactivations: number;
+  readonly maxDeactivationPercent: number;
+  readonly force: boolean;
+}
+
+export interface PlanInput {
+  readonly source: SourceKind;
+  /** Users the IdP listed (valid or not), for the counts and the empty-read guard. */
+  readonly idpUsers: number;
+  readonly desired: DesiredState;
+  readonly links: readonly Link[];
+  readonly observed: DockerSnapshot;
+  readonly options: PlanOptions;
+  /** Findings from earlier stages (source notes, interrupted runs) to carry into the report. */
+  readonly findings?: readonly Finding[];
+}
+
+const SOURCE_NAME: Record<SourceKind, string> = { okta: 'Okta', entra: 'Entra ID' };
+
+export function buildPlan(input: PlanInput): Plan {
+  const { desired, links, observed, options } = input;
+  const idp = SOURCE_NAME[input.source];
+  const findings: Finding[] = [...desired.findings, ...(input.findings ?? [])];
+  const userOps: Array<CreateOperation | AdoptOperation | UpdateOperation> = [];
+  const members: ManagedMember[] = [];
+
+  const observedById = new Map(observed.users.map((u) => [u.id, u]));
+  const observedByName = new Map<string, DockerUser>();
+  for (const u of observed.users) if (!observedByName.has(u.userName.toLowerCase())) observedByName.set(u.userName.toLowerCase(), u);
+  const linkByIdp = new Map(links.map((l) => [l.idpId, l]));
+  const linkByDocker = new Map(links.map((l) => [l.dockerId, l]));
+  const desiredIds = new Set(desired.users.map((u) => u.idpId));
+  const held = new Set(desired.held);
+  /** Docker ids this plan keeps or brings under management (adopted or re-linked). */
+  const claimed = new Set<string>();
+
+  const stillAssigned = (idpId: string) => desiredIds.has(idpId) || held.has(idpId);
+
+  for (const d of desired.users) {
+    const link = linkByIdp.get(d.idpId);
+    const linked = link ? observedById.get(link.dockerId) : undefined;
+
+    if (link && linked) {
+      claimed.add(linked.id);
+      const current = currentState(linked, link.applied);
+      planLinked(d, link, linked, current);
+      continue;
+    }
+
+    let gone = '';
+    if (link && !linked) {
+      gone = `the linked Docker account ${link.dockerId} (${link.userName}) no longer exists; `;
+      findings.push({
+        code: 'LINKED_ACCOUNT_GONE',
+        severity: 'warning',
+        subject: d.userName,
+        idpId: d.idpId,
+        dockerId: link.dockerId,
+        message: `the Docker account this tool linked (${link.dockerId}) is gone from Docker`,
+        advice: d.active ? 'nothing to do: the plan re-links by userName or re-creates the account' : 'nothing to do: the user is inactive in the IdP',
+      });
+    }
+
+    const candidate = observedByName.get(d.userName.toLowerCase());
+    if (!candidate) {
+      if (d.active) {
+        const target = targetAttributes(d, null, true);
+        userOps.push({
+          id: `create:${d.idpId}`,
+          kind: 'create',
+          idpId: d.idpId,
+          userName: d.userName,
+          target,
+          reason: gone ? `${gone}re-creating it` : `assigned to the Docker app in ${idp}; no Docker account has this userName`,
+        });
+        members.push({ idpId: d.idpId, userName: d.userName, dockerId: null, teams: d.teams });
+      }
+      continue;
+    }
+
+    const owner = linkByDocker.get(candidate.id);
+    if (owner && owner.idpId !== d.idpId && stillAssigned(owner.idpId)) {
+      findings.push({
+        code: 'USERNAME_CONFLICT',
+        severity: 'error',
+        subject: d.userName,
+        idpId: d.idpId,
+        dockerId: candidate.id,
+        message: `Docker account ${candidate.userName} is already linked to IdP user ${owner.idpId}, who is still assigned`,
+        advice: 'two IdP users claim one Docker account: fix the email of one of them in the IdP',
+      });
+      continue;
+    }
+    if (!d.active) {
+      if (!owner) {
+        findings.push({
+          code: 'INACTIVE_UNLINKED',
+          severity: 'info',
+          subject: d.userName,
+          idpId: d.idpId,
+          dockerId: candidate.id,
+          message: `inactive in ${idp}; the matching Docker account was never managed by this tool and is left as it is`,
+          advice: 'deactivate it in Docker by hand if the person should lose access',
+        });
+      }
+      continue;
+    }
+
+    // A previous owner who is no longer assigned, or our own link that lost its account: re-link
+    // without asking, since the tool managed this userName already. Otherwise it is an adoption.
+    const relink = owner !== undefined || gone !== '';
+    if (!relink && !options.adoptExisting) {
+      const current = currentState(candidate, null);
+      const changes = describeChanges(diffUser(current, targetAttributes(d, current, true), null), candidate.active);
+      findings.push({
+        code: 'ADOPTABLE_ACCOUNT',
+        severity: 'warning',
+        subject: d.userName,
+        idpId: d.idpId,
+        dockerId: candidate.id,
+        message: `an existing Docker account matches this assigned user and can be adopted${changes ? `; adoption would change ${changes}` : ''}`,
+        advice: 'set ADOPT_EXISTING=true to link it and manage it from the IdP; until then it is not touched',
+      });
+      continue;
+    }
+    claimed.add(candidate.id);
+    const current = currentState(candidate, owner?.applied ?? null);
+    const target = targetAttributes(d, current, true);
+    const changes = diffUser(current, target, null);
+    if (!candidate.active) changes.unshift({ field: 'active', before: false, after: true });
+    userOps.push({
+      id: `adopt:${d.idpId}`,
+      kind: 'adopt',
+      idpId: d.idpId,
+      dockerId: candidate.id,
+      userName: d.userName,
+      changes,
+      target,
+      reason: owner
+        ? `this Docker account was linked to IdP user ${owner.idpId}, who is no longer assigned; re-linking it to ${d.idpId}, the user that now has its userName`
+        : gone
+          ? `${gone}re-linking to the Docker account with the same userName`
+          : `an existing Docker account has this userName (created by hand or JIT); adopting it (ADOPT_EXISTING=true)`,
+    });
+    members.push({ idpId: d.idpId, userName: d.userName, dockerId: candidate.id, teams: d.teams });
+  }
+
+  function planLinked(d: DesiredUser, link: Link, docker: DockerUser, current: CurrentState): void {
+    if (!d.active) {
+      if (docker.active) userOps.push(deactivation(link, docker, current, `${d.userName} is inactive in ${idp} (disabled or deprovisioned)`));
+      return;
+    }
+    let target = targetAttributes(d, current, true);
+    const taken = observedByName.get(d.userName.toLowerCase());
+    if (taken && taken.id !== docker.id) {
+      // The new email already belongs to another Docker account: renaming would fail with 409 (or
+      // worse, merge two people). Keep the old userName and say so; everything else still syncs.
+      target = { ...target, userName: docker.userName };
+      findings.push({
+        code: 'USERNAME_CONFLICT',
+        severity: 'error',
+        subject: d.userName,
+        idpId: d.idpId,
+        dockerId: docker.id,
+        message: `${docker.userName} was renamed to ${d.userName} in ${idp}, but another Docker account (${taken.id}) already has that userName; the rename is not sent`,
+        advice: 'remove or rename the other Docker account, or give the IdP user a different email',
+      });
+    }
+    const changes = diffUser(current, target, link.applied);
+    members.push({ idpId: d.idpId, userName: d.userName, dockerId: docker.id, teams: d.teams });
+    for (const c of changes.filter((x) => x.drift)) {
+      findings.push({
+        code: 'DRIFT',
+        severity: 'warning',
+        subject: d.userName,
+        idpId: d.idpId,
+        dockerId: docker.id,
+        message: `Docker's ${c.field} is ${fmt(c.before)} but this tool last applied ${fmt(link.applied[c.field as keyof typeof link.applied] as string | null)}; it is set back to ${fmt(c.after)}`,
+        advice: 'something else writes to this account: disable JIT provisioning in Docker (recommended) or make the SSO attribute mapping match the IdP values',
+      });
+    }
+    if (!docker.active) {
+      const drift = link.applied.active;
+      userOps.push({
+        id: `reactivate:${d.idpId}`,
+        kind: 'reactivate',
+        idpId: d.idpId,
+        dockerId: docker.id,
+        userName: d.userName,
+        changes: [{ field: 'active', before: false, after: true, ...(drift ? { drift: true } : {}) }, ...changes],
+        target,
+        reason: drift
+          ? `active in ${idp}, but the Docker account was deactivated outside this tool; reactivating`
+          : `assigned and active in ${idp} again`,
+      });
+      if (drift) {
+        findings.push({
+          code: 'DRIFT',
+          severity: 'warning',
+          subject: d.userName,
+          idpId: d.idpId,
+          dockerId: docker.id,
+          message: 'the Docker account was deactivated outside this tool while the IdP still assigns the user; it is reactivated',
+          advice: 'deactivate people in the IdP, not in Docker, or this tool will undo it',
+        });
+      }
+      return;
+    }
+    if (changes.length === 0) return;
+    const drifted = changes.filter((c) => c.drift).map((c) => c.field);
+    const fromIdp = changes.filter((c) => !c.drift).map((c) => c.field);
+    const parts = [];
+    if (fromIdp.length) parts.push(`changed in ${idp}: ${fromIdp.join(', ')}`);
+    if (drifted.length) parts.push(`changed in Docker behind this tool's back: ${drifted.join(', ')}`);
+    userOps.push({
+      id: `update:${d.idpId}`,
+      kind: 'update',
+      idpId: d.idpId,
+      dockerId: docker.id,
+      userName: d.userName,
+      changes,
+      target,
+      reason: parts.join('; '),
+    });
+  }
+
+  function deactivation(link: Link, docker: DockerUser, current: CurrentState, reason: string): UpdateOperation {
+    return {
+      id: `deactivate:${link.idpId}`,
+      kind: 'deactivate',
+      idpId: link.idpId,
+      dockerId: docker.id,
+      userName: docker.userName,
+      changes: [{ field: 'active', before: true, after: false }],
+      target: deactivationAttributes(current, link.applied),
+      reason,
+    };
+  }
+
+  // Links whose IdP user is no longer assigned at all.
+  for (const link of links) {
+    if (stillAssigned(link.idpId)) continue;
+    const docker = observedById.get(link.dockerId);
+    if (!docker || claimed.has(docker.id)) continue;
+    claimed.add(docker.id);
+    if (docker.active) userOps.push(deactivation(link, docker, currentState(docker, link.applied), `no longer assigned to the Docker app in ${idp}`));
+  }
+
+  // Accounts nobody claims: reported, never touched.
+  const mentioned = new Set(findings.map((f) => f.dockerId).filter((id): id is string => id !== undefined));
+  for (const u of observed.users) {
+    if (claimed.has(u.id) || linkByDocker.has(u.id) || mentioned.has(u.id)) continue;
+    findings.push({
+      code: 'UNMANAGED_ACCOUNT',
+      severity: u.active ? 'warning' : 'info',
+      subject: u.userName,
+      dockerId: u.id,
+      message: `${u.active ? 'active' : 'inactive'} Docker account that no user assigned in ${idp} claims (added by hand or by JIT); this tool never changes it`,
+      advice: u.active ? 'assign the person to the Docker app in the IdP to manage them, or remove them in Docker by hand' : 'nothing to do',
+    });
+  }
+
+  const managedTeams = new Set<string>();
+  for (const d of desired.users) for (const t of d.teams) managedTeams.add(t);
+  for (const l of links) for (const t of l.applied.teams) managedTeams.add(t);
+  const teams = planTeams({ members, groups: observed.groups, managedTeams });
+
+  const deactivations = userOps.filter((o) => o.kind === 'deactivate');
+  const safety = judgeSafety(deactivations.length, links.length, desired.users.length + desired.held.length, options);
+  const block: BlockReason | null = !options.deactivate ? 'deactivation-disabled' : safety.tripped && !options.force ? 'safety-threshold' : null;
+  const finalUserOps = block
+    ? userOps.map((o) => (o.kind === 'deactivate' ? { ...o, blocked: block } : o))
+    : userOps;
+  if (safety.tripped) {
+    findings.push({
+      code: 'SAFETY_THRESHOLD',
+      severity: 'error',
+      subject: 'deactivations',
+      message: options.force ? `${safety.message}; applied anyway because of --force` : `${safety.message}; no deactivation is applied this run`,
+      advice: options.force ? 'nothing to do' : 'review the plan; if the deactivations are right, run once with --force or raise the threshold',
+    });
+  }
+  if (!options.deactivate && deactivations.length > 0) {
+    findings.push({
+      code: 'DEACTIVATION_DISABLED',
+      severity: 'info',
+      subject: 'deactivations',
+      message: `${deactivations.length} deactivation${deactivations.length === 1 ? ' is' : 's are'} planned but not applied (DEACTIVATE=false)`,
+      advice: 'set DEACTIVATE=true once the rollout is trusted',
+    });
+  }
+
+  const operations: Operation[] = [...teams.groupCreates, ...finalUserOps, ...teams.adds, ...teams.removes].sort(byOperation);
+  const opCounts = Object.fromEntries(OPERATION_KINDS.map((k) => [k, 0])) as Record<OperationKind, number>;
+  for (const op of operations) opCounts[op.kind] += 1;
+  findings.sort(byFinding);
+  return {
+    schemaVersion: PLAN_SCHEMA_VERSION,
+    source: input.source,
+    operations,
+    findings,
+    safety,
+    counts: {
+      idpUsers: input.idpUsers,
+      desiredActive: desired.users.filter((u) => u.active).length,
+      dockerUsers: observed.users.length,
+      managed: links.length,
+      operations: opCounts,
+      blocked: operations.filter((o) => o.blocked).length,
+      findings: {
+        error: findings.filter((f) => f.severity === 'error').length,
+        warning: findings.filter((f) => f.severity === 'warning').length,
+        info: findings.filter((f) => f.severity === 'info').length,
+      },
+    },
+  };
+}
+
+const KIND_ORDER = new Map(OPERATION_KINDS.map((k, i) => [k, i]));
+
+function subjectOf(op: Operation): string {
+  return 'userName' in op ? op.userName.toLowerCase() : op.group.toLowerCase();
+}
+
+/** Groups first, then users by kind, team changes, and deactivations last; alphabetical within. */
+function byOperation(a: Operation, b: Operation): number {
+  const k = (KIND_ORDER.get(a.kind) ?? 0) - (KIND_ORDER.get(b.kind) ?? 0);
+  if (k !== 0) return k;
+  const sa = subjectOf(a);
+  const sb = subjectOf(b);
+  return sa < sb ? -1 : sa > sb ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function fmt(v: string | boolean | null | undefined): string {
+  return v === null || v === undefined ? '(unset)' : JSON.stringify(v);
+}
+
+function describeChanges(changes: readonly Change[], active: boolean): string {
+  const parts = changes.map((c) => `${c.field} ${fmt(c.before)} → ${fmt(c.after)}`);
+  if (!active) parts.unshift('active false → true');
+  return parts.join(', ');
+}

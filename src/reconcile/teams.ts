@@ -1,0 +1,102 @@
+import type { DockerGroup } from '../model/docker.ts';
+import type { GroupCreateOperation, TeamMember, TeamOperation } from '../model/plan.ts';
+
+/**
+ * Team membership as SCIM Groups. For every user this tool manages and keeps active, membership of
+ * the teams it manages converges on what the IdP says: teams named by anyone's attributes or
+ * org:team groups this run, or applied by this tool before. Teams outside that set, and accounts
+ * the tool does not manage, are never touched. Team names compare case-insensitively, as Docker's do.
+ */
+
+export interface ManagedMember extends TeamMember {
+  /** Desired org:team keys. */
+  readonly teams: readonly string[];
+}
+
+export interface TeamPlanInput {
+  readonly members: readonly ManagedMember[];
+  readonly groups: readonly DockerGroup[];
+  /** Teams this tool manages (see above), any case. */
+  readonly managedTeams: Iterable<string>;
+}
+
+export interface TeamPlan {
+  readonly groupCreates: GroupCreateOperation[];
+  readonly adds: TeamOperation[];
+  readonly removes: TeamOperation[];
+}
+
+export function planTeams(input: TeamPlanInput): TeamPlan {
+  const groupByKey = new Map<string, DockerGroup>();
+  for (const g of input.groups) if (!groupByKey.has(g.displayName.toLowerCase())) groupByKey.set(g.displayName.toLowerCase(), g);
+  const teamsOf = new Map<string, Set<string>>();
+  for (const g of input.groups) {
+    for (const m of g.members) {
+      const set = teamsOf.get(m) ?? new Set<string>();
+      set.add(g.displayName.toLowerCase());
+      teamsOf.set(m, set);
+    }
+  }
+  const managed = new Set<string>();
+  for (const t of input.managedTeams) managed.add(t.toLowerCase());
+
+  const adds = new Map<string, { display: string; members: TeamMember[]; users: number }>();
+  const removes = new Map<string, { display: string; members: TeamMember[] }>();
+  for (const m of input.members) {
+    const desired = new Map(m.teams.map((t) => [t.toLowerCase(), t]));
+    const current = m.dockerId ? (teamsOf.get(m.dockerId) ?? new Set<string>()) : new Set<string>();
+    const member: TeamMember = { idpId: m.idpId, userName: m.userName, dockerId: m.dockerId };
+    for (const [key, display] of desired) {
+      if (current.has(key)) continue;
+      const entry = adds.get(key) ?? { display: groupByKey.get(key)?.displayName ?? display, members: [], users: 0 };
+      entry.members.push(member);
+      adds.set(key, entry);
+    }
+    for (const key of current) {
+      if (desired.has(key) || !managed.has(key)) continue;
+      const entry = removes.get(key) ?? { display: groupByKey.get(key)?.displayName ?? key, members: [] };
+      entry.members.push(member);
+      removes.set(key, entry);
+    }
+  }
+
+  const byUser = (a: TeamMember, b: TeamMember) => cmp(a.userName.toLowerCase(), b.userName.toLowerCase()) || cmp(a.idpId, b.idpId);
+  const groupCreates: GroupCreateOperation[] = [];
+  const addOps: TeamOperation[] = [];
+  for (const [key, entry] of [...adds].sort(([a], [b]) => cmp(a, b))) {
+    const existing = groupByKey.get(key);
+    if (!existing) {
+      groupCreates.push({
+        id: `group-create:${key}`,
+        kind: 'group-create',
+        group: entry.display,
+        reason: `team needed by ${entry.members.length} user${entry.members.length === 1 ? '' : 's'} does not exist in Docker yet`,
+      });
+    }
+    addOps.push({
+      id: `team-add:${key}`,
+      kind: 'team-add',
+      group: existing?.displayName ?? entry.display,
+      groupId: existing?.id ?? null,
+      members: entry.members.sort(byUser),
+      reason: `${entry.members.length} user${entry.members.length === 1 ? '' : 's'} belong${entry.members.length === 1 ? 's' : ''} in this team per the IdP (dockerTeam or an org:team group)`,
+    });
+  }
+  const removeOps: TeamOperation[] = [];
+  for (const [key, entry] of [...removes].sort(([a], [b]) => cmp(a, b))) {
+    const existing = groupByKey.get(key);
+    removeOps.push({
+      id: `team-remove:${key}`,
+      kind: 'team-remove',
+      group: entry.display,
+      groupId: existing?.id ?? null,
+      members: entry.members.sort(byUser),
+      reason: `${entry.members.length} user${entry.members.length === 1 ? '' : 's'} no longer belong${entry.members.length === 1 ? 's' : ''} in this team per the IdP`,
+    });
+  }
+  return { groupCreates, adds: addOps, removes: removeOps };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
