@@ -1,0 +1,180 @@
+import type { Logger } from '../logging/logger.ts';
+import type { DockerGroup, DockerUser, UserAttributes } from '../model/docker.ts';
+import { AppError } from '../model/errors.ts';
+import type { GroupCreateOperation, Operation, Plan, TeamOperation, UserOperation } from '../model/plan.ts';
+import type { OperationError, OperationResult } from '../model/result.ts';
+import type { StateStore } from '../state/store.ts';
+import { runPool } from './pool.ts';
+
+/**
+ * Applies a plan exactly as planned. Each write is journaled before it is sent and after it is
+ * answered, so a crash leaves a record; an operation that fails is reported and the independent
+ * ones carry on. The order is the plan's: teams first (they must exist to receive members), then
+ * users, then memberships, then deactivations last.
+ */
+
+/** What the executor needs from Docker; the SCIM client provides it. */
+export interface DockerWriter {
+  createUser(attrs: UserAttributes): Promise<{ user: DockerUser; existed: boolean }>;
+  replaceUser(id: string, attrs: UserAttributes): Promise<DockerUser>;
+  createGroup(displayName: string): Promise<{ group: DockerGroup; existed: boolean }>;
+  addMembers(groupId: string, userIds: readonly string[]): Promise<number>;
+  removeMembers(groupId: string, userIds: readonly string[]): Promise<number>;
+}
+
+export interface ExecuteOptions {
+  readonly runId: string;
+  readonly plan: Plan;
+  readonly docker: DockerWriter;
+  readonly state: StateStore;
+  readonly logger: Logger;
+  readonly concurrency: number;
+  readonly adoptExisting: boolean;
+  /** Once aborted, no new operation starts; those in flight finish and are journaled. */
+  readonly signal?: AbortSignal;
+  /** Called after each operation settles (progress, metrics). */
+  readonly onResult?: (r: OperationResult) => void;
+}
+
+const PHASES: ReadonlyArray<ReadonlyArray<Operation['kind']>> = [
+  ['group-create'],
+  ['create', 'adopt', 'reactivate', 'update'],
+  ['team-add', 'team-remove'],
+  ['deactivate'],
+];
+
+export async function executePlan(opts: ExecuteOptions): Promise<OperationResult[]> {
+  const { plan, state, runId, logger } = opts;
+  const results = new Map<string, OperationResult>();
+  const groupIds = new Map<string, string>();
+  const dockerIdOf = new Map<string, string>();
+  for (const op of plan.operations) if ('dockerId' in op && op.dockerId && 'idpId' in op) dockerIdOf.set(op.idpId, op.dockerId);
+
+  const settle = (r: OperationResult) => {
+    results.set(r.opId, r);
+    opts.onResult?.(r);
+  };
+
+  for (const kinds of PHASES) {
+    const ops = plan.operations.filter((o) => kinds.includes(o.kind));
+    await runPool(ops, opts.concurrency, async (op) => {
+      if (op.blocked) {
+        settle({ opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'blocked', note: op.blocked });
+        return;
+      }
+      if (opts.signal?.aborted) {
+        settle({ opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'skipped', note: 'shutting down: not started' });
+        return;
+      }
+      state.recordStart(runId, op);
+      try {
+        const r = await apply(op);
+        settle(r);
+      } catch (err) {
+        const error = toOperationError(err);
+        state.recordFailure(runId, op, error);
+        logger.warn({ op: op.id, code: error.code, status: error.status }, `${op.kind} ${subjectOf(op)} failed: ${error.message}`);
+        settle({ opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'failed', error });
+      }
+    });
+  }
+  return plan.operations.map((op) => results.get(op.id) as OperationResult);
+
+  async function apply(op: Operation): Promise<OperationResult> {
+    switch (op.kind) {
+      case 'group-create':
+        return createGroup(op);
+      case 'team-add':
+      case 'team-remove':
+        return changeTeam(op);
+      default:
+        return writeUser(op);
+    }
+  }
+
+  async function createGroup(op: GroupCreateOperation): Promise<OperationResult> {
+    const { group, existed } = await opts.docker.createGroup(op.group);
+    groupIds.set(op.group.toLowerCase(), group.id);
+    state.recordGroupSuccess(runId, op, group.id, existed);
+    logger.info({ op: op.id, groupId: group.id }, `${existed ? 'found existing' : 'created'} team ${op.group}`);
+    return { opId: op.id, kind: op.kind, subject: op.group, status: 'succeeded', dockerId: group.id, ...(existed ? { note: 'already existed' } : {}) };
+  }
+
+  async function writeUser(op: UserOperation): Promise<OperationResult> {
+    const base = { opId: op.id, kind: op.kind, subject: op.userName };
+    if (op.kind === 'create') {
+      const { user, existed } = await opts.docker.createUser(op.target);
+      if (existed) {
+        // Docker answered 409: an account with this userName appeared after the plan was made.
+        if (!opts.adoptExisting) {
+          throw new AppError(`a Docker account named ${op.userName} appeared after the plan was made; it is not adopted because ADOPT_EXISTING=false`, {
+            system: 'docker',
+            operation: 'POST /Users',
+            status: 409,
+            hint: 'review the account; set ADOPT_EXISTING=true to let the next run adopt it',
+          });
+        }
+        await opts.docker.replaceUser(user.id, op.target);
+        dockerIdOf.set(op.idpId, user.id);
+        state.recordUserSuccess(runId, op, user.id, 'adopted', 'account already existed (409); adopted and updated');
+        logger.info({ op: op.id, dockerId: user.id }, `adopted ${op.userName} (it already existed in Docker)`);
+        return { ...base, status: 'succeeded', dockerId: user.id, note: 'already existed: adopted' };
+      }
+      dockerIdOf.set(op.idpId, user.id);
+      state.recordUserSuccess(runId, op, user.id, 'created');
+      logger.info({ op: op.id, dockerId: user.id }, `created ${op.userName}`);
+      return { ...base, status: 'succeeded', dockerId: user.id };
+    }
+    if (op.kind === 'adopt') {
+      if (op.changes.length > 0) await opts.docker.replaceUser(op.dockerId, op.target);
+      state.recordUserSuccess(runId, op, op.dockerId, 'adopted');
+      logger.info({ op: op.id, dockerId: op.dockerId, changes: op.changes.length }, `adopted ${op.userName}`);
+      return { ...base, status: 'succeeded', dockerId: op.dockerId };
+    }
+    await opts.docker.replaceUser(op.dockerId, op.target);
+    state.recordUserSuccess(runId, op, op.dockerId, null);
+    logger.info({ op: op.id, dockerId: op.dockerId, fields: op.changes.map((c) => c.field) }, `${pastTense(op.kind)} ${op.userName}`);
+    return { ...base, status: 'succeeded', dockerId: op.dockerId };
+  }
+
+  async function changeTeam(op: TeamOperation): Promise<OperationResult> {
+    const base = { opId: op.id, kind: op.kind, subject: op.group };
+    const groupId = op.groupId ?? groupIds.get(op.group.toLowerCase());
+    if (!groupId) {
+      throw new AppError(`team ${op.group} does not exist in Docker and could not be created this run`, {
+        system: 'docker',
+        operation: 'PATCH /Groups',
+        hint: 'see the failed group-create operation above',
+      });
+    }
+    const ready = op.members.filter((m) => (m.dockerId ?? dockerIdOf.get(m.idpId)) !== undefined);
+    const ids = ready.map((m) => (m.dockerId ?? dockerIdOf.get(m.idpId)) as string);
+    const missing = op.members.length - ready.length;
+    const requests = ids.length === 0 ? 0 : op.kind === 'team-add' ? await opts.docker.addMembers(groupId, ids) : await opts.docker.removeMembers(groupId, ids);
+    const note = missing > 0 ? `${missing} member${missing === 1 ? '' : 's'} skipped: their account was not created` : undefined;
+    state.recordTeamSuccess(runId, op, ready.map((m) => m.idpId), op.kind === 'team-add', { groupId, members: ids.length, requests, ...(note ? { note } : {}) });
+    logger.info({ op: op.id, groupId, members: ids.length, requests }, `${op.kind === 'team-add' ? 'added' : 'removed'} ${ids.length} member${ids.length === 1 ? '' : 's'} ${op.kind === 'team-add' ? 'to' : 'from'} ${op.group}`);
+    return { ...base, status: missing > 0 && ids.length === 0 ? 'skipped' : 'succeeded', dockerId: groupId, members: ids.length, ...(note ? { note } : {}) };
+  }
+}
+
+function subjectOf(op: Operation): string {
+  return 'userName' in op ? op.userName : op.group;
+}
+
+function pastTense(kind: string): string {
+  return kind === 'update' ? 'updated' : kind === 'reactivate' ? 'reactivated' : kind === 'deactivate' ? 'deactivated' : kind;
+}
+
+export function toOperationError(err: unknown): OperationError {
+  if (err instanceof AppError) {
+    const code = (err as AppError & { code?: unknown }).code;
+    return {
+      code: typeof code === 'string' ? code : err.status ? `${err.system.toUpperCase()}_HTTP_${err.status}` : `${err.system.toUpperCase()}_ERROR`,
+      message: err.hint ? `${err.message} (fix: ${err.hint})` : err.message,
+      ...(err.status !== undefined ? { status: err.status } : {}),
+      ...(err.remoteMessage !== undefined ? { detail: err.remoteMessage } : {}),
+    };
+  }
+  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}

@@ -1,0 +1,99 @@
+import type { Change, Operation, Plan } from '../model/plan.ts';
+import type { OperationResult, RunResult } from '../model/result.ts';
+
+/**
+ * The words shared by every report format: one line per change, the counts, the safety verdict.
+ * Renderers only lay them out.
+ */
+
+export interface ReportInput {
+  readonly plan: Plan;
+  /** Present once the plan has been applied. */
+  readonly result?: RunResult;
+  readonly generatedAt: string;
+  readonly dryRun: boolean;
+}
+
+export function fmtValue(v: string | boolean | null | undefined): string {
+  if (v === null || v === undefined) return '(unset)';
+  if (typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+export function changeLine(c: Change): string {
+  return `${c.field}: ${fmtValue(c.before)} → ${fmtValue(c.after)}${c.drift ? ' (drift)' : ''}`;
+}
+
+const MEMBERS_SHOWN = 5;
+
+/** The "before → after" cell of an operation, as lines. */
+export function changeLines(op: Operation): string[] {
+  switch (op.kind) {
+    case 'create': {
+      const t = op.target;
+      const name = [t.givenName, t.familyName].filter(Boolean).join(' ');
+      return [`new account${name ? ` "${name}"` : ''}`, `role ${t.role}, org ${t.org}${t.team ? `, team ${t.team}` : ''}`];
+    }
+    case 'group-create':
+      return [`new team ${op.group}`];
+    case 'team-add':
+    case 'team-remove': {
+      const sign = op.kind === 'team-add' ? '+' : '−';
+      const names = op.members.slice(0, MEMBERS_SHOWN).map((m) => `${sign} ${m.userName}`);
+      if (op.members.length > MEMBERS_SHOWN) names.push(`… and ${op.members.length - MEMBERS_SHOWN} more`);
+      return names;
+    }
+    default:
+      return op.changes.length ? op.changes.map(changeLine) : ['(link only, no change)'];
+  }
+}
+
+export function subjectOf(op: Operation): string {
+  return 'userName' in op ? op.userName : op.group;
+}
+
+export function resultOf(result: RunResult | undefined, op: Operation): OperationResult | undefined {
+  return result?.results.find((r) => r.opId === op.id);
+}
+
+export function statusText(r: OperationResult | undefined, op: Operation): string {
+  if (!r) return op.blocked ? `blocked (${op.blocked})` : 'planned';
+  if (r.status === 'failed') return `FAILED: ${r.error?.message ?? 'unknown error'}`;
+  if (r.status === 'blocked') return `blocked (${r.note ?? op.blocked ?? ''})`;
+  return r.note ? `${r.status} (${r.note})` : r.status;
+}
+
+export function countsLines(input: ReportInput): string[] {
+  const { plan, result } = input;
+  const c = plan.counts;
+  const ops = Object.entries(c.operations)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`);
+  const lines = [
+    `IdP users ${c.idpUsers} (active ${c.desiredActive}) · Docker accounts ${c.dockerUsers} · managed by this tool ${c.managed}`,
+    `Operations: ${ops.length ? ops.join(' · ') : 'none'}${c.blocked ? ` (blocked ${c.blocked})` : ''}`,
+    `Findings: ${c.findings.error} error${c.findings.error === 1 ? '' : 's'} · ${c.findings.warning} warning${c.findings.warning === 1 ? '' : 's'} · ${c.findings.info} info`,
+    `Safety: ${safetyLine(plan)}`,
+  ];
+  if (result) {
+    const by = (s: string) => result.results.filter((r) => r.status === s).length;
+    lines.push(`Result: ${result.status} · succeeded ${by('succeeded')} · failed ${by('failed')} · blocked ${by('blocked')} · skipped ${by('skipped')}`);
+    if (result.recovered.length) lines.push(`Recovered from an interrupted run: ${result.recovered.join(', ')}`);
+  }
+  return lines;
+}
+
+export function safetyLine(plan: Plan): string {
+  const s = plan.safety;
+  const limits = `limits ${s.maxDeactivations} users / ${s.maxDeactivationPercent}%`;
+  if (s.tripped && !s.forced) return `HELD — ${s.message}`;
+  if (s.tripped && s.forced) return `forced — ${s.message}`;
+  if (s.deactivationDisabled && s.deactivations > 0) return `${s.deactivations} deactivation(s) planned, not applied (DEACTIVATE=false)`;
+  return `ok — ${s.deactivations} deactivation${s.deactivations === 1 ? '' : 's'} of ${s.managedUsers} managed (${limits})`;
+}
+
+export function title(input: ReportInput): string {
+  const what = input.result ? (input.dryRun ? 'dry run' : 'run') : input.dryRun ? 'dry run (nothing applied)' : 'plan';
+  const run = input.result && !input.dryRun ? ` ${input.result.runId}` : '';
+  return `docker-idp-sync ${what}${run} · source ${input.plan.source} · ${input.generatedAt}`;
+}
