@@ -1,0 +1,263 @@
+/**
+ * The transport under the Docker SCIM client: one place that sends requests, bounds how many are
+ * in flight, paces on Docker's rate-limit headers, retries what is worth retrying, and turns every
+ * failure into a DockerApiError. Node's global fetch (undici) keeps connections alive by default.
+ *
+ * Retried: 429 (after the server's Retry-After / X-Retry-After / X-RateLimit-Reset), 500, 502,
+ * 503, 504, timeouts and connection resets, with capped exponential backoff and full jitter.
+ * Everything else is answered at once: a 4xx will not change by asking again.
+ */
+import type { Logger } from '../logging/logger.ts';
+import { backoffMs, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy, type HeaderSource } from '../util/retry.ts';
+import { badResponseError, networkError, responseError, DockerApiError } from './errors.ts';
+import { RateBudget } from './pacer.ts';
+import { Semaphore } from './semaphore.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface TransportOptions {
+  baseUrl: string;
+  token: string;
+  logger: Logger;
+  timeoutMs: number;
+  maxRetries: number;
+  concurrency: number;
+  backoff: BackoffPolicy;
+  userAgent: string;
+}
+
+export interface ScimRequest {
+  method: HttpMethod;
+  /** Relative to the SCIM base URL, e.g. `/Users/<id>`; ids already URL-encoded. */
+  path: string;
+  query?: Readonly<Record<string, string | number>>;
+  body?: unknown;
+  /** What the call is for, shown in logs and errors, e.g. "page 2" or "create jon@example.com". */
+  label?: string;
+  /** Non-2xx statuses the caller handles itself (404 on a lookup, 409 on a create): returned, not thrown, not logged as failures. */
+  accept?: readonly number[];
+}
+
+export interface ScimResponse {
+  status: number;
+  /** Parsed JSON; undefined for an empty body (204). */
+  body: unknown;
+  headers: HeaderSource;
+  /**
+   * Earlier attempts of this request whose fate is unknown (timeout, reset, 5xx): the server may
+   * have acted on one of them. A 409 after such an attempt is most likely this request's own echo.
+   */
+  ambiguousAttempts: number;
+}
+
+export interface TransportStats {
+  /** Requests sent, retries included. */
+  requests: number;
+  /** Answers by status, plus `timeout` and `network` for requests that got none. */
+  byStatus: Record<string, number>;
+  /** 429 answers. */
+  throttled: number;
+  retries: number;
+  retryWaitMs: number;
+  paceWaitMs: number;
+}
+
+/** Beyond this, a server-requested wait is not honoured: the run fails and says so, rather than hang. */
+const MAX_SERVER_WAIT_MS = 5 * 60_000;
+/** A pacing wait never exceeds a window plus slack, whatever a skewed clock makes the reset look like. */
+const MAX_PACE_WAIT_MS = 65_000;
+const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
+/** Methods safe to send again after an unreadable answer (the write may have happened). */
+const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'PUT', 'DELETE']);
+
+type Outcome =
+  | { kind: 'response'; status: number; headers: Headers; text: string }
+  | { kind: 'timeout'; error: unknown }
+  | { kind: 'network'; error: unknown; transient: boolean };
+
+type Failure = { error: DockerApiError; retry: boolean; serverWaitMs: number | null; status: number | null };
+
+export class ScimTransport {
+  readonly stats: TransportStats = { requests: 0, byStatus: {}, throttled: 0, retries: 0, retryWaitMs: 0, paceWaitMs: 0 };
+  private readonly opts: TransportOptions;
+  private readonly base: string;
+  private readonly origin: string;
+  private readonly log: Logger;
+  private readonly slots: Semaphore;
+  private readonly budget = new RateBudget();
+  private sending = 0;
+
+  constructor(opts: TransportOptions) {
+    this.opts = opts;
+    this.base = opts.baseUrl.replace(/\/+$/, '');
+    // The origin alone (no path, no userinfo) is what errors name: enough to find the host.
+    this.origin = new URL(this.base).origin;
+    this.log = opts.logger;
+    this.slots = new Semaphore(opts.concurrency);
+  }
+
+  async request(req: ScimRequest): Promise<ScimResponse> {
+    const operation = `${req.method} ${req.path}${req.label ? ` (${req.label})` : ''}`;
+    const route = `${req.method} ${req.path.replace(/^\/(Users|Groups)\/[^/?]+/, '/$1/{id}')}`;
+    const url = this.url(req);
+    const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
+    let ambiguousAttempts = 0;
+    for (let attempt = 0; ; attempt++) {
+      const t0 = Date.now();
+      const outcome = await this.send(req.method, url, payload);
+      const attempts = attempt + 1;
+      this.log.debug({ route, path: req.path, status: outcome.kind === 'response' ? outcome.status : outcome.kind, ms: Date.now() - t0, attempt: attempts }, `docker: ${operation}`);
+      let failure: Failure;
+      if (outcome.kind === 'response') {
+        const { status, headers, text } = outcome;
+        if ((status >= 200 && status < 300) || req.accept?.includes(status)) {
+          const parsed = parseJson(text);
+          if (parsed.ok) return { status, body: parsed.value, headers, ambiguousAttempts };
+          failure = { error: badResponseError(operation, status, parsed.why), retry: IDEMPOTENT.has(req.method), serverWaitMs: null, status };
+        } else {
+          const { detail, scimType } = this.errorBody(text);
+          failure = {
+            error: responseError({ operation, status, attempts, ...(detail !== undefined ? { detail } : {}), ...(scimType !== undefined ? { scimType } : {}) }),
+            retry: RETRY_STATUSES.has(status),
+            // A 429 may point at any of Docker's headers; a 5xx only at an explicit Retry-After,
+            // not at X-RateLimit-Reset, which every answer carries and which says nothing about the failure.
+            serverWaitMs: status === 429 ? retryAfterMs(headers) : retryAfterMs(onlyRetryHeaders(headers)),
+            status,
+          };
+        }
+      } else if (outcome.kind === 'timeout') {
+        failure = { error: networkError(operation, this.origin, attempts, outcome.error, this.opts.timeoutMs), retry: true, serverWaitMs: null, status: null };
+      } else {
+        failure = { error: networkError(operation, this.origin, attempts, outcome.error, null), retry: outcome.transient, serverWaitMs: null, status: null };
+      }
+
+      const what = failure.status !== null ? failure.status : outcome.kind;
+      if (!failure.retry || attempt >= this.opts.maxRetries) {
+        this.log.error({ route, path: req.path, label: req.label, status: what, attempts, code: failure.error.code }, failure.error.message);
+        throw failure.error;
+      }
+      if (failure.serverWaitMs !== null && failure.serverWaitMs > MAX_SERVER_WAIT_MS) {
+        this.log.error({ route, path: req.path, status: what, waitMs: failure.serverWaitMs }, `docker: ${operation}: Docker asked to wait ${Math.round(failure.serverWaitMs / 1000)} s, longer than this client waits`);
+        throw failure.error;
+      }
+      const waitMs = failure.serverWaitMs ?? backoffMs(attempt, this.opts.backoff);
+      // A 429 is about the token, not this request: hold every request until the wait is over.
+      if (failure.status === 429) this.budget.pause(Date.now() + waitMs);
+      // A 429 is refused before any work, and a refused connection never reached Docker; anything
+      // else retried may have been acted on.
+      else if (!(outcome.kind === 'network' && neverSent(outcome.error))) ambiguousAttempts++;
+      this.stats.retries++;
+      this.stats.retryWaitMs += waitMs;
+      this.log.warn(
+        { route, path: req.path, label: req.label, status: what, waitMs, attempt: attempts, maxRetries: this.opts.maxRetries, serverAsked: failure.serverWaitMs !== null },
+        `docker: ${operation} got ${what}; retrying in ${waitMs} ms (retry ${attempts} of ${this.opts.maxRetries})`,
+      );
+      await sleep(waitMs);
+    }
+  }
+
+  private url(req: ScimRequest): string {
+    const q = req.query ? Object.entries(req.query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`) : [];
+    return `${this.base}${req.path}${q.length > 0 ? `?${q.join('&')}` : ''}`;
+  }
+
+  /** One attempt: a slot, the pacing gate, then the request and its whole body under one timeout. */
+  private async send(method: HttpMethod, url: string, payload: string | undefined): Promise<Outcome> {
+    const release = await this.slots.acquire();
+    try {
+      await this.gate();
+      this.budget.started();
+      this.stats.requests++;
+      this.sending++;
+      const signal = AbortSignal.timeout(this.opts.timeoutMs);
+      try {
+        const res = await fetch(url, {
+          method,
+          headers: {
+            authorization: `Bearer ${this.opts.token}`,
+            accept: 'application/scim+json, application/json;q=0.9',
+            'user-agent': this.opts.userAgent,
+            ...(payload !== undefined ? { 'content-type': 'application/scim+json' } : {}),
+          },
+          ...(payload !== undefined ? { body: payload } : {}),
+          signal,
+        });
+        const text = await res.text();
+        this.budget.observe(res.headers, this.sending - 1, Date.now());
+        this.count(String(res.status));
+        if (res.status === 429) this.stats.throttled++;
+        return { kind: 'response', status: res.status, headers: res.headers, text };
+      } catch (err) {
+        if (signal.aborted && (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError') {
+          this.count('timeout');
+          return { kind: 'timeout', error: err };
+        }
+        this.count('network');
+        return { kind: 'network', error: err, transient: isTransientNetworkError(err) };
+      } finally {
+        this.sending--;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** Waits while a 429 pause is on or the window's budget is spent. */
+  private async gate(): Promise<void> {
+    for (;;) {
+      const wait = Math.min(this.budget.delayMs(Date.now()), MAX_PACE_WAIT_MS);
+      if (wait <= 0) return;
+      this.stats.paceWaitMs += wait;
+      this.log.info({ waitMs: wait }, `docker: pacing: waiting ${wait} ms for the rate-limit window`);
+      await sleep(wait);
+    }
+  }
+
+  private count(key: string): void {
+    this.stats.byStatus[key] = (this.stats.byStatus[key] ?? 0) + 1;
+  }
+
+  /** Docker's SCIM error `detail` and `scimType`, or a short excerpt of a non-SCIM body (a proxy page). */
+  private errorBody(text: string): { detail?: string; scimType?: string } {
+    let detail: string | undefined;
+    let scimType: string | undefined;
+    const parsed = parseJson(text);
+    if (parsed.ok && parsed.value !== null && typeof parsed.value === 'object') {
+      const b = parsed.value as Record<string, unknown>;
+      const d = b.detail ?? b.message ?? b.error;
+      if (typeof d === 'string' && d !== '') detail = d;
+      if (typeof b.scimType === 'string' && b.scimType !== '') scimType = b.scimType;
+    } else if (text.trim() !== '') {
+      detail = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200) || undefined;
+    }
+    // Docker has no reason to echo the token, but a proxy page might quote a header back.
+    if (detail !== undefined && this.opts.token.length >= 6) detail = detail.split(this.opts.token).join('[redacted]');
+    return { ...(detail !== undefined ? { detail } : {}), ...(scimType !== undefined ? { scimType } : {}) };
+  }
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; why: string } {
+  if (text.trim() === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, why: `the body is not JSON (starts with ${JSON.stringify(text.slice(0, 40))})` };
+  }
+}
+
+/** Failures that prove the request never reached the server. */
+function neverSent(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  let e: unknown = err;
+  while (e && typeof e === 'object' && !seen.has(e)) {
+    seen.add(e);
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function onlyRetryHeaders(headers: HeaderSource): HeaderSource {
+  return { get: (name) => (name === 'retry-after' || name === 'x-retry-after' ? headers.get(name) : null) };
+}
