@@ -179,7 +179,8 @@ export class Emulator {
     for await (const c of req) chunks.push(c as Buffer);
     const rawBody = Buffer.concat(chunks);
     const method = (req.method ?? 'GET').toUpperCase();
-    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+    // `//api/v1/...` (the Okta SDK with a trailing-slash orgUrl) would parse as host "api": collapse first.
+    const url = new URL((req.url ?? '/').replace(/^\/{2,}/, '/'), 'http://emulator.invalid');
     const path = decodeURIComponent(url.pathname.replace(/\/{2,}/g, '/'));
     let matched: Route | undefined;
     let params: Record<string, string> = {};

@@ -1,0 +1,227 @@
+import { DefaultRequestExecutor } from '@okta/okta-sdk-nodejs';
+import type { Logger } from '../../logging/logger.ts';
+import { backoffMs, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy } from '../../util/retry.ts';
+import { ATTEMPTS_HEADER, OktaAbortedError, OktaTokenError, OktaTransportError } from './errors.ts';
+import { RateGate, bucketOf } from './pacing.ts';
+
+/**
+ * Every HTTP request the Okta SDK makes, API calls and token requests alike, goes through here
+ * (the SDK's only hook for transport; okta.md §6). It owns retries instead of the SDK:
+ * - 429: wait for the window to reset (`X-Rate-Limit-Reset`, measured against the response's
+ *   `Date` so our clock's skew does not matter), then retry;
+ * - 5xx, timeouts, resets and refused connections: capped exponential backoff with jitter;
+ * - a per-request timeout that covers the body, not just the headers;
+ * - pacing by `X-Rate-Limit-Remaining` (pacing.ts), so 429s are the exception;
+ * - token-endpoint failures become an error instead of a cached "token" of `undefined` (§5.2).
+ * Retries are bounded by `maxRetries`; when they run out the last answer goes to the SDK, which
+ * raises OktaApiError for it, or a transport error is thrown.
+ */
+
+/** The node-fetch v2 request options the SDK passes (its typings import node-fetch types we do not have). */
+type SdkRequest = Parameters<DefaultRequestExecutor['fetch']>[0];
+
+interface FetchHeaders {
+  get(name: string): string | null;
+  set(name: string, value: string): void;
+}
+
+/** The parts of a node-fetch v2 Response this file touches. */
+interface FetchResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly url: string;
+  readonly headers: FetchHeaders;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+type FetchResponseCtor = new (
+  body: Buffer,
+  init: { url: string; status: number; statusText: string; headers: FetchHeaders },
+) => FetchResponse;
+
+export interface ExecutorOptions {
+  logger: Logger;
+  timeoutMs: number;
+  maxRetries: number;
+  backoff: BackoffPolicy;
+}
+
+/** A 429's reset is trusted up to this long: Okta windows are a minute, so more means a broken header. */
+const MAX_RATE_LIMIT_WAIT_MS = 120_000;
+/**
+ * Added to every wait for a window reset. `Date` has one-second resolution and Okta's servers do
+ * not share one clock; the SDK adds a whole second for the same reason (okta.md §3.4).
+ */
+const RESET_MARGIN_MS = 500;
+
+/** Per read: the caller's abort signal and the request count for ReadStats. */
+export interface ReadSession {
+  readonly signal: AbortSignal | undefined;
+  requests: number;
+}
+
+export class OktaRequestExecutor extends DefaultRequestExecutor {
+  private readonly opts: ExecutorOptions;
+  private readonly gate = new RateGate();
+  session: ReadSession = { signal: undefined, requests: 0 };
+
+  constructor(opts: ExecutorOptions) {
+    // The SDK's own 429 loop is switched off (maxRetries 0 disables it, §3.4): one retry policy, ours.
+    super({ maxRetries: 0, requestTimeout: 0 });
+    this.opts = opts;
+  }
+
+  override async fetch(request: SdkRequest): Promise<FetchResponse> {
+    const req = request as { url?: unknown; method?: unknown; headers?: Record<string, string> };
+    const url = new URL(String(req.url));
+    const path = url.pathname.replace(/\/{2,}/g, '/');
+    const method = String(req.method ?? 'GET').toUpperCase();
+    const route = `${method} ${routeTemplate(path)}`;
+    const bucket = bucketOf(path);
+    const isToken = path.endsWith('/oauth2/v1/token');
+    const { maxRetries, timeoutMs, backoff, logger } = this.opts;
+    const external = this.session.signal;
+    let retryFor: string | null = null;
+
+    for (let attempt = 0; ; attempt++) {
+      if (external?.aborted) throw new OktaAbortedError();
+      await this.gate.acquire(bucket, external, (waitMs, state) => {
+        // Right after a 429 wait the gate may add a few ms of timer slack; not worth a line.
+        if (waitMs >= 50) logger.info({ route, bucket, waitMs, limit: state.limit, remaining: state.remaining }, 'okta rate limit nearly used; pausing until the window resets');
+      }).catch((err: unknown) => {
+        throw external?.aborted ? new OktaAbortedError() : err;
+      });
+
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = external ? AbortSignal.any([external, timeout]) : timeout;
+      // A retry resends the same Authorization (and, in DPoP mode, the same proof): the SDK sets
+      // them before calling us. Okta documents no replay check on API-call proofs (gap; okta.md §5.2).
+      const headers: Record<string, string> = { ...req.headers };
+      if (attempt > 0) {
+        // What the SDK's own retry sends, so Okta support can tie retries together.
+        if (retryFor) headers['X-Okta-Retry-For'] = retryFor;
+        headers['X-Okta-Retry-Count'] = String(attempt);
+      }
+      this.session.requests += 1;
+
+      let res: FetchResponse;
+      let body: Buffer;
+      try {
+        res = (await super.fetch({ ...request, headers, signal } as SdkRequest)) as FetchResponse;
+        // Read the body here so the timeout and a reset mid-body are retried like any other. It is
+        // not parsed here: a complete 200 whose JSON is broken is not a transport hiccup (more
+        // likely a proxy rewriting answers), so the SDK's parse error fails the read unretried.
+        body = Buffer.from(await res.arrayBuffer());
+      } catch (err) {
+        this.gate.settle(bucket, null);
+        if (external?.aborted) throw new OktaAbortedError();
+        const kind = timeout.aborted ? 'timeout' : isTransientNetworkError(err) || isFetchSystemError(err) ? 'network' : null;
+        if (!kind) throw err;
+        const code = errorCode(err);
+        if (attempt >= maxRetries) throw new OktaTransportError(kind, attempt + 1, code, err);
+        const waitMs = backoffMs(attempt, backoff);
+        logger.warn({ route, error: kind === 'timeout' ? 'timeout' : (code ?? 'network error'), attempt: attempt + 1, maxRetries, waitMs }, 'okta request failed; retrying');
+        await this.pause(waitMs);
+        continue;
+      }
+
+      const window = rateWindow(res.headers);
+      this.gate.settle(bucket, window);
+      retryFor = res.headers.get('x-okta-request-id') ?? retryFor;
+      const status = res.status;
+
+      if ((status === 429 || status >= 500) && attempt < maxRetries) {
+        let waitMs: number;
+        if (status === 429) {
+          const reset = resetInMs(res.headers);
+          waitMs = reset === null ? backoffMs(attempt, backoff) : Math.min(reset, MAX_RATE_LIMIT_WAIT_MS);
+          logger.warn({ route, status, attempt: attempt + 1, maxRetries, waitMs }, 'okta rate limited (429); waiting for the window to reset');
+        } else {
+          waitMs = backoffMs(attempt, backoff);
+          logger.warn({ route, status, attempt: attempt + 1, maxRetries, waitMs }, 'okta server error; retrying');
+        }
+        await this.pause(waitMs);
+        continue;
+      }
+
+      if (isToken) checkTokenResponse(status, body, attempt + 1);
+
+      // Hand the SDK an equivalent response over the buffered body; same class, so nothing else changes.
+      const Ctor = res.constructor as FetchResponseCtor;
+      const out = new Ctor(body, { url: res.url, status, statusText: res.statusText, headers: res.headers });
+      out.headers.set(ATTEMPTS_HEADER, String(attempt + 1));
+      return out;
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    const external = this.session.signal;
+    return sleep(ms, external).catch(() => {
+      throw new OktaAbortedError();
+    });
+  }
+}
+
+/**
+ * The token endpoint's answer. The SDK feeds any body it gets into its token cache, so a refusal
+ * would surface only later as a 401 on `Bearer undefined`; it is raised here with Okta's reason.
+ * `use_dpop_nonce` is let through: the SDK answers it itself by retrying with the nonce.
+ */
+function checkTokenResponse(status: number, body: Buffer, attempts: number): void {
+  let json: Record<string, unknown> | null = null;
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    if (parsed && typeof parsed === 'object') json = parsed as Record<string, unknown>;
+  } catch {
+    json = null;
+  }
+  const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  if (status >= 200 && status < 300) {
+    if (json && str(json.access_token)) return;
+    throw new OktaTokenError(0, null, 'the token endpoint answered without an access_token', attempts);
+  }
+  if (status === 400 && json?.error === 'use_dpop_nonce') return;
+  throw new OktaTokenError(status, str(json?.error), str(json?.error_description), attempts);
+}
+
+/**
+ * How long until the window resets (plus the margin), by the server's own clock (its `Date`
+ * header) when it sent one.
+ */
+function resetInMs(headers: FetchHeaders): number | null {
+  const reset = headers.get('x-rate-limit-reset');
+  // Duplicate headers arrive comma-joined and are unusable (the SDK refuses them too, OKTA-112507).
+  if (reset === null || reset.includes(',')) return null;
+  const serverNow = Date.parse(headers.get('date') ?? '');
+  const ms = retryAfterMs({ get: (n) => (n === 'x-rate-limit-reset' ? reset : null) }, Number.isFinite(serverNow) ? serverNow : Date.now());
+  return ms === null ? null : ms + RESET_MARGIN_MS;
+}
+
+/** The window a response reports, for pacing; null when any of the three headers is missing. */
+function rateWindow(headers: FetchHeaders): { limit: number; remaining: number; resetInMs: number } | null {
+  const limit = Number(headers.get('x-rate-limit-limit') ?? NaN);
+  const remaining = Number(headers.get('x-rate-limit-remaining') ?? NaN);
+  const reset = resetInMs(headers);
+  if (reset === null || !Number.isFinite(limit) || !Number.isFinite(remaining)) return null;
+  return { limit, remaining, resetInMs: reset };
+}
+
+/** `/api/v1/apps/0oa1/users` → `/api/v1/apps/{appId}/users`, for logs that group by route. */
+export function routeTemplate(path: string): string {
+  return path
+    .replace(/^\/api\/v1\/apps\/[^/]+/, '/api/v1/apps/{appId}')
+    .replace(/^(\/api\/v1\/apps\/\{appId\}\/(?:users|groups))\/[^/]+/, '$1/{id}')
+    .replace(/^\/api\/v1\/groups\/[^/]+/, '/api/v1/groups/{groupId}')
+    .replace(/^\/api\/v1\/users\/[^/]+/, '/api/v1/users/{userId}');
+}
+
+/** node-fetch v2 wraps socket errors as FetchError type 'system' with the errno code. */
+function isFetchSystemError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'FetchError' && (err as { type?: unknown }).type === 'system';
+}
+
+function errorCode(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code ?? (err as { errno?: unknown } | null)?.errno;
+  return typeof code === 'string' ? code : null;
+}
+

@@ -1,0 +1,92 @@
+import type { Logger } from '../../logging/logger.ts';
+import { scrubber } from '../../logging/scrub.ts';
+import { SourceReadError } from '../../model/errors.ts';
+import type { IdpSnapshot, Source } from '../../model/idp.ts';
+import { connectOkta, normalizeOrgUrl, type OktaAuth, type OktaConnection } from './client.ts';
+import { isPrivateKeyParseError, privateKeyError, toSourceReadError } from './errors.ts';
+import { readOkta } from './read.ts';
+
+/**
+ * The Okta source: reads who is assigned to the Docker app, with their app profile and org:team
+ * groups, into an IdpSnapshot; complete, or a SourceReadError.
+ */
+
+export type { OktaAuth } from './client.ts';
+
+export interface OktaSourceOptions {
+  /** May end with '/'; it is stripped (gotcha 6). http:// is allowed (config restricts it to loopback). */
+  orgUrl: string;
+  appId: string;
+  auth: OktaAuth;
+  logger: Logger;
+  /** Per request, including its body. Default 30 000. */
+  timeoutMs?: number;
+  /** Retries for 429, 5xx, timeouts and resets. Default 4. */
+  maxRetries?: number;
+  /** Capped exponential backoff with full jitter. Default 1 000 / 30 000 ms. */
+  backoff?: { baseMs: number; capMs: number };
+}
+
+/** Group-member listings in flight at once. */
+const MEMBER_READ_CONCURRENCY = 4;
+
+export function createOktaSource(opts: OktaSourceOptions): Source {
+  const orgUrl = normalizeOrgUrl(opts.orgUrl);
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const maxRetries = opts.maxRetries ?? 4;
+  const backoff = opts.backoff ?? { baseMs: 1000, capMs: 30_000 };
+  const auth = opts.auth;
+  // Invariant 8: whatever text from Okta or a library ends up in an error is scrubbed of these.
+  const scrub = scrubber(auth.kind === 'token' ? [auth.token] : [auth.privateKey]);
+  const logger = opts.logger;
+
+  // One SDK client for the source's life, so an OAuth access token is reused across reads.
+  let connection: OktaConnection | null = null;
+  // Reads run one at a time: the executor's per-read state (abort signal, request count) is shared.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const fail = (err: unknown, operation: string, subject: 'app' | 'group' | 'token'): SourceReadError => {
+    if (isPrivateKeyParseError(err)) return privateKeyError(operation);
+    return toSourceReadError(err, { operation, subject, authKind: auth.kind, orgUrl, appId: opts.appId, timeoutMs, scrub });
+  };
+
+  async function readOnce(signal: AbortSignal | undefined): Promise<IdpSnapshot> {
+    if (connection === null) {
+      try {
+        // The SDK does not check the URL itself; a bad one would surface as a confusing first request.
+        const url = new URL(orgUrl);
+        if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`unsupported protocol ${url.protocol}`);
+        connection = connectOkta({ orgUrl, auth, logger, timeoutMs, maxRetries, backoff });
+      } catch (err) {
+        // The SDK validates its settings when the client is built (URL, mode, missing values).
+        throw new SourceReadError(`okta: the Okta client could not be set up: ${scrub(err instanceof Error ? err.message : String(err))}`, {
+          system: 'okta',
+          operation: 'configure the Okta client',
+          hint: 'Check OKTA_ORG_URL (https://your-org.okta.com) and that the Okta credentials are set for the chosen authentication mode.',
+        });
+      }
+    }
+    const conn = connection;
+    const session = { signal, requests: 0 };
+    conn.executor.session = session;
+    try {
+      return await readOkta(
+        { lists: conn.lists, appId: opts.appId, logger, signal, fail, concurrency: MEMBER_READ_CONCURRENCY },
+        () => session.requests,
+      );
+    } catch (err) {
+      throw fail(err, `read the Docker app ${opts.appId} from Okta`, 'app');
+    } finally {
+      conn.executor.session = { signal: undefined, requests: 0 };
+    }
+  }
+
+  return {
+    kind: 'okta',
+    read(signal?: AbortSignal): Promise<IdpSnapshot> {
+      const run = queue.then(() => readOnce(signal));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+  };
+}

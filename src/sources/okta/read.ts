@@ -1,0 +1,206 @@
+import type { Logger } from '../../logging/logger.ts';
+import type { SourceReadError } from '../../model/errors.ts';
+import type { IdpGroup, IdpSnapshot, IdpUser, SourceNote } from '../../model/idp.ts';
+import type { OktaLists, Pager } from './client.ts';
+import { OktaAbortedError, OktaMalformedError } from './errors.ts';
+import {
+  groupNameOf,
+  isTeamGroupName,
+  toIdpGroup,
+  toIdpUser,
+  userLabel,
+  type AppUserWire,
+  type GroupAssignmentWire,
+  type UserWire,
+} from './transform.ts';
+
+/**
+ * Which Okta calls, in which order, for one complete read:
+ * 1. the app's users (`/apps/{appId}/users?expand=user`): who has the Docker app, with the app profile;
+ * 2. the app's group assignments (`/apps/{appId}/groups?expand=group`);
+ * 3. the direct members of every assigned group named `org:team` (`/groups/{id}/users`).
+ * Each listing is an async generator that yields a page at a time and throws on any page that
+ * failed (after the executor's retries) or does not look like Okta's: a caller cannot mistake a
+ * partial list for a whole one, so a hiccup never makes assigned users look unassigned.
+ */
+
+export interface ReadDeps {
+  lists: OktaLists;
+  appId: string;
+  logger: Logger;
+  signal: AbortSignal | undefined;
+  /** Turns anything thrown while doing `operation` into the SourceReadError the admin sees. */
+  fail: (err: unknown, operation: string, subject: 'app' | 'group') => SourceReadError;
+  /** Group-member listings read at once; the executor paces them against the groups bucket. */
+  concurrency: number;
+}
+
+export interface PageCounter {
+  pages: number;
+}
+
+/**
+ * Pages through one listing. `describe(n)` names page n for errors, e.g.
+ * `GET /api/v1/apps/0oa1/users (page 3)`.
+ */
+export async function* pages(
+  open: () => Promise<Pager>,
+  describe: (page: number) => string,
+  subject: 'app' | 'group',
+  deps: Pick<ReadDeps, 'fail' | 'signal'>,
+  counter: PageCounter,
+): AsyncGenerator<unknown[], void, undefined> {
+  let pager: Pager;
+  try {
+    pager = await open();
+  } catch (err) {
+    throw deps.fail(err, describe(1), subject);
+  }
+  const visited = new Set<string>();
+  let page = 0;
+  // An empty page that still has a `next` link (gotcha 2) is just an empty page here: paging
+  // continues until a page comes without `next`, so nothing is skipped or read twice.
+  while (pager.nextUri) {
+    page += 1;
+    const op = describe(page);
+    if (deps.signal?.aborted) throw deps.fail(new OktaAbortedError(), op, subject);
+    // Only the System Log repeats a `next` link (§1.4); here it would loop forever.
+    if (visited.has(pager.nextUri)) throw deps.fail(new OktaMalformedError('the next link points back at a page already read'), op, subject);
+    visited.add(pager.nextUri);
+    let items: unknown;
+    try {
+      items = await pager.getNextPage();
+    } catch (err) {
+      throw deps.fail(err, op, subject);
+    }
+    if (!Array.isArray(items)) throw deps.fail(new OktaMalformedError('the page is not a JSON array'), op, subject);
+    counter.pages += 1;
+    yield items;
+  }
+}
+
+function hasId(item: unknown): item is { id: string } {
+  return item !== null && typeof item === 'object' && typeof (item as { id?: unknown }).id === 'string' && (item as { id: string }).id !== '';
+}
+
+/** Every AppUser of the app, page by page. */
+export async function* appUsers(deps: ReadDeps, counter: PageCounter): AsyncGenerator<AppUserWire[], void, undefined> {
+  const path = `GET /api/v1/apps/${deps.appId}/users`;
+  let page = 0;
+  for await (const items of pages(() => deps.lists.appUsers(deps.appId), (n) => `${path} (page ${n})`, 'app', deps, counter)) {
+    page += 1;
+    const bad = items.findIndex((x) => !hasId(x));
+    if (bad >= 0) throw deps.fail(new OktaMalformedError(`item ${bad + 1} has no id`), `${path} (page ${page})`, 'app');
+    yield items as AppUserWire[];
+  }
+}
+
+export interface AssignedGroup {
+  id: string;
+  name: string;
+}
+
+/** Every group assigned to the app, with its name (needs `expand=group`). */
+export async function* appGroups(deps: ReadDeps, counter: PageCounter): AsyncGenerator<AssignedGroup[], void, undefined> {
+  const path = `GET /api/v1/apps/${deps.appId}/groups`;
+  let page = 0;
+  for await (const items of pages(() => deps.lists.appGroups(deps.appId), (n) => `${path} (page ${n})`, 'app', deps, counter)) {
+    page += 1;
+    const out: AssignedGroup[] = [];
+    for (const [i, item] of items.entries()) {
+      const name = hasId(item) ? groupNameOf(item as GroupAssignmentWire) : null;
+      if (!hasId(item) || name === null) {
+        throw deps.fail(new OktaMalformedError(`group assignment ${i + 1} has no id or no embedded group name`), `${path} (page ${page})`, 'app');
+      }
+      out.push({ id: item.id, name });
+    }
+    yield out;
+  }
+}
+
+/** The direct members of one group. */
+export async function* groupMembers(deps: ReadDeps, group: AssignedGroup, counter: PageCounter): AsyncGenerator<UserWire[], void, undefined> {
+  const path = `GET /api/v1/groups/${group.id}/users`;
+  const describe = (n: number) => `${path} (page ${n}, group "${group.name}")`;
+  let page = 0;
+  for await (const items of pages(() => deps.lists.groupUsers(group.id), describe, 'group', deps, counter)) {
+    page += 1;
+    const bad = items.findIndex((x) => !hasId(x));
+    if (bad >= 0) throw deps.fail(new OktaMalformedError(`member ${bad + 1} has no id`), describe(page), 'group');
+    yield items as UserWire[];
+  }
+}
+
+/** Runs `work` over `items`, `limit` at a time; the first failure stops new work and is rethrown. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | null = null;
+  const worker = async () => {
+    while (failure === null && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure !== null) throw (failure as { err: unknown }).err;
+}
+
+/** One complete read, or a SourceReadError. `requests()` reports the executor's count for the stats. */
+export async function readOkta(deps: ReadDeps, requests: () => number): Promise<IdpSnapshot> {
+  const started = performance.now();
+  const counter: PageCounter = { pages: 0 };
+
+  // 1. App users, keyed by Okta user id (AppUser.id). Cursor paging by id should never repeat a
+  //    user; if Okta ever did, the later (fresher) copy wins rather than the user counting twice.
+  const users = new Map<string, AppUserWire>();
+  for await (const page of appUsers(deps, counter)) for (const au of page) users.set(String(au.id), au);
+
+  // 2. Assigned groups.
+  const assigned: AssignedGroup[] = [];
+  for await (const page of appGroups(deps, counter)) assigned.push(...page);
+
+  // 3. Members of org:team groups. Other assigned groups only grant the app; their members are
+  //    app users already and carry no team, so reading them would only spend rate limit.
+  const teamGroups = assigned.filter((g) => isTeamGroupName(g.name));
+  const members = new Map<string, UserWire[]>();
+  await eachLimited(teamGroups, deps.concurrency, async (g) => {
+    const list: UserWire[] = [];
+    for await (const page of groupMembers(deps, g, counter)) list.push(...page);
+    members.set(g.id, list);
+  });
+
+  // Membership → each app user's groups; members without the app → notes.
+  const groupsOf = new Map<string, string[]>();
+  const strays = new Map<string, { label: string; groups: string[] }>();
+  for (const g of teamGroups) {
+    for (const m of members.get(g.id) ?? []) {
+      const id = String(m.id);
+      if (users.has(id)) {
+        const list = groupsOf.get(id) ?? [];
+        list.push(g.name);
+        groupsOf.set(id, list);
+      } else {
+        const s = strays.get(id) ?? { label: userLabel(m), groups: [] };
+        s.groups.push(g.name);
+        strays.set(id, s);
+      }
+    }
+  }
+
+  const idpUsers: IdpUser[] = [...users.entries()].map(([id, au]) => toIdpUser(au, groupsOf.get(id) ?? []));
+  // memberCount is every direct member read, app user or not: it describes the Okta group.
+  const idpGroups: IdpGroup[] = assigned.map((g) => toIdpGroup(g.id, g.name, members.has(g.id) ? (members.get(g.id) as UserWire[]).length : null));
+  const notes: SourceNote[] = [...strays.values()].map((s) => ({
+    code: 'GROUP_MEMBER_NOT_ASSIGNED',
+    subject: s.label,
+    message: `member of Okta group${s.groups.length > 1 ? 's' : ''} ${s.groups.join(', ')} but not a user of the Docker app in Okta, so not synced (Okta may still be applying the group assignment)`,
+  }));
+
+  const stats = { requests: requests(), pages: counter.pages, durationMs: Math.round(performance.now() - started) };
+  deps.logger.info({ users: idpUsers.length, groups: idpGroups.length, teamGroups: teamGroups.length, notes: notes.length, ...stats }, 'okta read complete');
+  return { source: 'okta', users: idpUsers, groups: idpGroups, notes, stats };
+}
