@@ -56,7 +56,7 @@ export function seedDirectory(dir: Directory, opts: SeedOptions): Directory {
   const domain = opts.domain ?? 'example.com';
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 
-  const groupCount = opts.teamGroups ?? Math.min(8, Math.max(1, Math.ceil(opts.users / 25)));
+  const groupCount = opts.teamGroups ?? Math.min(8, Math.max(2, Math.ceil(opts.users / 10)));
   const teamGroups = [];
   for (let i = 0; i < groupCount; i++) {
     const org = orgs[i % orgs.length] as string;

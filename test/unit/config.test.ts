@@ -132,3 +132,12 @@ describe('configuration', () => {
     expect(c.source).toBe('okta');
   });
 });
+
+describe('configuration reference', () => {
+  it('docs/configuration.md is generated from the key table and current (run `npm run docs`)', async () => {
+    const { renderConfigReference } = await import('../../src/config/reference.ts');
+    const file = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    expect(file).toBe(renderConfigReference());
+    for (const key of CONFIG_KEYS) expect(file).toContain(`\`${key.env}\``);
+  });
+});

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { demoCommand } from './commands/demo.ts';
+import { loadContext, type CommandContext, type GlobalOptions } from './commands/context.ts';
+import { sandboxCommand } from './commands/sandbox.ts';
+import { statusCommand } from './commands/status.ts';
+import { syncCommand } from './commands/sync.ts';
+import { validateConfigCommand } from './commands/validate-config.ts';
+import { ConfigError } from './config/errors.ts';
+import { AppError } from './model/errors.ts';
+import { REPORT_FORMATS } from './report/index.ts';
+
+/**
+ * Commands and exit codes. Exit codes (README "Exit codes"):
+ *   0  success (for --dry-run: nothing to change)
+ *   1  error: bad configuration, an unreadable IdP or Docker, an unusable state file, or an
+ *      operation that failed
+ *   2  --dry-run found changes to make
+ *   3  a safety guard held deactivations back (everything else was applied)
+ */
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+    return n;
+  };
+}
+
+let context: CommandContext | null = null;
+
+function ctx(program: Command): CommandContext {
+  context ??= loadContext(program.opts<GlobalOptions>());
+  return context;
+}
+
+/** Ctrl-C or SIGTERM once: stop starting new writes, finish and journal those in flight. Twice: exit now. */
+function shutdownSignal(): AbortSignal {
+  const controller = new AbortController();
+  let count = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    count += 1;
+    if (count === 1) {
+      process.stderr.write(`\n${sig}: finishing the operations in flight, then stopping (send again to exit at once)\n`);
+      controller.abort(new Error(`received ${sig}`));
+    } else process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('docker-idp-sync')
+    .description('Keeps Docker organizations, teams and roles in step with Okta (pull, reconcile, push over SCIM 2.0).')
+    .version(pkg.version)
+    .option('-c, --config <file>', 'YAML configuration file (env: DOCKER_IDP_SYNC_CONFIG); environment variables override it')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['auto', 'json', 'pretty']))
+    .showHelpAfterError();
+
+  program
+    .command('sync')
+    .description('Read the IdP and Docker, plan, and apply (or only report, with --dry-run)')
+    .option('--dry-run', 'print the reconciliation report; write nothing to Docker or the state file')
+    .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS as string[]).default('text'))
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .option('--force', 'apply deactivations even past MAX_DEACTIVATIONS / MAX_DEACTIVATION_PERCENT, this run only')
+    .option('--no-deactivate', 'plan and report deactivations but apply none (like DEACTIVATE=false)')
+    .action(async (opts) => {
+      process.exitCode = await syncCommand(ctx(program), opts, shutdownSignal());
+    });
+
+  program
+    .command('validate-config')
+    .description('Load and validate the configuration; print each value and where it came from (secrets hidden)')
+    .action(() => {
+      process.exitCode = validateConfigCommand(ctx(program));
+    });
+
+  program
+    .command('status')
+    .description('Show managed accounts and recent runs from the state file')
+    .option('-n, --limit <n>', 'runs to show', int('--limit'), 10)
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((opts) => {
+      process.exitCode = statusCommand(ctx(program), opts);
+    });
+
+  program
+    .command('demo')
+    .description('Run the whole product on the built-in emulators (no credentials needed)')
+    .option('--users <n>', 'seeded users', int('--users'), 20)
+    .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS as string[]).default('text'))
+    .option('--keep', 'keep the demo state file')
+    .action(async (opts) => {
+      const global = program.opts<GlobalOptions>();
+      process.exitCode = await demoCommand({ ...opts, ...(global.logLevel ? { logLevel: global.logLevel } : {}) });
+    });
+
+  program
+    .command('sandbox')
+    .description('Start the Okta and Docker SCIM emulators with seeded users, print their URLs and tokens, run until Ctrl-C')
+    .option('--okta-port <port>', 'Okta emulator port (0: any free port)', int('--okta-port'), 0)
+    .option('--docker-port <port>', 'Docker SCIM emulator port (0: any free port)', int('--docker-port'), 0)
+    .option('--users <n>', 'seeded users', int('--users'), 50)
+    .option('--seed <n>', 'random seed of the generated data', int('--seed'), 1)
+    .option('--no-edge-cases', 'leave out the deliberately bad records')
+    .action(async (opts) => {
+      process.exitCode = await sandboxCommand(opts);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.exitCode = 1;
+    const scrub = context?.scrub ?? ((s: string) => s);
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+    } else if (err instanceof AppError) {
+      context?.logger.error({ system: err.system, operation: err.operation, status: err.status, code: err.remoteCode }, scrub(err.message));
+      process.stderr.write(`error: ${scrub(err.describe())}\n`);
+    } else {
+      process.stderr.write(`error: ${scrub(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
+    }
+  }
+}
+
+await main(process.argv);

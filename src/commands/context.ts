@@ -1,0 +1,33 @@
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/types.ts';
+import { createLogger, type Logger } from '../logging/logger.ts';
+import { scrubber } from '../logging/scrub.ts';
+
+/** What every command gets from the global options: the validated configuration and a logger. */
+
+export interface GlobalOptions {
+  config?: string;
+  logLevel?: string;
+  logFormat?: string;
+}
+
+export interface CommandContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Removes every configured secret from a text (reports, error messages). */
+  readonly scrub: (text: string) => string;
+}
+
+export function loadContext(global: GlobalOptions, env: Record<string, string | undefined> = process.env): CommandContext {
+  const overrides: Record<string, unknown> = {};
+  if (global.logLevel) overrides['log.level'] = global.logLevel;
+  if (global.logFormat) overrides['log.format'] = global.logFormat;
+  const file = global.config ?? env['DOCKER_IDP_SYNC_CONFIG'];
+  const config = loadConfig({ ...(file ? { file } : {}), env, overrides });
+  return { config, logger: loggerFor(config), scrub: scrubber(config.secrets) };
+}
+
+export function loggerFor(config: Config): Logger {
+  const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stderr.isTTY === true);
+  return createLogger({ level: config.log.level, secrets: config.secrets, pretty });
+}

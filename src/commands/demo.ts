@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.ts';
+import { renderReport, type ReportFormat } from '../report/index.ts';
+import { createDockerClient, createSource, sourceIdentity } from '../run/factory.ts';
+import { runSync, type SyncOutcome } from '../run/sync.ts';
+import { startWorld, type World } from '../sandbox/world.ts';
+import { openState } from '../state/open.ts';
+import { loggerFor } from './context.ts';
+
+/**
+ * `demo`: the whole product on the built-in emulators, with no credentials. It shows the dry-run
+ * report, the applied run, a second run with nothing to do, then a change in the IdP and the run
+ * that follows it. It checks its own claims: a second run that plans anything fails the demo.
+ */
+
+export interface DemoOptions {
+  users?: number;
+  format?: ReportFormat;
+  logLevel?: string;
+  keep?: boolean;
+}
+
+export async function demoCommand(opts: DemoOptions): Promise<number> {
+  const world = await startWorld({ seed: { users: opts.users ?? 20, edgeCases: true, seed: 2026 } });
+  const dir = mkdtempSync(join(tmpdir(), 'docker-idp-sync-demo-'));
+  const out = (s: string) => process.stdout.write(s);
+  try {
+    prepareDocker(world);
+    const config = loadConfig({ env: { ...world.env, STATE_DB: join(dir, 'state.db'), LOG_LEVEL: opts.logLevel ?? 'warn' } });
+    const logger = loggerFor(config);
+    const format = opts.format ?? 'text';
+    const run = async (dryRun: boolean): Promise<SyncOutcome> => {
+      const state = openState({ path: config.state.db, dryRun });
+      try {
+        const outcome = await runSync(
+          { config, source: createSource(config, logger), docker: createDockerClient(config, logger), state, logger, sourceIdentity: sourceIdentity(config) },
+          { dryRun },
+        );
+        out(renderReport(format, { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun }));
+        return outcome;
+      } finally {
+        state.close();
+      }
+    };
+
+    out(`docker-idp-sync demo\n  Okta emulator:       ${world.env.OKTA_ORG_URL} (app ${world.env.OKTA_APP_ID})\n  Docker SCIM emulator: ${world.env.DOCKER_SCIM_BASE_URL}\n  State file:          ${config.state.db}\n\n`);
+    out(banner('Step 1 · sync --dry-run: the reconciliation report (nothing is written)'));
+    await run(true);
+    const writesAfterDryRun = world.docker.http.writes().length;
+
+    out(banner('Step 2 · sync: apply the plan'));
+    const applied = await run(false);
+
+    out(banner('Step 3 · sync again: Docker already matches, nothing to do'));
+    const before = world.docker.http.writes().length;
+    const second = await run(false);
+    const secondWrites = world.docker.http.writes().length - before;
+
+    const people = world.directory
+      .assignedUsers()
+      .filter((u) => u.enabled && u.email && /\.\d+@example\.com$/.test(u.email));
+    const [renamed, leaver, mover] = people;
+    if (!renamed || !leaver || !mover) throw new Error('demo directory is too small; use --users 10 or more');
+    world.directory.updateUser(renamed.id, { familyName: `${renamed.familyName ?? ''}-Smith` });
+    world.directory.updateUser(leaver.id, { assigned: false });
+    for (const g of world.directory.groups.values()) g.members.delete(leaver.id);
+    if (![...world.directory.groups.values()].some((g) => g.name === 'acme:platform')) world.directory.addGroup('acme:platform');
+    world.directory.addMember('acme:platform', mover.id);
+    out(banner(`Step 4 · in Okta: ${renamed.email} changes family name, ${leaver.email} is unassigned, ${mover.email} joins acme:platform`));
+    await run(true);
+    out(banner('Step 5 · sync: apply those changes'));
+    const last = await run(false);
+
+    const problems: string[] = [];
+    if (writesAfterDryRun !== 0) problems.push(`the dry run sent ${writesAfterDryRun} write requests`);
+    if (applied.result.results.some((r) => r.status === 'failed')) problems.push('the first apply had failed operations');
+    if (second.plan.operations.length !== 0 || secondWrites !== 0) problems.push(`the second run planned ${second.plan.operations.length} operations and sent ${secondWrites} writes`);
+    if (last.result.results.some((r) => r.status === 'failed')) problems.push('the last apply had failed operations');
+    out(banner('Demo result'));
+    if (problems.length) {
+      out(`FAILED: ${problems.join('; ')}\n`);
+      return 1;
+    }
+    out(
+      `OK: the dry run wrote nothing; the first sync applied ${applied.result.results.length} operations; ` +
+        `the second planned none and sent 0 write requests; the IdP change became ${last.result.results.length} operations.\n` +
+        (opts.keep ? `State kept in ${dir}\n` : ''),
+    );
+    return 0;
+  } finally {
+    await world.stop();
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Two accounts that exist in Docker before the tool runs: one the IdP claims, one nobody does. */
+function prepareDocker(world: World): void {
+  const person = world.directory.assignedUsers().find((u) => u.email && /\.\d+@example\.com$/.test(u.email));
+  if (person?.email) world.docker.seedUser({ userName: person.email, givenName: person.givenName ?? 'Someone', familyName: 'Via-JIT', role: 'member' });
+  world.docker.seedUser({ userName: 'jit.contractor@example.com', givenName: 'Jit', familyName: 'Contractor', role: 'member' });
+}
+
+function banner(text: string): string {
+  return `\n${'━'.repeat(100)}\n${text}\n${'━'.repeat(100)}\n`;
+}

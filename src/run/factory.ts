@@ -1,0 +1,42 @@
+import type { Config } from '../config/types.ts';
+import { DockerScimClient } from '../docker/client.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { Source } from '../model/idp.ts';
+import { createOktaSource } from '../sources/okta/index.ts';
+
+/** Builds the adapters a run needs from the validated configuration. */
+
+export function createSource(config: Config, logger: Logger): Source {
+  if (config.source === 'okta' && config.okta) {
+    return createOktaSource({
+      orgUrl: config.okta.orgUrl,
+      appId: config.okta.appId,
+      auth: config.okta.auth,
+      logger: logger.child({ system: 'okta' }),
+      timeoutMs: config.sync.idpTimeoutMs,
+      maxRetries: config.sync.idpMaxRetries,
+    });
+  }
+  throw new Error(`source ${config.source} is not available in this version`);
+}
+
+export function createDockerClient(config: Config, logger: Logger): DockerScimClient {
+  return new DockerScimClient({
+    baseUrl: config.docker.scimBaseUrl,
+    token: config.docker.scimToken,
+    logger: logger.child({ system: 'docker' }),
+    timeoutMs: config.docker.timeoutMs,
+    maxRetries: config.docker.maxRetries,
+    concurrency: config.docker.concurrency,
+    membersPerPatch: config.docker.teamChunkSize,
+  });
+}
+
+/**
+ * What identifies the IdP side of a state file. Links are keyed by IdP ids, so pointing a state
+ * file at another tenant or app would make every linked user look unassigned.
+ */
+export function sourceIdentity(config: Config): string {
+  if (config.source === 'okta' && config.okta) return `okta ${config.okta.orgUrl} app ${config.okta.appId}`;
+  return config.source;
+}

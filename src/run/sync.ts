@@ -1,0 +1,171 @@
+import type { Config } from '../config/types.ts';
+import { executePlan, type DockerWriter } from '../apply/executor.ts';
+import type { Logger } from '../logging/logger.ts';
+import { mapSnapshot } from '../mapping/map.ts';
+import type { DockerSnapshot } from '../model/docker.ts';
+import type { Finding } from '../model/finding.ts';
+import type { IdpSnapshot, Source } from '../model/idp.ts';
+import type { Plan } from '../model/plan.ts';
+import type { OperationResult, RunResult, RunStatus } from '../model/result.ts';
+import { buildPlan } from '../reconcile/plan.ts';
+import { recoverInterrupted } from '../reconcile/recover.ts';
+import { StateError } from '../state/errors.ts';
+import type { StateStore } from '../state/store.ts';
+
+/**
+ * One sync run: observe both sides, recover what a crash left in flight, plan, then either report
+ * (dry run) or apply. The IdP read and the Docker read both finish before anything is planned; if
+ * either fails, the run stops there and nothing is written to Docker.
+ */
+
+export interface DockerSide extends DockerWriter {
+  snapshot(): Promise<DockerSnapshot>;
+}
+
+export interface SyncDeps {
+  readonly config: Config;
+  readonly source: Source;
+  readonly docker: DockerSide;
+  readonly state: StateStore;
+  readonly logger: Logger;
+  /** Identifies the IdP tenant/app this state file belongs to. */
+  readonly sourceIdentity: string;
+  readonly clock?: () => Date;
+}
+
+export interface SyncOptions {
+  readonly dryRun: boolean;
+  readonly force?: boolean;
+  /** --no-deactivate: plan deactivations but apply none (overrides DEACTIVATE for this run). */
+  readonly noDeactivate?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onResult?: (r: OperationResult) => void;
+}
+
+export interface SyncOutcome {
+  readonly plan: Plan;
+  readonly result: RunResult;
+  readonly exitCode: ExitCode;
+}
+
+/** Exit codes, documented in the README. */
+export const EXIT = { ok: 0, error: 1, changesPending: 2, held: 3 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOutcome> {
+  const { config, state, logger } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const startedAt = clock().toISOString();
+  checkSourceBinding(state, deps.sourceIdentity, opts.dryRun);
+
+  let runId = 'dry-run';
+  if (!opts.dryRun) {
+    const interrupted = state.markInterruptedRuns();
+    if (interrupted.length) logger.warn({ runs: interrupted }, `previous run${interrupted.length === 1 ? '' : 's'} ${interrupted.join(', ')} ended without finishing (killed?); recovering from the journal`);
+    runId = state.startRun(config.source, opts.force === true);
+  }
+  const log = logger.child({ runId });
+
+  try {
+    log.info({ source: config.source }, 'reading the IdP and Docker');
+    const [snapshot, observed] = await Promise.all([deps.source.read(opts.signal), deps.docker.snapshot()]);
+    log.info(
+      { idpUsers: snapshot.users.length, idpGroups: snapshot.groups.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerGroups: observed.groups.length },
+      'read complete',
+    );
+
+    const before = state.links();
+    const recovery = recoverInterrupted(
+      state.interruptedWrites(),
+      observed,
+      new Set(before.map((l) => l.dockerId)),
+      new Set(before.map((l) => l.idpId)),
+    );
+    // In a dry run the store is an in-memory copy, so recording the recovery there shows its effect
+    // in the plan without touching the file.
+    if (recovery.links.length || recovery.abandoned.length) state.recordRecovery(recovery, runId);
+    for (const l of recovery.links) log.warn({ idpId: l.idpId, dockerId: l.dockerId, op: l.opId, interruptedRun: l.runId }, `recovered link for ${l.userName}: the interrupted ${l.origin === 'created' ? 'create' : 'adopt'} had reached Docker`);
+
+    const desired = mapSnapshot(snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
+    const plan = buildPlan({
+      source: config.source,
+      idpUsers: snapshot.users.length,
+      desired,
+      links: state.links(),
+      observed,
+      options: {
+        adoptExisting: config.sync.adoptExisting,
+        deactivate: config.sync.deactivate && !opts.noDeactivate,
+        maxDeactivations: config.sync.maxDeactivations,
+        maxDeactivationPercent: config.sync.maxDeactivationPercent,
+        force: opts.force === true,
+      },
+      findings: [...sourceFindings(snapshot), ...recoveryFindings(recovery.links.length, recovery.abandoned.length)],
+    });
+    log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
+
+    const recovered = recovery.links.map((l) => l.userName);
+    if (opts.dryRun) {
+      const result: RunResult = { runId, dryRun: true, status: 'succeeded', startedAt, finishedAt: clock().toISOString(), plan, results: [], recovered };
+      return { plan, result, exitCode: plan.operations.length > 0 ? EXIT.changesPending : EXIT.ok };
+    }
+
+    const results = await executePlan({
+      runId,
+      plan,
+      docker: deps.docker,
+      state,
+      logger: log,
+      concurrency: config.docker.concurrency,
+      adoptExisting: config.sync.adoptExisting,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onResult ? { onResult: opts.onResult } : {}),
+    });
+    const status = runStatus(results);
+    const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered };
+    state.finishRun(runId, status, result);
+    const failed = results.filter((r) => r.status === 'failed').length;
+    log.info({ status, operations: results.length, failed }, `run ${status}`);
+    return { plan, result, exitCode: status === 'succeeded' ? EXIT.ok : status === 'held' ? EXIT.held : EXIT.error };
+  } catch (err) {
+    if (!opts.dryRun) state.finishRun(runId, 'failed', null, err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}
+
+function runStatus(results: readonly OperationResult[]): RunStatus {
+  if (results.some((r) => r.status === 'failed' || r.status === 'skipped')) return 'partial';
+  if (results.some((r) => r.status === 'blocked' && r.note === 'safety-threshold')) return 'held';
+  return 'succeeded';
+}
+
+function checkSourceBinding(state: StateStore, identity: string, dryRun: boolean): void {
+  const bound = state.getMeta('source');
+  if (bound === null) {
+    if (!dryRun) state.setMeta('source', identity);
+    return;
+  }
+  if (bound !== identity) {
+    throw new StateError(
+      `the state file ${state.path} belongs to "${bound}", but this configuration reads "${identity}"`,
+      'links are keyed by the IdP\'s user ids, so another tenant or app would make every managed user look unassigned. Use a new STATE_DB for the new source, or fix the configuration',
+    );
+  }
+}
+
+function sourceFindings(snapshot: IdpSnapshot): Finding[] {
+  return snapshot.notes.map((n) => ({ code: 'SOURCE_NOTE', severity: 'info', subject: n.subject, message: n.message }));
+}
+
+function recoveryFindings(linked: number, abandoned: number): Finding[] {
+  if (linked + abandoned === 0) return [];
+  return [
+    {
+      code: 'INTERRUPTED_RUN',
+      severity: 'warning',
+      subject: 'journal',
+      message: `a previous run was interrupted: ${linked} write${linked === 1 ? '' : 's'} that reached Docker ${linked === 1 ? 'was' : 'were'} re-linked, ${abandoned} unconfirmed write${abandoned === 1 ? ' is' : 's are'} recomputed by this plan`,
+      advice: 'nothing to do; `docker-idp-sync status` shows the journal of the interrupted run',
+    },
+  ];
+}

@@ -1,0 +1,104 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Scenario } from '../support/harness.ts';
+import { seedPeople } from '../support/people.ts';
+
+/** DESIGN.md invariants that need a whole run to see: 3 (PUT semantics), 7 (crash), 8 (secrets). */
+describe('invariants, end to end', () => {
+  let s: Scenario;
+  afterEach(async () => {
+    await s?.stop();
+  });
+
+  it('3: every PUT carries active explicitly, and no request ever DELETEs', async () => {
+    s = await Scenario.start();
+    seedPeople(s.directory);
+    await s.sync();
+    s.directory.updateUser('ada@example.com', { familyName: 'King' });
+    s.directory.updateUser('alan@example.com', { assigned: false });
+    await s.sync();
+    s.directory.updateUser('alan@example.com', { assigned: true });
+    s.directory.setAttribute('grace@example.com', 'dockerRole', 'owner');
+    await s.sync();
+    const puts = s.docker.http.requests.filter((r) => r.method === 'PUT');
+    expect(puts.length).toBeGreaterThanOrEqual(4);
+    for (const put of puts) expect(typeof (put.body as { active?: unknown }).active, put.path).toBe('boolean');
+    expect(s.docker.quirks.putWithoutActive).toBe(0);
+    expect(s.docker.http.count({ method: 'DELETE' })).toBe(0);
+  });
+
+  it('8: no secret appears in logs, reports, errors or the state file', async () => {
+    s = await Scenario.start();
+    seedPeople(s.directory);
+    s.directory.addUser({ email: 'bad-email', givenName: 'X', familyName: 'Y' });
+    const outputs: string[] = [];
+    const report = join(s.dir, 'report.md');
+    for (const args of [['sync', '--dry-run'], ['sync', '--format', 'json'], ['sync', '--format', 'markdown', '--output', report], ['status'], ['validate-config']]) {
+      const run = await s.cli(args, { env: { LOG_LEVEL: 'trace' } });
+      outputs.push(run.stdout, run.stderr);
+    }
+    // A failing run: Docker rejects the token, Okta rejects its token; errors must not echo either.
+    const wrongDocker = 'dckr_scim_wrong_token_4711abcdef';
+    const wrongOkta = '00wrong-okta-token-4711abcdef';
+    const wrong: Array<Record<string, string>> = [{ DOCKER_SCIM_TOKEN: wrongDocker }, { OKTA_API_TOKEN: wrongOkta }];
+    for (const env of wrong) {
+      const run = await s.cli(['sync'], { env: { ...env, LOG_LEVEL: 'trace', IDP_MAX_RETRIES: '0', DOCKER_MAX_RETRIES: '0' } });
+      expect(run.code).toBe(1);
+      outputs.push(run.stdout, run.stderr);
+    }
+    outputs.push(readFileSync(report, 'utf8'));
+    const files = readdirSync(s.dir).filter((f) => f.startsWith('state.db'));
+    for (const f of files) outputs.push(readFileSync(join(s.dir, f)).toString('latin1'));
+    const all = outputs.join('\n');
+    // The outputs really are the reports and the failures (a check that cannot pass on empty text).
+    expect(all).toContain('INVALID_EMAIL');
+    expect(all).toMatch(/401/);
+    for (const secret of [...s.world.secrets, wrongDocker, wrongOkta]) {
+      expect(all.includes(secret), `secret ${secret.slice(0, 6)}… leaked`).toBe(false);
+      expect(all.includes(Buffer.from(secret).toString('base64')), 'base64 form leaked').toBe(false);
+    }
+  });
+
+  it.each([
+    { label: 'after the first write', killAfterWrites: 1, usersBefore: 0 },
+    { label: 'in the middle of the creates', killAfterWrites: 17, usersBefore: 13 },
+    { label: 'during the team changes', killAfterWrites: 46, usersBefore: 40 },
+  ])('7: a kill -9 $label, then a new run, converges with no duplicate and no lost change', async ({ killAfterWrites, usersBefore }) => {
+    s = await Scenario.start({ docker: { latencyMs: 15 } });
+    for (let i = 0; i < 40; i++) s.directory.addUser({ email: `p${i}@example.com`, givenName: 'P', familyName: String(i), attributes: i % 3 === 0 ? { dockerTeam: `team${i % 4}` } : {} });
+    let writes = 0;
+    const crashed = await s.cli(['sync'], {
+      onSpawn: (child) => {
+        s.docker.http.onRequest = (rec) => {
+          if (rec.method !== 'GET' && ++writes === killAfterWrites) child.kill('SIGKILL');
+        };
+      },
+    });
+    s.docker.http.onRequest = null;
+    expect(crashed.signal).toBe('SIGKILL');
+    // The first 4 writes create the teams. Writes in flight when the kill landed may or may not
+    // have reached Docker: that is the point.
+    expect(s.docker.allUsers().length).toBeGreaterThanOrEqual(usersBefore);
+    expect(s.docker.allUsers().length).toBeLessThanOrEqual(Math.min(40, usersBefore + 4));
+
+    const recovery = await s.cli(['sync']);
+    expect(recovery.code).toBe(0);
+    const names = s.docker.allUsers().map((u) => u.userName.toLowerCase());
+    expect(names).toHaveLength(40);
+    expect(new Set(names).size).toBe(40);
+    expect(s.state((st) => st.links()).length).toBe(40);
+    const runs = s.state((st) => st.recentRuns(5));
+    expect(runs.map((r) => r.status)).toEqual(['succeeded', 'interrupted']);
+    const journal = s.state((st) => st.journalOf(runs[1]?.id as string));
+    expect(journal.every((j) => j.status !== 'started' || journal.some((k) => k.opId === j.opId && k.seq > j.seq))).toBe(true);
+    // The journal explains the recovery: writes in flight at the kill are closed out by the new run.
+    expect(journal.filter((j) => j.status === 'recovered' || j.status === 'abandoned').length).toBeGreaterThan(0);
+    expect(journal.filter((j) => j.status === 'recovered' || j.status === 'abandoned').every((j) => j.detail?.by === runs[0]?.id)).toBe(true);
+    // No change lost, none made twice: a third run has nothing to do.
+    const again = await s.sync();
+    expect(again.plan.operations).toEqual([]);
+    expect(again.writes).toBe(0);
+    expect(s.state((st) => st.links().filter((l) => l.origin === 'adopted'))).toEqual([]);
+  });
+});
