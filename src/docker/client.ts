@@ -9,7 +9,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { DockerGroup, DockerSnapshot, DockerUser, UserAttributes } from '../model/docker.ts';
 import { badResponseError, responseError } from './errors.ts';
 import { eqFilter } from './filter.ts';
-import { ScimTransport, type ScimResponse } from './http.ts';
+import { ScimTransport, type ScimResponse, type TransportStats } from './http.ts';
 import { WireError, groupBody, membersPatch, readGroup, readList, readUser, userBody, type ReadGroup } from './wire.ts';
 
 export interface DockerClientOptions {
@@ -32,14 +32,7 @@ export interface DockerClientOptions {
   userAgent?: string;
 }
 
-export interface DockerClientStats {
-  requests: number;
-  byStatus: Record<string, number>;
-  throttled: number;
-  retries: number;
-  retryWaitMs: number;
-  paceWaitMs: number;
-}
+export type DockerClientStats = TransportStats;
 
 /** Docker documents `count` as 1–200 (reference §3.2). */
 const MAX_PAGE_SIZE = 200;

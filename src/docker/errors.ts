@@ -4,6 +4,7 @@
  * client knows about the request, never from its headers, so the token cannot end up in one.
  */
 import { AppError, type AppErrorInit } from '../model/errors.ts';
+import { causeChain } from '../util/retry.ts';
 
 export interface DockerApiErrorInit extends Omit<AppErrorInit, 'system' | 'remoteMessage' | 'remoteCode'> {
   /** DOCKER_SEATS, DOCKER_UNAUTHORIZED, DOCKER_CONFLICT, DOCKER_NOT_FOUND, DOCKER_RATE_LIMITED, DOCKER_HTTP_<status>, DOCKER_NETWORK, DOCKER_TIMEOUT, DOCKER_BAD_RESPONSE. */
@@ -120,18 +121,14 @@ export function badResponseError(operation: string, status: number, why: string)
   });
 }
 
-/** The innermost error code/message of a fetch failure (undici wraps the socket error in `cause`). */
+/** The error codes/messages of a fetch failure, outermost first (undici wraps the socket error in `cause`). */
 function describeCause(err: unknown): string {
   const parts: string[] = [];
-  const seen = new Set<unknown>();
-  let e: unknown = err;
-  while (e && typeof e === 'object' && !seen.has(e)) {
-    seen.add(e);
+  for (const e of causeChain(err)) {
     const code = (e as { code?: unknown }).code;
     const message = (e as { message?: unknown }).message;
     if (typeof code === 'string') parts.push(code);
     else if (typeof message === 'string' && message !== 'fetch failed') parts.push(message);
-    e = (e as { cause?: unknown }).cause;
   }
   return parts.join(' / ');
 }

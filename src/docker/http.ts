@@ -8,7 +8,7 @@
  * Everything else is answered at once: a 4xx will not change by asking again.
  */
 import type { Logger } from '../logging/logger.ts';
-import { backoffMs, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy, type HeaderSource } from '../util/retry.ts';
+import { backoffMs, causeChain, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy, type HeaderSource } from '../util/retry.ts';
 import { badResponseError, networkError, responseError, DockerApiError } from './errors.ts';
 import { RateBudget } from './pacer.ts';
 import { Semaphore } from './semaphore.ts';
@@ -247,15 +247,10 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; wh
 
 /** Failures that prove the request never reached the server. */
 function neverSent(err: unknown): boolean {
-  const seen = new Set<unknown>();
-  let e: unknown = err;
-  while (e && typeof e === 'object' && !seen.has(e)) {
-    seen.add(e);
+  return causeChain(err).some((e) => {
     const code = (e as { code?: unknown }).code;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
+    return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+  });
 }
 
 function onlyRetryHeaders(headers: HeaderSource): HeaderSource {

@@ -63,18 +63,24 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** An error and its `cause`s, outermost first (undici wraps the socket error in `cause`). */
+export function causeChain(err: unknown): object[] {
+  const out: object[] = [];
+  let e: unknown = err;
+  while (e && typeof e === 'object' && !out.includes(e)) {
+    out.push(e);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
 /** True for errors worth retrying at the transport level: resets, refused, timeouts, DNS blips. */
 export function isTransientNetworkError(err: unknown): boolean {
-  const seen = new Set<unknown>();
-  let e: unknown = err;
-  while (e && typeof e === 'object' && !seen.has(e)) {
-    seen.add(e);
+  return causeChain(err).some((e) => {
     const code = (e as { code?: unknown }).code;
     const name = (e as { name?: unknown }).name;
     if (typeof code === 'string' && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|UND_ERR_|ERR_STREAM_PREMATURE_CLOSE|ECONNABORTED)/.test(code)) return true;
     if (name === 'TimeoutError' || (name === 'AbortError' && (e as { message?: string }).message?.includes('timeout'))) return true;
-    if (typeof (e as { type?: unknown }).type === 'string' && (e as { type: string }).type === 'request-timeout') return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
+    return (e as { type?: unknown }).type === 'request-timeout';
+  });
 }

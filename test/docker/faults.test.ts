@@ -1,22 +1,10 @@
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DockerScimClient, type DockerClientOptions } from '../../src/docker/client.ts';
+import { describe, expect, it } from 'vitest';
+import { DockerScimClient } from '../../src/docker/client.ts';
 import { DockerApiError } from '../../src/docker/errors.ts';
 import { createLogger, silentLogger, type Logger } from '../../src/logging/logger.ts';
-import { DockerScimEmulator, dockerRateLimited, dockerServerError, type DockerScimEmulatorOptions } from '../../src/sandbox/docker/emulator.ts';
-
-const running: DockerScimEmulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((e) => e.stop()));
-});
-
-async function setup(emuOpts: DockerScimEmulatorOptions = {}, clientOpts: Partial<DockerClientOptions> = {}) {
-  const emu = new DockerScimEmulator(emuOpts);
-  running.push(emu);
-  await emu.start();
-  const client = new DockerScimClient({ baseUrl: emu.baseUrl, token: emu.token, logger: silentLogger(), backoff: { baseMs: 5, capMs: 20 }, ...clientOpts });
-  return { emu, client };
-}
+import { dockerRateLimited, dockerServerError } from '../../src/sandbox/docker/emulator.ts';
+import { setup } from './fixture.ts';
 
 /** A real logger writing JSON lines into an array, to assert what is logged and what is not. */
 function capture(): { logger: Logger; lines: string[] } {

@@ -1,29 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { DockerScimClient, type DockerClientOptions } from '../../src/docker/client.ts';
+import { describe, expect, it } from 'vitest';
 import { DockerApiError } from '../../src/docker/errors.ts';
-import { silentLogger } from '../../src/logging/logger.ts';
-import type { UserAttributes } from '../../src/model/docker.ts';
-import { DockerScimEmulator, type DockerScimEmulatorOptions } from '../../src/sandbox/docker/emulator.ts';
+import type { DockerScimEmulator } from '../../src/sandbox/docker/emulator.ts';
+import { attrs, setup } from './fixture.ts';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-
-const running: DockerScimEmulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((e) => e.stop()));
-});
-
-async function setup(emuOpts: DockerScimEmulatorOptions = {}, clientOpts: Partial<DockerClientOptions> = {}) {
-  const emu = new DockerScimEmulator(emuOpts);
-  running.push(emu);
-  await emu.start();
-  const client = new DockerScimClient({ baseUrl: emu.baseUrl, token: emu.token, logger: silentLogger(), backoff: { baseMs: 5, capMs: 20 }, ...clientOpts });
-  return { emu, client };
-}
-
-function attrs(userName: string, over: Partial<UserAttributes> = {}): UserAttributes {
-  return { userName, givenName: 'Ada', familyName: 'Lovelace', active: true, role: 'member', org: 'acme', team: 'everyone', ...over };
-}
 
 async function raw(emu: DockerScimEmulator, method: string, path: string, body?: unknown) {
   const res = await fetch(`${emu.baseUrl}${path}`, {

@@ -1,20 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { DockerScimClient, type DockerClientOptions } from '../../src/docker/client.ts';
-import { silentLogger } from '../../src/logging/logger.ts';
-import { DockerScimEmulator, type DockerScimEmulatorOptions } from '../../src/sandbox/docker/emulator.ts';
-
-const running: DockerScimEmulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((e) => e.stop()));
-});
-
-async function setup(emuOpts: DockerScimEmulatorOptions = {}, clientOpts: Partial<DockerClientOptions> = {}) {
-  const emu = new DockerScimEmulator(emuOpts);
-  running.push(emu);
-  await emu.start();
-  const client = new DockerScimClient({ baseUrl: emu.baseUrl, token: emu.token, logger: silentLogger(), backoff: { baseMs: 5, capMs: 20 }, ...clientOpts });
-  return { emu, client };
-}
+import { describe, expect, it } from 'vitest';
+import { setup } from './fixture.ts';
 
 describe('pacing on X-RateLimit-Remaining', () => {
   it('waits for the window instead of drawing 429s', async () => {

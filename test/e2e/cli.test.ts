@@ -124,3 +124,39 @@ describe('the CLI', () => {
     expect(run.stderr).toContain('Use a new STATE_DB');
   });
 });
+
+describe('the sandbox command', () => {
+  it('starts both emulators with seeded users, prints their URLs and tokens, and stops on SIGTERM', async () => {
+    const s = await Scenario.start();
+    try {
+      let printed = '';
+      let served: number[] = [];
+      const run = await s.cli(['sandbox', '--users', '7', '--no-edge-cases'], {
+        onSpawn: (child) => {
+          child.stdout?.on('data', async (d) => {
+            printed += d;
+            if (!printed.includes('STATE_DB') || served.length > 0) return;
+            served = [0];
+            // While it runs, both emulators answer with the printed tokens.
+            const e = Object.fromEntries([...printed.matchAll(/export (\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+            served = await Promise.all([
+              fetch(`${e.DOCKER_SCIM_BASE_URL}/Users?count=1`, { headers: { authorization: `Bearer ${e.DOCKER_SCIM_TOKEN}` } }).then((r) => r.status),
+              fetch(`${e.OKTA_ORG_URL}/api/v1/apps/${e.OKTA_APP_ID}/users`, { headers: { authorization: `SSWS ${e.OKTA_API_TOKEN}` } }).then((r) => r.status),
+            ]);
+            child.kill('SIGTERM');
+          });
+        },
+      });
+      expect(served).toEqual([200, 200]);
+      expect(run.code).toBe(0);
+      const env = Object.fromEntries([...printed.matchAll(/export (\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+      expect(env.OKTA_ORG_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(env.DOCKER_SCIM_BASE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v2\/scim\/2\.0$/);
+      expect(env.OKTA_API_TOKEN).toBeTruthy();
+      expect(env.DOCKER_SCIM_TOKEN).toBeTruthy();
+      expect(printed).toMatch(/Seeded users\s+7 \(7 assigned\)/);
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -179,6 +179,27 @@ describe('sync, end to end (okta)', () => {
     expect(before).not.toBeNull();
   });
 
+  it('an operation that fails (no seats) is reported with Docker\'s message; the independent ones are applied', async () => {
+    await s.stop();
+    s = await Scenario.start({ docker: { orgs: [{ name: 'acme' }, { name: 'acmelabs', seatLimit: 1 }] } });
+    seedPeople(s.directory);
+    const run = await s.sync();
+    expect(run.outcome.result.status).toBe('partial');
+    expect(run.outcome.exitCode).toBe(1);
+    const failed = run.outcome.result.results.filter((r) => r.status === 'failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.error).toMatchObject({ code: 'DOCKER_SEATS' });
+    expect(failed[0]?.error?.message).toContain("Not enough seats in organization 'acmelabs'");
+    expect(run.report()).toContain('FAILED: ');
+    // Everyone else landed, and the acmelabs user who did get the seat too.
+    expect(docker().allUsers()).toHaveLength(5);
+    // The next run plans only what failed: that user's create (and their team, if they have one).
+    const again = await s.sync({ dryRun: true });
+    const loser = failed[0]?.subject;
+    expect(again.plan.operations[0]).toMatchObject({ kind: 'create', userName: loser });
+    for (const op of again.plan.operations.slice(1)) expect(op.kind === 'team-add' && op.members.map((m) => m.userName)).toEqual([loser]);
+  });
+
   it('a 429 with Retry-After from Docker is waited out and the run succeeds', async () => {
     docker().http.faults.add({ route: 'createUser', times: 1, action: dockerRateLimited({ style: 'Retry-After', seconds: 1 }) });
     const t0 = Date.now();
