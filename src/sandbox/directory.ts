@@ -36,6 +36,11 @@ export interface DirectoryGroup {
   readonly groupMembers: Set<string>;
   /** Assigned to the Docker app. */
   assigned: boolean;
+  /**
+   * Entra only: the app role value the group's assignment grants (e.g. "editor"); null for
+   * default access. Okta has no such thing and ignores it.
+   */
+  appRole: string | null;
 }
 
 export interface NewUser {
@@ -109,13 +114,14 @@ export class Directory {
     this.version++;
   }
 
-  addGroup(name: string, opts: { assigned?: boolean; id?: string } = {}): DirectoryGroup {
+  addGroup(name: string, opts: { assigned?: boolean; id?: string; appRole?: string | null } = {}): DirectoryGroup {
     const g: DirectoryGroup = {
       id: opts.id ?? this.newId(),
       name,
       members: new Set(),
       groupMembers: new Set(),
       assigned: opts.assigned ?? true,
+      appRole: opts.appRole ?? null,
     };
     this.groups.set(g.id, g);
     this.version++;
