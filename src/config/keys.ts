@@ -4,7 +4,7 @@
  * this table, so a key cannot exist in one and be missing from another.
  */
 
-export type KeyType = 'string' | 'url' | 'int' | 'number' | 'boolean' | 'enum' | 'list' | 'secret' | 'path';
+export type KeyType = 'string' | 'url' | 'int' | 'number' | 'boolean' | 'enum' | 'list' | 'secret' | 'path' | 'guid' | 'tenant' | 'attribute-source';
 
 export interface ConfigKey {
   /** Dotted path in the YAML file, e.g. `okta.orgUrl`. */
@@ -23,7 +23,7 @@ export interface ConfigKey {
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
-  { path: 'source', env: 'SOURCE', type: 'enum', values: ['okta', 'entra'], description: 'Which identity provider to read.', example: 'okta' },
+  { path: 'source', env: 'SOURCE', type: 'enum', values: ['okta', 'entra'], description: 'Which identity provider to read: okta or entra (Microsoft Entra ID).', example: 'okta' },
 
   { path: 'okta.orgUrl', env: 'OKTA_ORG_URL', type: 'url', source: 'okta', description: 'Your Okta org URL. https only (plain http is accepted for loopback emulators).', example: 'https://acme.okta.com' },
   { path: 'okta.appId', env: 'OKTA_APP_ID', type: 'string', source: 'okta', description: 'The id of the Docker app in Okta (Applications → Docker → the id in the address bar, 0oa…).', example: '0oa1abcd2EFGH3ijk4x7' },
@@ -32,6 +32,21 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'okta.privateKey', env: 'OKTA_PRIVATE_KEY', type: 'secret', source: 'okta', description: 'The service app private key, PEM or JWK JSON. Prefer OKTA_PRIVATE_KEY_FILE.', example: '-----BEGIN PRIVATE KEY-----…' },
   { path: 'okta.keyId', env: 'OKTA_KEY_ID', type: 'string', source: 'okta', description: "The key id (kid) registered for the service app's public key. Not needed when the JWK carries a kid.", example: 'docker-sync-2026' },
   { path: 'okta.scopes', env: 'OKTA_SCOPES', type: 'list', source: 'okta', default: 'okta.apps.read okta.groups.read okta.users.read', description: 'OAuth scopes to request (space or comma separated). The service app also needs a read-only admin role.' },
+
+  { path: 'entra.tenantId', env: 'ENTRA_TENANT_ID', type: 'tenant', source: 'entra', description: 'The Entra tenant: its id (a GUID) or a verified domain.', example: 'contoso.onmicrosoft.com' },
+  { path: 'entra.clientId', env: 'ENTRA_CLIENT_ID', type: 'guid', source: 'entra', description: "The application (client) id of the app registration docker-idp-sync signs in as (not the Docker app).", example: '11111111-2222-3333-4444-555555555555' },
+  { path: 'entra.clientSecret', env: 'ENTRA_CLIENT_SECRET', type: 'secret', source: 'entra', description: 'A client secret of that app registration. Use this or a certificate.', example: 'AbC8Q~…' },
+  { path: 'entra.clientCertificateFile', env: 'ENTRA_CLIENT_CERTIFICATE_FILE', type: 'path', source: 'entra', description: 'A PEM file holding the private key and the certificate registered on the app (preferred over a secret).', example: '/run/secrets/entra-cert.pem' },
+  { path: 'entra.appId', env: 'ENTRA_APP_ID', type: 'guid', source: 'entra', description: "The Docker enterprise application's application (client) id, whose assignments say who gets Docker.", example: '66666666-7777-8888-9999-000000000000' },
+  { path: 'entra.cloud', env: 'ENTRA_CLOUD', type: 'enum', source: 'entra', values: ['public', 'usgov', 'usgov-dod', 'china'], default: 'public', description: 'The Microsoft cloud: sets the sign-in authority, the Graph endpoint and the token scope together.' },
+  { path: 'entra.authorityHost', env: 'ENTRA_AUTHORITY_HOST', type: 'url', source: 'entra', description: 'Overrides the sign-in authority of ENTRA_CLOUD (e.g. https://login.microsoftonline.us). Normally unset.', example: 'https://login.microsoftonline.com' },
+  { path: 'entra.graphBaseUrl', env: 'GRAPH_BASE_URL', type: 'url', source: 'entra', description: 'Overrides the Microsoft Graph endpoint of ENTRA_CLOUD. Normally unset.', example: 'https://graph.microsoft.com' },
+  { path: 'entra.roleSource', env: 'ENTRA_ROLE_SOURCE', type: 'attribute-source', source: 'entra', default: 'appRole', description: "Where dockerRole comes from: appRole (the value of the user's app role assignment, as in Docker's Entra setup), extensionAttribute1..15, extension:<name> (a directory extension), or none." },
+  { path: 'entra.orgSource', env: 'ENTRA_ORG_SOURCE', type: 'attribute-source', source: 'entra', default: 'none', description: 'Where dockerOrg comes from. Docker\'s setup maps it from an extensionAttributeN you choose (e.g. extensionAttribute2); none means every user goes to DOCKER_DEFAULT_ORG.' },
+  { path: 'entra.teamSource', env: 'ENTRA_TEAM_SOURCE', type: 'attribute-source', source: 'entra', default: 'none', description: 'Where dockerTeam comes from, likewise (e.g. extensionAttribute3, or extension:dockerTeam for a multi-valued directory extension). org:team groups assigned to the app add teams whatever this says.' },
+  { path: 'entra.extensionAppId', env: 'ENTRA_EXTENSION_APP_ID', type: 'guid', source: 'entra', description: 'The app that owns the directory extensions named with extension:<name> (their names embed its appId). Defaults to ENTRA_APP_ID.', example: '66666666-7777-8888-9999-000000000000' },
+  { path: 'entra.userNameSource', env: 'ENTRA_USERNAME_SOURCE', type: 'enum', source: 'entra', values: ['userPrincipalName', 'mail'], default: 'userPrincipalName', description: "Which Entra property becomes Docker's userName (an email). Docker's Entra setup maps userPrincipalName." },
+  { path: 'entra.groupMembership', env: 'ENTRA_GROUP_MEMBERSHIP', type: 'enum', source: 'entra', values: ['direct', 'transitive'], default: 'direct', description: "Who a group assignment covers: direct members (Entra's own semantics) or also members of nested groups." },
 
   { path: 'docker.scimBaseUrl', env: 'DOCKER_SCIM_BASE_URL', type: 'url', description: 'The SCIM Base URL shown in Docker Admin Console → SSO and SCIM → Setup SCIM.', example: 'https://hub.docker.com/v2/scim/2.0' },
   { path: 'docker.scimToken', env: 'DOCKER_SCIM_TOKEN', type: 'secret', description: 'The SCIM API token shown beside the base URL.', example: 'dckr_scim_…' },

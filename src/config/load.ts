@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { CONFIG_KEYS, keyByPath, type ConfigKey } from './keys.ts';
 import { crossCheck, flatSchema } from './schema.ts';
-import type { Config } from './types.ts';
+import type { AttributeSourceConfig, Config, EntraConfig } from './types.ts';
 
 /**
  * Loads the configuration once at start: YAML file, then environment variables (which win), then
@@ -70,8 +70,32 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     const key = keyByPath(path);
     problems.push({ env: key?.env ?? path, path, problem: describeValue(key, raw[path], message), fix: fixFor(key, message) });
   }
+  if (raw['source'] === 'entra' && typeof raw['entra.clientCertificateFile'] === 'string') {
+    const problem = checkCertificateFile(String(raw['entra.clientCertificateFile']), readFile, secrets);
+    if (problem) problems.push({ env: 'ENTRA_CLIENT_CERTIFICATE_FILE', path: 'entra.clientCertificateFile', problem, fix: fixFor(keyByPath('entra.clientCertificateFile'), 'file') });
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toConfig(parsed.data as Record<string, unknown>, secrets, origins);
+}
+
+/**
+ * The certificate credential reads its PEM file itself; reading it here too turns "file missing" or
+ * "no private key in it" into a configuration error at start, and puts the key on the list of
+ * secrets scrubbed from every output.
+ */
+function checkCertificateFile(path: string, readFile: (p: string) => string, secrets: string[]): string | null {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return `names the file ${path}, which ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}`;
+  }
+  const key = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/.exec(text);
+  if (key) secrets.push(key[0]);
+  if (!key) return `names ${path}, which holds no private key (the file must hold the private key and the certificate, PEM)`;
+  if (!/-----BEGIN CERTIFICATE-----/.test(text)) return `names ${path}, which holds no certificate (the file must hold the private key and the certificate, PEM)`;
+  return null;
 }
 
 function readYaml(file: string, readFile: (p: string) => string): Record<string, unknown> {
@@ -160,7 +184,8 @@ function describeValue(key: ConfigKey | undefined, value: unknown, message: stri
 function fixFor(key: ConfigKey | undefined, message: string): string {
   if (!key) return 'see config/docker-idp-sync.example.yaml';
   if (message.includes('plain http')) return `use the https:// address; http is accepted only for loopback emulators (127.0.0.1, localhost, ::1)`;
-  if (key.path === 'source' && message.includes('entra')) return 'use SOURCE=okta in this version';
+  if (key.path === 'entra.clientSecret' && message.includes('choose one')) return 'unset ENTRA_CLIENT_SECRET or ENTRA_CLIENT_CERTIFICATE_FILE';
+  if (key.path === 'entra.clientCertificateFile' && message.includes('file')) return 'export the certificate with its private key as one PEM file (openssl pkcs12 -in cert.pfx -out cert.pem -nodes) and point ENTRA_CLIENT_CERTIFICATE_FILE at it';
   if (key.path === 'okta.apiToken' && message.includes('choose one')) return 'unset OKTA_API_TOKEN, or unset OKTA_CLIENT_ID and OKTA_PRIVATE_KEY';
   const where = `set ${key.env}${key.type === 'secret' ? ` (or ${key.env}_FILE)` : ''} or ${key.path} in the config file`;
   const example = key.example ? `, e.g. ${key.example}` : key.values ? `: ${key.values.join(' | ')}` : '';
@@ -196,6 +221,45 @@ function distance(a: string, b: string): number {
   return (dp[a.length] as number[])[b.length] as number;
 }
 
+/** Sign-in authority and Graph root of each cloud (reference entra-graph.md §6). */
+const CLOUDS: Record<EntraConfig['cloud'], { authority: string; graph: string }> = {
+  public: { authority: 'https://login.microsoftonline.com', graph: 'https://graph.microsoft.com' },
+  usgov: { authority: 'https://login.microsoftonline.us', graph: 'https://graph.microsoft.us' },
+  'usgov-dod': { authority: 'https://login.microsoftonline.us', graph: 'https://dod-graph.microsoft.us' },
+  china: { authority: 'https://login.chinacloudapi.cn', graph: 'https://microsoftgraph.chinacloudapi.cn' },
+};
+
+function entraConfig(v: Record<string, unknown>): EntraConfig {
+  const s = (p: string) => v[p] as string;
+  const cloud = CLOUDS[s('entra.cloud') as EntraConfig['cloud']];
+  const extensionOwner = ((v['entra.extensionAppId'] as string | undefined) ?? s('entra.appId')).replace(/-/g, '').toLowerCase();
+  const source = (p: string): AttributeSourceConfig => {
+    const text = s(p);
+    if (text === 'none') return { kind: 'none' };
+    if (text === 'appRole') return { kind: 'appRole' };
+    const ea = /^extensionAttribute(\d+)$/.exec(text);
+    if (ea) return { kind: 'extensionAttribute', index: Number(ea[1]) };
+    // extension:dockerTeam names a directory extension by its short name; its Graph name embeds the
+    // owner app's appId without dashes. A full extension_<appId>_<name> is taken as it is.
+    if (text.startsWith('extension:')) return { kind: 'extension', property: `extension_${extensionOwner}_${text.slice('extension:'.length)}` };
+    return { kind: 'extension', property: text };
+  };
+  return {
+    tenantId: s('entra.tenantId'),
+    clientId: s('entra.clientId').toLowerCase(),
+    credential: v['entra.clientSecret'] !== undefined ? { kind: 'secret', secret: s('entra.clientSecret') } : { kind: 'certificate', certificatePath: s('entra.clientCertificateFile') },
+    appId: s('entra.appId').toLowerCase(),
+    cloud: s('entra.cloud') as EntraConfig['cloud'],
+    authorityHost: ((v['entra.authorityHost'] as string | undefined) ?? cloud.authority).replace(/\/+$/, ''),
+    graphBaseUrl: ((v['entra.graphBaseUrl'] as string | undefined) ?? cloud.graph).replace(/\/+$/, ''),
+    // The scope names the cloud's Graph, even when GRAPH_BASE_URL points elsewhere (a proxy, the emulator).
+    graphScope: `${cloud.graph}/.default`,
+    attributes: { dockerRole: source('entra.roleSource'), dockerOrg: source('entra.orgSource'), dockerTeam: source('entra.teamSource') },
+    userNameSource: s('entra.userNameSource') as EntraConfig['userNameSource'],
+    groupMembership: s('entra.groupMembership') as EntraConfig['groupMembership'],
+  };
+}
+
 function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record<string, Origin>): Config {
   const s = (p: string) => v[p] as string;
   const opt = (p: string) => (v[p] === undefined ? undefined : (v[p] as string));
@@ -217,9 +281,11 @@ function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record
                 },
         }
       : null;
+  const entra = source === 'entra' ? entraConfig(v) : null;
   return {
     source,
     okta,
+    entra,
     docker: {
       scimBaseUrl: s('docker.scimBaseUrl').replace(/\/+$/, ''),
       scimToken: s('docker.scimToken'),

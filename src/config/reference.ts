@@ -8,6 +8,7 @@ export function renderConfigReference(): string {
   const groups: Array<[string, (k: ConfigKey) => boolean]> = [
     ['General', (k) => !k.path.includes('.')],
     ['Okta (SOURCE=okta)', (k) => k.path.startsWith('okta.')],
+    ['Microsoft Entra ID (SOURCE=entra)', (k) => k.path.startsWith('entra.')],
     ['Docker', (k) => k.path.startsWith('docker.')],
     ['Sync behaviour and safety', (k) => k.path.startsWith('sync.')],
     ['State and logs', (k) => k.path.startsWith('state.') || k.path.startsWith('log.')],
@@ -27,10 +28,10 @@ export function renderConfigReference(): string {
   for (const [title, match] of groups) {
     out.push(`## ${title}`, '', '| Variable | YAML key | Type | Default | Description |', '|---|---|---|---|---|');
     for (const k of CONFIG_KEYS.filter(match)) {
-      const type = k.type === 'enum' ? (k.values ?? []).join(' \\| ') : k.type === 'secret' ? 'secret (also `_FILE`)' : k.type;
+      const type = k.type === 'enum' ? (k.values ?? []).join(' \\| ') : k.type === 'secret' ? 'secret (also `_FILE`)' : k.type === 'attribute-source' ? 'attribute source' : k.type;
       const def = k.default === undefined ? (isRequired(k) ? '**required**' : '') : `\`${String(k.default)}\``;
       const example = k.example && k.type !== 'secret' ? ` Example: \`${k.example}\`.` : '';
-      out.push(`| \`${k.env}\` | \`${k.path}\` | ${type} | ${def} | ${k.description.replace(/\|/g, '\\|')}${example} |`);
+      out.push(`| \`${k.env}\` | \`${k.path}\` | ${type} | ${def} | ${k.description.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;')}${example} |`);
     }
     out.push('');
   }
@@ -38,5 +39,5 @@ export function renderConfigReference(): string {
 }
 
 function isRequired(k: ConfigKey): boolean {
-  return ['source', 'docker.scimBaseUrl', 'docker.scimToken', 'docker.defaultOrg', 'okta.orgUrl', 'okta.appId'].includes(k.path);
+  return ['source', 'docker.scimBaseUrl', 'docker.scimToken', 'docker.defaultOrg', 'okta.orgUrl', 'okta.appId', 'entra.tenantId', 'entra.clientId', 'entra.appId'].includes(k.path);
 }

@@ -6,6 +6,11 @@ import { CONFIG_KEYS, type ConfigKey } from './keys.ts';
  * from the environment (always a string) or from YAML (typed). Values are flat, by YAML path.
  */
 
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** appRole | none | extensionAttribute1..15 | extension:<short name> | extension_<32 hex>_<name>. */
+export const ATTRIBUTE_SOURCE = /^(appRole|none|extensionAttribute([1-9]|1[0-5])|extension:[A-Za-z][A-Za-z0-9_]*|extension_[0-9a-fA-F]{32}_[A-Za-z0-9_]+)$/;
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export function isLoopbackHost(hostname: string): boolean {
@@ -76,9 +81,22 @@ function keySchema(key: ConfigKey): z.ZodType {
     case 'boolean':
       return z.preprocess(toBoolean, z.boolean({ error: 'must be true or false' }));
     case 'enum':
+      // Case-insensitive on input, canonical on output (userprincipalname → userPrincipalName).
       return z.preprocess(
-        (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+        (v) => (typeof v === 'string' ? ((key.values ?? []).find((x) => x.toLowerCase() === v.trim().toLowerCase()) ?? v) : v),
         z.enum(key.values as [string, ...string[]], { error: `must be one of: ${(key.values ?? []).join(', ')}` }),
+      );
+    case 'guid':
+      return z.preprocess(trimString, z.string({ error: 'must be a GUID' }).regex(GUID, { error: 'must be a GUID like 11111111-2222-3333-4444-555555555555' }));
+    case 'tenant':
+      // @azure/identity accepts tenant ids matching this (src util/tenantIdUtils.js), GUIDs and domains alike.
+      return z.preprocess(trimString, z.string({ error: 'must be a tenant id' }).regex(/^[0-9a-zA-Z.-]+$/, { error: 'must be the tenant GUID or a verified domain such as contoso.onmicrosoft.com' }));
+    case 'attribute-source':
+      return z.preprocess(
+        trimString,
+        z.string({ error: 'must be an attribute source' }).regex(ATTRIBUTE_SOURCE, {
+          error: 'must be appRole, none, extensionAttribute1 … extensionAttribute15, or extension:<name>',
+        }),
       );
     case 'list':
       return z.preprocess(toList, z.array(z.string().min(1)).min(1, { error: 'must list at least one value' }));
@@ -88,6 +106,7 @@ function keySchema(key: ConfigKey): z.ZodType {
 /** Keys required for every source, or for the chosen one (checked in the refinement below). */
 const ALWAYS_REQUIRED = ['source', 'docker.scimBaseUrl', 'docker.scimToken', 'docker.defaultOrg'];
 const OKTA_REQUIRED = ['okta.orgUrl', 'okta.appId'];
+const ENTRA_REQUIRED = ['entra.tenantId', 'entra.clientId', 'entra.appId'];
 
 export function flatSchema() {
   const shape: Record<string, z.ZodType> = {};
@@ -129,7 +148,20 @@ export function crossCheck(v: Record<string, unknown>): CrossIssue[] {
       }
     }
   }
-  if (source === 'entra') issues.push({ path: 'source', message: 'entra is not available in this version yet' });
+  if (source === 'entra') {
+    ENTRA_REQUIRED.forEach(missing);
+    const secret = v['entra.clientSecret'] !== undefined;
+    const cert = v['entra.clientCertificateFile'] !== undefined;
+    if (secret && cert) issues.push({ path: 'entra.clientSecret', message: 'is set together with ENTRA_CLIENT_CERTIFICATE_FILE; choose one credential' });
+    else if (!secret && !cert) issues.push({ path: 'entra.clientSecret', message: 'is required (or ENTRA_CLIENT_CERTIFICATE_FILE for a certificate credential)' });
+    const role = v['entra.roleSource'];
+    for (const path of ['entra.orgSource', 'entra.teamSource']) {
+      if (v[path] === 'appRole') issues.push({ path, message: 'cannot be appRole: a user has one app role, and it carries dockerRole' });
+    }
+    if (typeof role === 'string' && role !== 'appRole' && role === v['entra.orgSource'] && role !== 'none') {
+      issues.push({ path: 'entra.orgSource', message: 'is the same attribute as ENTRA_ROLE_SOURCE' });
+    }
+  }
   return issues;
 }
 

@@ -10,6 +10,27 @@ export interface OktaConfig {
   readonly auth: OktaAuthConfig;
 }
 
+/** Where a docker* attribute is read from in Entra (see ENTRA_ROLE_SOURCE). */
+export type AttributeSourceConfig =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'appRole' }
+  | { readonly kind: 'extension'; readonly property: string }
+  | { readonly kind: 'extensionAttribute'; readonly index: number };
+
+export interface EntraConfig {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly credential: { readonly kind: 'secret'; readonly secret: string } | { readonly kind: 'certificate'; readonly certificatePath: string };
+  readonly appId: string;
+  readonly cloud: 'public' | 'usgov' | 'usgov-dod' | 'china';
+  readonly authorityHost: string;
+  readonly graphBaseUrl: string;
+  readonly graphScope: string;
+  readonly attributes: { readonly dockerRole: AttributeSourceConfig; readonly dockerOrg: AttributeSourceConfig; readonly dockerTeam: AttributeSourceConfig };
+  readonly userNameSource: 'userPrincipalName' | 'mail';
+  readonly groupMembership: 'direct' | 'transitive';
+}
+
 export interface DockerConfig {
   readonly scimBaseUrl: string;
   readonly scimToken: string;
@@ -33,6 +54,7 @@ export interface SyncConfig {
 export interface Config {
   readonly source: 'okta' | 'entra';
   readonly okta: OktaConfig | null;
+  readonly entra: EntraConfig | null;
   readonly docker: DockerConfig;
   readonly sync: SyncConfig;
   readonly state: { readonly db: string };

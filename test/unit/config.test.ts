@@ -141,3 +141,93 @@ describe('configuration reference', () => {
     for (const key of CONFIG_KEYS) expect(file).toContain(`\`${key.env}\``);
   });
 });
+
+describe('configuration for Microsoft Entra ID', () => {
+  const ENTRA = {
+    SOURCE: 'entra',
+    ENTRA_TENANT_ID: 'contoso.onmicrosoft.com',
+    ENTRA_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
+    ENTRA_CLIENT_SECRET: 'entra-secret-value-123',
+    ENTRA_APP_ID: '66666666-7777-8888-9999-00000000000A',
+    DOCKER_SCIM_BASE_URL: 'https://hub.docker.com/v2/scim/2.0',
+    DOCKER_SCIM_TOKEN: 'scim-token-123456',
+    DOCKER_DEFAULT_ORG: 'acme',
+  };
+
+  it('defaults to the public cloud, the app role for dockerRole, and direct group members', () => {
+    const c = loadConfig({ env: ENTRA });
+    expect(c.okta).toBeNull();
+    expect(c.entra).toMatchObject({
+      tenantId: 'contoso.onmicrosoft.com',
+      appId: '66666666-7777-8888-9999-00000000000a',
+      credential: { kind: 'secret', secret: 'entra-secret-value-123' },
+      authorityHost: 'https://login.microsoftonline.com',
+      graphBaseUrl: 'https://graph.microsoft.com',
+      graphScope: 'https://graph.microsoft.com/.default',
+      attributes: { dockerRole: { kind: 'appRole' }, dockerOrg: { kind: 'none' }, dockerTeam: { kind: 'none' } },
+      userNameSource: 'userPrincipalName',
+      groupMembership: 'direct',
+    });
+    expect(c.secrets).toContain('entra-secret-value-123');
+  });
+
+  it.each([
+    { cloud: 'usgov', authority: 'https://login.microsoftonline.us', graph: 'https://graph.microsoft.us' },
+    { cloud: 'usgov-dod', authority: 'https://login.microsoftonline.us', graph: 'https://dod-graph.microsoft.us' },
+    { cloud: 'china', authority: 'https://login.chinacloudapi.cn', graph: 'https://microsoftgraph.chinacloudapi.cn' },
+  ])('ENTRA_CLOUD=$cloud sets authority, Graph and scope together', ({ cloud, authority, graph }) => {
+    expect(loadConfig({ env: { ...ENTRA, ENTRA_CLOUD: cloud } }).entra).toMatchObject({ authorityHost: authority, graphBaseUrl: graph, graphScope: `${graph}/.default` });
+  });
+
+  it('overrides keep the cloud scope (the emulator and proxies accept the real one)', () => {
+    const c = loadConfig({ env: { ...ENTRA, ENTRA_AUTHORITY_HOST: 'https://127.0.0.1:8443', GRAPH_BASE_URL: 'https://127.0.0.1:8443/' } });
+    expect(c.entra).toMatchObject({ authorityHost: 'https://127.0.0.1:8443', graphBaseUrl: 'https://127.0.0.1:8443', graphScope: 'https://graph.microsoft.com/.default' });
+  });
+
+  it.each([
+    { value: 'extensionAttribute3', want: { kind: 'extensionAttribute', index: 3 } },
+    { value: 'extension:dockerTeam', want: { kind: 'extension', property: 'extension_6666666677778888999900000000000a_dockerTeam' } },
+    { value: 'extension_0123456789abcdef0123456789abcdef_team', want: { kind: 'extension', property: 'extension_0123456789abcdef0123456789abcdef_team' } },
+    { value: 'none', want: { kind: 'none' } },
+  ])('ENTRA_TEAM_SOURCE=$value', ({ value, want }) => {
+    expect(loadConfig({ env: { ...ENTRA, ENTRA_TEAM_SOURCE: value } }).entra?.attributes.dockerTeam).toEqual(want);
+  });
+
+  it('directory extension names use the owner app, ENTRA_EXTENSION_APP_ID when set', () => {
+    const c = loadConfig({ env: { ...ENTRA, ENTRA_ORG_SOURCE: 'extension:dockerOrg', ENTRA_EXTENSION_APP_ID: 'B7D8E3F0-0000-4000-8000-000000000001' } });
+    expect(c.entra?.attributes.dockerOrg).toEqual({ kind: 'extension', property: 'extension_b7d8e3f0000040008000000000000001_dockerOrg' });
+  });
+
+  it.each([
+    { env: { ENTRA_TENANT_ID: '' }, want: 'ENTRA_TENANT_ID: is required' },
+    { env: { ENTRA_CLIENT_ID: 'not-a-guid' }, want: 'ENTRA_CLIENT_ID: must be a GUID' },
+    { env: { ENTRA_TENANT_ID: 'contoso/evil' }, want: 'ENTRA_TENANT_ID: must be the tenant GUID or a verified domain' },
+    { env: { ENTRA_CLIENT_SECRET: '' }, want: 'ENTRA_CLIENT_SECRET: is required (or ENTRA_CLIENT_CERTIFICATE_FILE' },
+    { env: { ENTRA_CLIENT_CERTIFICATE_FILE: '/nonexistent.pem' }, want: 'ENTRA_CLIENT_SECRET: is set together with ENTRA_CLIENT_CERTIFICATE_FILE' },
+    { env: { ENTRA_ROLE_SOURCE: 'extensionAttribute16' }, want: 'ENTRA_ROLE_SOURCE: must be appRole, none, extensionAttribute1' },
+    { env: { ENTRA_TEAM_SOURCE: 'appRole' }, want: 'ENTRA_TEAM_SOURCE: cannot be appRole' },
+    { env: { ENTRA_USERNAME_SOURCE: 'upn' }, want: 'ENTRA_USERNAME_SOURCE: must be one of: userPrincipalName, mail' },
+    { env: { GRAPH_BASE_URL: 'http://graph.example.com' }, want: 'GRAPH_BASE_URL: uses plain http://' },
+  ])('rejects $want', ({ env, want }) => {
+    expect(problems({ ...ENTRA, ...env }).join('\n')).toContain(want);
+  });
+
+  it('enum values are case-insensitive and come out canonical', () => {
+    expect(loadConfig({ env: { ...ENTRA, ENTRA_USERNAME_SOURCE: 'MAIL', ENTRA_GROUP_MEMBERSHIP: 'Transitive' } }).entra).toMatchObject({ userNameSource: 'mail', groupMembership: 'transitive' });
+  });
+
+  it('checks the certificate file at start and scrubs its private key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const { ENTRA_CLIENT_SECRET: _, ...rest } = ENTRA;
+    const good = join(dir, 'good.pem');
+    const key = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----';
+    writeFileSync(good, `${key}\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n`);
+    const c = loadConfig({ env: { ...rest, ENTRA_CLIENT_CERTIFICATE_FILE: good } });
+    expect(c.entra?.credential).toEqual({ kind: 'certificate', certificatePath: good });
+    expect(c.secrets).toContain(key);
+    const keyOnly = join(dir, 'key.pem');
+    writeFileSync(keyOnly, key);
+    expect(problems({ ...rest, ENTRA_CLIENT_CERTIFICATE_FILE: keyOnly }).join()).toContain('holds no certificate');
+    expect(problems({ ...rest, ENTRA_CLIENT_CERTIFICATE_FILE: join(dir, 'missing.pem') }).join()).toContain('does not exist');
+  });
+});
