@@ -1,9 +1,10 @@
-import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/logging/logger.ts';
 import { Directory } from '../../src/sandbox/directory.ts';
 import { OktaEmulator, type OktaEmulatorOptions } from '../../src/sandbox/okta/emulator.ts';
 import { createOktaSource, type OktaSourceOptions } from '../../src/sources/okta/index.ts';
 import type { Source } from '../../src/model/idp.ts';
+import { captureLogs, type LogCapture } from '../support/logs.ts';
+
+export { captureLogs, rejectionOf, type LogCapture } from '../support/logs.ts';
 
 /** Shared setup for the Okta tests: a directory people can recognise, an emulator, a source, captured logs. */
 
@@ -27,29 +28,6 @@ export interface Fixture {
   logs: LogCapture;
   source(overrides?: Partial<OktaSourceOptions>): Source;
   stop(): Promise<void>;
-}
-
-export interface LogCapture {
-  lines: Array<Record<string, unknown>>;
-  text(): string;
-  logger: Logger;
-}
-
-export function captureLogs(): LogCapture {
-  const lines: Array<Record<string, unknown>> = [];
-  const raw: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line.trim()) continue;
-        raw.push(line);
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      cb();
-    },
-  });
-  // No secrets are handed to the logger's scrubber: the tests prove the reader never logs them at all.
-  return { lines, text: () => raw.join('\n'), logger: createLogger({ level: 'debug', destination }) };
 }
 
 /**
@@ -109,14 +87,4 @@ export async function startFixture(opts: { users?: number; dir?: Directory; emul
       }),
     stop: () => emu.stop(),
   };
-}
-
-/** The rejection of `p`, failing the test if it resolves. */
-export async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the read to fail, but it returned a snapshot');
 }

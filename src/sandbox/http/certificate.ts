@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { generate } from 'selfsigned';
 
 /**
@@ -16,7 +17,9 @@ export interface EmulatorCertificate {
 export async function makeEmulatorCertificate(): Promise<EmulatorCertificate> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(Date.now() + 7 * 24 * 3600_000);
-  const ca = await generate([{ name: 'commonName', value: 'docker-idp-sync sandbox CA' }], {
+  // A unique name per CA: a process that trusts two of them (two emulators) would otherwise have
+  // OpenSSL pick a CA by subject and check a signature against the wrong key.
+  const ca = await generate([{ name: 'commonName', value: `docker-idp-sync sandbox CA ${randomBytes(6).toString('hex')}` }], {
     keyType: 'ec',
     algorithm: 'sha256',
     notBeforeDate,

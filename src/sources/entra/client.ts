@@ -1,0 +1,326 @@
+import { ClientCertificateCredential, ClientSecretCredential, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, TelemetryHandler, type Context, type Middleware, type MiddlewareOptions } from '@microsoft/microsoft-graph-client';
+// Under ESM the directory import throws ERR_UNSUPPORTED_DIR_IMPORT (gotcha 13).
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
+import type { Logger } from '../../logging/logger.ts';
+import { backoffMs, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy } from '../../util/retry.ts';
+import { EntraAbortedError, EntraHttpError, EntraMalformedError, EntraTokenError, EntraTransportError, errorCode } from './errors.ts';
+
+/**
+ * Builds the credential and the Graph client with the settings the reference says are not optional
+ * (entra-graph.md §0, §5), and exposes only GET and POST of JSON behind a small interface, so no SDK
+ * type leaves this folder:
+ * - `customHosts` holds the Graph base's hostname without port when it is not one of Microsoft's
+ *   Graph hosts; otherwise the SDK sends no token, silently (gotcha 1);
+ * - `disableInstanceDiscovery` when the authority is not one of Microsoft's, so MSAL does not call
+ *   login.microsoftonline.com to validate it (gotcha 3);
+ * - one retry policy, ours (RetryMiddleware below), in place of the SDK's RetryHandler.
+ */
+
+export type EntraCredential = { kind: 'secret'; secret: string } | { kind: 'certificate'; certificatePath: string /* PEM file with private key + certificate */ };
+
+/** Authorities MSAL knows without discovery (§5.5, §6); anything else is validated by discovery, which needs the internet. */
+const MICROSOFT_AUTHORITY_HOSTS = new Set([
+  'login.microsoftonline.com',
+  'login.microsoftonline.us',
+  'login.chinacloudapi.cn',
+  'login.partner.microsoftonline.cn',
+  'login.microsoft.com',
+  'login.windows.net',
+  'sts.windows.net',
+  'login-us.microsoftonline.com',
+  'login.usgovcloudapi.net',
+]);
+
+/** The SDK's own GRAPH_URLS (§6): these get a token without customHosts. */
+const MICROSOFT_GRAPH_HOSTS = new Set(['graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'graph.microsoft.de', 'microsoftgraph.chinacloudapi.cn', 'canary.graph.microsoft.com']);
+
+/** Statuses retried: the SDK's RetryHandler covers 429/503/504 only (§5.3); 500 and 502 are as transient. */
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** The longest `Retry-After` honoured, as the SDK caps it (§5.3); more means a broken header. */
+export const MAX_RETRY_AFTER_MS = 180_000;
+
+export interface ClientOptions {
+  tenantId: string;
+  clientId: string;
+  credential: EntraCredential;
+  authorityHost: string;
+  graphBaseUrl: string;
+  graphScope: string;
+  logger: Logger;
+  timeoutMs: number;
+  maxRetries: number;
+  backoff: BackoffPolicy;
+}
+
+/** Per read: the caller's abort signal and the request count for ReadStats. */
+export interface ReadSession {
+  signal: AbortSignal | undefined;
+  requests: number;
+}
+
+export interface GraphApi {
+  /**
+   * GET `target`: a path relative to the version (`/users/{id}`), with `$select`/`$top`, or an
+   * absolute `@odata.nextLink` as Graph sent it. Resolves to the parsed JSON object; throws
+   * EntraHttpError, EntraTransportError, EntraTokenError, EntraAbortedError or EntraMalformedError.
+   * `route` names the request in logs (`GET /groups/{id}/members`).
+   */
+  get(target: string, opts: { route: string; select?: readonly string[]; top?: number }): Promise<Record<string, unknown>>;
+  /** POST JSON to a path relative to the version (`/$batch`). */
+  post(path: string, body: unknown, opts: { route: string }): Promise<Record<string, unknown>>;
+  /** Whether a nextLink is on a host the client sends the token to (the base's, or Microsoft's Graph). */
+  isGraphUrl(url: string): boolean;
+}
+
+export function isMicrosoftAuthority(authorityHost: string): boolean {
+  return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
+}
+
+/**
+ * The hosts the SDK must send the token to besides its own list: the base URL's hostname, lower
+ * case and without port, since the SDK strips the port before looking (gotcha 1, §5.2).
+ */
+export function customHostsFor(graphBaseUrl: string): Set<string> {
+  const host = new URL(graphBaseUrl).hostname.toLowerCase();
+  return MICROSOFT_GRAPH_HOSTS.has(host) ? new Set() : new Set([host]);
+}
+
+export function createCredential(opts: Pick<ClientOptions, 'tenantId' | 'clientId' | 'credential' | 'authorityHost' | 'maxRetries' | 'backoff'>): TokenCredential {
+  const common = {
+    authorityHost: opts.authorityHost,
+    disableInstanceDiscovery: !isMicrosoftAuthority(opts.authorityHost),
+    // The token endpoint's 429/5xx are retried by the credential's own pipeline (§5.5); with our
+    // bounds, so one setting governs how long a read can spend on retries.
+    retryOptions: { maxRetries: opts.maxRetries, retryDelayInMs: Math.max(1, opts.backoff.baseMs), maxRetryDelayInMs: Math.max(1, opts.backoff.capMs) },
+  };
+  return opts.credential.kind === 'secret'
+    ? new ClientSecretCredential(opts.tenantId, opts.clientId, opts.credential.secret, common)
+    : new ClientCertificateCredential(opts.tenantId, opts.clientId, { certificatePath: opts.credential.certificatePath }, common);
+}
+
+/** Per-call state the middleware fills in (handed over through the SDK's middleware options). */
+class CallTrace implements MiddlewareOptions {
+  readonly route: string;
+  attempts = 0;
+  /** What really went wrong: the SDK turns any thrown error into a GraphError, losing its type. */
+  failure: unknown = null;
+  constructor(route: string) {
+    this.route = route;
+  }
+}
+
+/**
+ * The retry policy for every Graph request, outermost in the chain so a retry also gets a fresh
+ * token and telemetry headers. It replaces the SDK's RetryHandler rather than adding to it: that one
+ * covers 429/503/504 only, waits 3 s and more without a header, logs nothing, and would multiply
+ * with ours (§5.3). One policy, one bound:
+ * - 429, 500, 502, 503, 504 wait for `Retry-After` when sent (seconds or a date, ≤180 s), else
+ *   capped exponential backoff with full jitter; timeouts and resets likewise with backoff;
+ * - each attempt has `timeoutMs`, which covers the body: it is read here, so a reset mid-body is
+ *   retried like any other and the SDK parses a buffered copy;
+ * - every wait is logged at warn with the route, status and wait.
+ * Bounded by `maxRetries`; then the last answer goes to the SDK (which raises GraphError for it), or
+ * a transport error is thrown. Token failures are not retried: the credential already did (§5.5).
+ */
+class RetryMiddleware implements Middleware {
+  private next: Middleware | null = null;
+  private readonly opts: ClientOptions;
+  private readonly session: () => ReadSession;
+
+  constructor(opts: ClientOptions, session: () => ReadSession) {
+    this.opts = opts;
+    this.session = session;
+  }
+
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+
+  async execute(context: Context): Promise<void> {
+    const next = this.next as Middleware;
+    const trace = context.middlewareControl?.getMiddlewareOptions(CallTrace) as CallTrace | undefined;
+    const session = this.session();
+    const external = session.signal;
+    const { maxRetries, timeoutMs, backoff, logger } = this.opts;
+    const route = trace?.route ?? 'graph request';
+    const options = context.options ?? {};
+    context.options = options;
+    // Authentication and telemetry append their headers on each pass; each attempt starts clean.
+    const headers = { ...((options.headers ?? {}) as Record<string, string>) };
+    const record = (err: unknown): unknown => {
+      if (trace) trace.failure = err;
+      return err;
+    };
+
+    for (let attempt = 0; ; attempt++) {
+      if (external?.aborted) throw record(new EntraAbortedError());
+      options.headers = { ...headers };
+      const timeout = AbortSignal.timeout(timeoutMs);
+      options.signal = external ? AbortSignal.any([external, timeout]) : timeout;
+      session.requests += 1;
+      if (trace) trace.attempts = attempt + 1;
+      try {
+        await next.execute(context);
+        const res = context.response as Response;
+        const body = await res.arrayBuffer();
+        context.response = new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+      } catch (err) {
+        if (err instanceof EntraTokenError) throw record(err);
+        if (external?.aborted) throw record(new EntraAbortedError());
+        const kind = timeout.aborted ? 'timeout' : isTransientNetworkError(err) || isFetchFailure(err) ? 'network' : null;
+        if (!kind) throw record(err);
+        const code = errorCode(err);
+        if (attempt >= maxRetries) throw record(new EntraTransportError(kind, attempt + 1, code, err));
+        const waitMs = backoffMs(attempt, backoff);
+        logger.warn({ route, error: kind === 'timeout' ? 'timeout' : (code ?? 'network error'), attempt: attempt + 1, maxRetries, waitMs }, 'graph request failed; retrying');
+        await this.pause(waitMs, external, record);
+        continue;
+      }
+
+      const res = context.response as Response;
+      if (!RETRY_STATUSES.has(res.status) || attempt >= maxRetries) return;
+      // Retry-After in seconds (fractions allowed) or as a date; without one, backoff (§3 "Retry").
+      const asked = retryAfterMs(res.headers);
+      const waitMs = asked !== null ? Math.min(asked, MAX_RETRY_AFTER_MS) : backoffMs(attempt, backoff);
+      logger.warn(
+        { route, status: res.status, attempt: attempt + 1, maxRetries, waitMs, retryAfter: asked !== null },
+        res.status === 429 ? 'graph throttled the request (429); waiting before retrying' : 'graph server error; retrying',
+      );
+      await this.pause(waitMs, external, record);
+    }
+  }
+
+  private async pause(ms: number, signal: AbortSignal | undefined, record: (err: unknown) => unknown): Promise<void> {
+    try {
+      await sleep(ms, signal);
+    } catch {
+      throw record(new EntraAbortedError());
+    }
+  }
+}
+
+/** undici's `fetch failed` TypeError whose cause is a socket error. */
+function isFetchFailure(err: unknown): boolean {
+  return err instanceof TypeError && err.message === 'fetch failed';
+}
+
+export interface GraphConnection {
+  readonly api: GraphApi;
+  /** The current read's session; the source swaps it per read. */
+  session: ReadSession;
+}
+
+export function connectGraph(opts: ClientOptions): GraphConnection {
+  const credential = createCredential(opts);
+  const state: { session: ReadSession } = { session: { signal: undefined, requests: 0 } };
+  const session = () => state.session;
+
+  // Wrapped so a sign-in failure is recognisable once the SDK has turned it into a GraphError.
+  // MSAL's client-credential flow honours neither `requestOptions.timeout` nor `abortSignal`
+  // (checked: a token endpoint that stalls holds the read until it answers), so the wait is bounded
+  // here: the credential's own attempts, each `timeoutMs`. A late answer is left to MSAL's cache.
+  const tokenBudgetMs = opts.timeoutMs * (opts.maxRetries + 1);
+  const tokens: TokenCredential = {
+    async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+      const signal = session().signal;
+      const pending = credential.getToken(scopes, { ...options, ...(signal ? { abortSignal: signal } : {}) });
+      pending.catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      let onAbort: (() => void) | undefined;
+      const stop = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new EntraTokenError(new Error(`no answer from the sign-in service within ${tokenBudgetMs} ms`), { timedOut: true })), tokenBudgetMs);
+        onAbort = () => reject(new EntraAbortedError());
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        const token = await Promise.race([pending, stop]);
+        if (!token) throw new Error('the credential returned no token');
+        return token;
+      } catch (err) {
+        if (err instanceof EntraTokenError || err instanceof EntraAbortedError) throw err;
+        if (signal?.aborted) throw new EntraAbortedError();
+        throw new EntraTokenError(err);
+      } finally {
+        clearTimeout(timer);
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+
+  const base = new URL(opts.graphBaseUrl);
+  const client = Client.initWithMiddleware({
+    middleware: [
+      new RetryMiddleware(opts, session),
+      new AuthenticationHandler(new TokenCredentialAuthenticationProvider(tokens, { scopes: [opts.graphScope] })),
+      new TelemetryHandler(),
+      new HTTPMessageHandler(),
+    ],
+    baseUrl: `${base.origin}/`,
+    defaultVersion: 'v1.0',
+    customHosts: customHostsFor(opts.graphBaseUrl),
+  });
+
+  async function call(route: string, send: (trace: CallTrace) => Promise<unknown>): Promise<Record<string, unknown>> {
+    const trace = new CallTrace(route);
+    let result: unknown;
+    try {
+      result = await send(trace);
+    } catch (err) {
+      throw translate(err, trace);
+    }
+    // A 200 that is not JSON (a proxy's HTML page) comes back from the SDK as a stream (§5.4).
+    if (result === null || typeof result !== 'object' || Array.isArray(result) || Object.getPrototypeOf(result) !== Object.prototype) {
+      throw new EntraMalformedError('the answer is not a JSON object');
+    }
+    return result as Record<string, unknown>;
+  }
+
+  const allowedHosts = new Set([...MICROSOFT_GRAPH_HOSTS, base.hostname.toLowerCase()]);
+  const api: GraphApi = {
+    get(target, o) {
+      return call(o.route, (trace) => {
+        let req = client.api(target).middlewareOptions([trace]);
+        if (o.select) req = req.select([...o.select]);
+        if (o.top !== undefined) req = req.top(o.top);
+        return req.get();
+      });
+    },
+    post(path, body, o) {
+      return call(o.route, (trace) => client.api(path).middlewareOptions([trace]).post(body));
+    },
+    isGraphUrl(url) {
+      try {
+        const u = new URL(url);
+        return u.protocol === 'https:' && allowedHosts.has(u.hostname.toLowerCase());
+      } catch {
+        return false;
+      }
+    },
+  };
+  return {
+    api,
+    get session() {
+      return state.session;
+    },
+    set session(s: ReadSession) {
+      state.session = s;
+    },
+  };
+}
+
+/** Whatever the SDK threw, as one of this folder's errors. */
+function translate(err: unknown, trace: CallTrace): unknown {
+  if (trace.failure !== null) return trace.failure;
+  if (err instanceof GraphError) {
+    if (err.statusCode >= 200 && err.statusCode < 300) {
+      return new EntraMalformedError(`the body is not valid JSON (${err.code ?? 'parse error'}: ${err.message})`, { cause: err });
+    }
+    if (err.statusCode > 0) {
+      // GraphError.body is the JSON of the inner `error` object when Graph sent one (§5.4).
+      const code = typeof err.code === 'string' && err.code !== '' ? err.code : null;
+      return new EntraHttpError(err.statusCode, code, err.message || null, err.requestId ?? null, trace.attempts || 1);
+    }
+  }
+  return err;
+}

@@ -1,0 +1,317 @@
+import type { Logger } from '../../logging/logger.ts';
+import type { SourceReadError } from '../../model/errors.ts';
+import type { IdpGroup, IdpSnapshot, IdpUser, SourceNote } from '../../model/idp.ts';
+import type { BackoffPolicy } from '../../util/retry.ts';
+import { batchGet, eachLimited, type BatchGet } from './batch.ts';
+import type { GraphApi } from './client.ts';
+import { EntraAbortedError, EntraMalformedError, READ_PERMISSIONS } from './errors.ts';
+import {
+  DEFAULT_ACCESS,
+  isFullyRead,
+  memberLabel,
+  memberSelect,
+  roleValues,
+  toIdpGroup,
+  toIdpUser,
+  userSelect,
+  type AssignmentWire,
+  type AttributeSources,
+  type UserNameSource,
+  type UserWire,
+} from './transform.ts';
+
+/**
+ * Which Graph calls, in which order, for one complete read (entra-graph.md §1):
+ * 1. the Docker service principal, by appId, with its app roles;
+ * 2. its `appRoleAssignedTo`: who is assigned, directly (User) or through a group (Group);
+ * 3. the members of each assigned group: direct members by default, as Entra's own provisioning
+ *    does (§7, gotcha 12), or `transitiveMembers`; listed with the user properties selected, so most
+ *    users need no request of their own;
+ * 4. one `$batch` run for the rest: every assigned group's name, directly assigned users not met in
+ *    a member listing, and members that came back without their properties (gotcha 11).
+ * Each listing is an async generator that yields a page at a time and throws on any page that
+ * failed (after retries) or does not look like Graph's: a caller cannot mistake a partial list for a
+ * whole one, so a hiccup never makes assigned users look unassigned.
+ */
+
+export interface ReadDeps {
+  api: GraphApi;
+  appId: string;
+  attributes: AttributeSources;
+  userNameSource: UserNameSource;
+  groupMembership: 'direct' | 'transitive';
+  logger: Logger;
+  signal: AbortSignal | undefined;
+  maxRetries: number;
+  backoff: BackoffPolicy;
+  /** Turns anything thrown while doing `operation` into the SourceReadError the admin sees. */
+  fail: (err: unknown, operation: string, subject: 'app' | 'group' | 'user' | 'read') => SourceReadError;
+  /** Member listings, and batches, in flight at once. */
+  concurrency: number;
+}
+
+/** `$top` for every listing: Graph's maximum for users and members (999); for `appRoleAssignedTo` the maximum is undocumented and 999 assumed (§9). */
+export const PAGE_SIZE = 999;
+
+export interface PageCounter {
+  pages: number;
+}
+
+/**
+ * Pages through one listing, following `@odata.nextLink` by hand (no PageIterator, whose callback
+ * must return true or it stops after one item, gotcha 6). `describe(n)` names page n for errors.
+ */
+export async function* pages(
+  deps: Pick<ReadDeps, 'api' | 'fail' | 'signal'>,
+  first: { path: string; route: string; select: readonly string[] },
+  describe: (page: number) => string,
+  subject: 'app' | 'group' | 'read',
+  counter: PageCounter,
+): AsyncGenerator<unknown[], void, undefined> {
+  const visited = new Set<string>();
+  let next: string | null = null;
+  for (let page = 1; ; page++) {
+    const op = describe(page);
+    if (deps.signal?.aborted) throw deps.fail(new EntraAbortedError(), op, subject);
+    let body: Record<string, unknown>;
+    try {
+      body = next === null ? await deps.api.get(first.path, { route: first.route, select: first.select, top: PAGE_SIZE }) : await deps.api.get(next, { route: first.route });
+    } catch (err) {
+      throw deps.fail(err, op, subject);
+    }
+    const value = body.value;
+    if (!Array.isArray(value)) throw deps.fail(new EntraMalformedError('the page has no "value" array'), op, subject);
+    const link = body['@odata.nextLink'];
+    if (link !== undefined && link !== null && typeof link !== 'string') throw deps.fail(new EntraMalformedError('"@odata.nextLink" is not a string'), op, subject);
+    counter.pages += 1;
+    yield value;
+    if (typeof link !== 'string' || link === '') return;
+    // The SDK sends the token only to https URLs on the base's host or Microsoft's Graph hosts
+    // (gotcha 1); a link elsewhere would go out without it, or to a host we were not told to trust.
+    if (!deps.api.isGraphUrl(link)) throw deps.fail(new EntraMalformedError(`the next page link points at another host (${hostOf(link)})`), describe(page + 1), subject);
+    // A link that repeats would loop forever.
+    if (visited.has(link)) throw deps.fail(new EntraMalformedError('the next page link points back at a page already read'), describe(page + 1), subject);
+    visited.add(link);
+    next = link;
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'an invalid URL';
+  }
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+interface ServicePrincipal {
+  id: string;
+  /** appRole id (lower case) → value. */
+  roles: Map<string, string>;
+}
+
+async function servicePrincipal(deps: ReadDeps): Promise<ServicePrincipal> {
+  // OData string literal: a quote is doubled. The config only lets GUIDs through; this keeps a typo harmless.
+  const key = deps.appId.replace(/'/g, "''");
+  const op = `GET /servicePrincipals(appId='${deps.appId}')`;
+  let sp: Record<string, unknown>;
+  try {
+    sp = await deps.api.get(`/servicePrincipals(appId='${key}')`, { route: "GET /servicePrincipals(appId='{appId}')", select: ['id', 'appId', 'appRoles'] });
+  } catch (err) {
+    throw deps.fail(err, op, 'app');
+  }
+  const id = str(sp.id);
+  if (id === null) throw deps.fail(new EntraMalformedError('the service principal has no id'), op, 'app');
+  const roles = new Map<string, string>();
+  if (sp.appRoles !== undefined && sp.appRoles !== null && !Array.isArray(sp.appRoles)) throw deps.fail(new EntraMalformedError('"appRoles" is not an array'), op, 'app');
+  // `isEnabled` is not checked: Entra keeps the assignments of a role that was disabled, and the
+  // value it carried is still what the admin assigned; the mapping rules judge the value.
+  for (const r of (sp.appRoles as unknown[] | null | undefined) ?? []) {
+    const role = r as { id?: unknown; value?: unknown } | null;
+    const roleId = str(role?.id);
+    if (roleId !== null) roles.set(roleId.toLowerCase(), typeof role?.value === 'string' ? role.value : '');
+  }
+  return { id, roles };
+}
+
+interface Assignments {
+  /** Directly assigned users → the app role ids of their assignments. */
+  users: Map<string, Set<string>>;
+  /** Assigned groups → the app role ids of their assignments, in the order first seen. */
+  groups: Map<string, Set<string>>;
+  other: number;
+}
+
+async function assignments(deps: ReadDeps, sp: ServicePrincipal, counter: PageCounter): Promise<Assignments> {
+  const path = `/servicePrincipals/${sp.id}/appRoleAssignedTo`;
+  const out: Assignments = { users: new Map(), groups: new Map(), other: 0 };
+  let page = 0;
+  const describe = (n: number) => `GET ${path} (page ${n})`;
+  const listing = pages(deps, { path, route: 'GET /servicePrincipals/{id}/appRoleAssignedTo', select: ['id', 'appRoleId', 'principalId', 'principalType'] }, describe, 'app', counter);
+  for await (const items of listing) {
+    page += 1;
+    for (const [i, raw] of items.entries()) {
+      const a = (raw ?? {}) as AssignmentWire;
+      const principalId = str(a.principalId);
+      const type = str(a.principalType);
+      const roleId = str(a.appRoleId);
+      if (principalId === null || type === null || roleId === null) {
+        throw deps.fail(new EntraMalformedError(`assignment ${i + 1} has no principalId, principalType or appRoleId`), describe(page), 'app');
+      }
+      // principalType is filtered here: a $filter on it is not documented (§1.1).
+      const target = type === 'User' ? out.users : type === 'Group' ? out.groups : null;
+      if (target === null) {
+        out.other += 1; // a service principal assigned to the app: not a person
+        continue;
+      }
+      const set = target.get(principalId) ?? new Set<string>();
+      set.add(roleId.toLowerCase());
+      target.set(principalId, set);
+    }
+  }
+  return out;
+}
+
+interface GroupMembers {
+  /** User members, in listing order. */
+  users: UserWire[];
+  /** Group members (direct mode: nested groups whose members are not assigned through this one). */
+  nested: UserWire[];
+}
+
+async function groupMembers(deps: ReadDeps, groupId: string, counter: PageCounter): Promise<GroupMembers> {
+  const transitive = deps.groupMembership === 'transitive';
+  const path = `/groups/${groupId}/${transitive ? 'transitiveMembers' : 'members'}`;
+  const route = `GET /groups/{id}/${transitive ? 'transitiveMembers' : 'members'}`;
+  const describe = (n: number) => `GET ${path} (page ${n})`;
+  const out: GroupMembers = { users: [], nested: [] };
+  let page = 0;
+  for await (const items of pages(deps, { path, route, select: memberSelect(deps.attributes) }, describe, 'group', counter)) {
+    page += 1;
+    for (const [i, raw] of items.entries()) {
+      const m = (raw ?? {}) as UserWire;
+      if (str(m.id) === null || str(m['@odata.type']) === null) throw deps.fail(new EntraMalformedError(`member ${i + 1} has no id or @odata.type`), describe(page), 'group');
+      // Members are users, groups, devices, contacts, service principals: only users get Docker.
+      // Filtered here rather than with an OData cast, which older docs tie to ConsistencyLevel (§1.3).
+      if (m['@odata.type'] === '#microsoft.graph.user') out.users.push(m);
+      else if (m['@odata.type'] === '#microsoft.graph.group') out.nested.push(m);
+    }
+  }
+  return out;
+}
+
+/** One complete read, or a SourceReadError. `requests()` reports the client's count for the stats. */
+export async function readEntra(deps: ReadDeps, requests: () => number): Promise<IdpSnapshot> {
+  const started = performance.now();
+  const counter: PageCounter = { pages: 0 };
+  const notes: SourceNote[] = [];
+
+  // 1–2. Who is assigned, and with which app roles.
+  const sp = await servicePrincipal(deps);
+  const assigned = await assignments(deps, sp, counter);
+  if (assigned.other > 0) deps.logger.debug({ servicePrincipals: assigned.other }, 'entra: ignoring assignments to service principals');
+
+  // 3. Members of every assigned group: a group assignment is what gives its members the app.
+  const groupIds = [...assigned.groups.keys()];
+  const members = new Map<string, GroupMembers>();
+  await eachLimited(groupIds, deps.concurrency, async (id) => {
+    members.set(id, await groupMembers(deps, id, counter));
+  });
+
+  // Users met in member listings with every selected property are read; the rest need a request.
+  const users = new Map<string, UserWire>();
+  const groupsOf = new Map<string, string[]>();
+  for (const id of groupIds) {
+    for (const m of members.get(id)?.users ?? []) {
+      const uid = String(m.id);
+      if (isFullyRead(m)) users.set(uid, m);
+      groupsOf.set(uid, [...(groupsOf.get(uid) ?? []), id]);
+    }
+  }
+  // A member whose listing came back with nulls (User.Read.All missing, gotcha 11) is read again by
+  // id rather than trusted: its nulls would read as "no email" and "disabled". If that read is
+  // refused too, the read fails with the permission hint.
+  const toRead = [...new Set([...assigned.users.keys(), ...groupsOf.keys()])].filter((id) => !users.has(id)).sort();
+
+  // 4. One batch run: group names, and the users still to read.
+  const select = userSelect(deps.attributes).join(',');
+  const items: BatchGet[] = [
+    ...groupIds.map((id): BatchGet => ({ key: `g:${id}`, url: `/groups/${id}?$select=id,displayName`, describe: `GET /groups/${id}`, subject: 'group' })),
+    ...toRead.map((id): BatchGet => ({ key: `u:${id}`, url: `/users/${id}?$select=${select}`, describe: `GET /users/${id}`, subject: 'user' })),
+  ];
+  const read = items.length > 0 ? await batchGet(items, deps) : new Map<string, Record<string, unknown>>();
+
+  const groupName = new Map<string, string>();
+  for (const id of groupIds) {
+    const name = str(read.get(`g:${id}`)?.displayName);
+    if (name === null) throw deps.fail(new EntraMalformedError('the group has no displayName'), `GET /groups/${id} (in $batch)`, 'group');
+    groupName.set(id, name);
+  }
+  for (const id of toRead) {
+    const u = read.get(`u:${id}`) as UserWire | undefined;
+    if (!u || !isFullyRead(u)) {
+      throw deps.fail(
+        new EntraMalformedError('the user came back without userPrincipalName or accountEnabled even when read by id', {
+          hint: `Graph returned the user without its properties, which it does when the app may list group members but not read users. Grant the app registration the application permission User.Read.All (with ${READ_PERMISSIONS}) and admin consent.`,
+        }),
+        `GET /users/${id} (in $batch)`,
+        'user',
+      );
+    }
+    users.set(id, u);
+  }
+
+  // Roles: the user's own assignments and those of the assigned groups they are in.
+  const unknownRoles = new Set<string>();
+  for (const ids of [...assigned.users.values(), ...assigned.groups.values()]) for (const r of ids) if (r !== DEFAULT_ACCESS && !sp.roles.has(r)) unknownRoles.add(r);
+
+  const idpUsers: IdpUser[] = [];
+  for (const id of [...users.keys()].sort()) {
+    const u = users.get(id) as UserWire;
+    const viaGroups = groupsOf.get(id) ?? [];
+    const roleIds = [...(assigned.users.get(id) ?? []), ...viaGroups.flatMap((g) => [...(assigned.groups.get(g) ?? [])])];
+    const { user, note } = toIdpUser(u, {
+      userNameSource: deps.userNameSource,
+      attributes: deps.attributes,
+      appRoleValues: roleValues(roleIds, sp.roles),
+      groups: viaGroups.map((g) => groupName.get(g) as string),
+      direct: assigned.users.has(id),
+    });
+    idpUsers.push(user);
+    if (note) notes.push(note);
+  }
+
+  const idpGroups: IdpGroup[] = groupIds.map((id) => toIdpGroup(id, groupName.get(id) as string, members.get(id)?.users.length ?? 0));
+
+  if (deps.groupMembership === 'direct') {
+    for (const id of groupIds) {
+      for (const n of members.get(id)?.nested ?? []) {
+        // A nested group that is assigned itself brings its members in on its own.
+        if (assigned.groups.has(String(n.id))) continue;
+        notes.push({
+          code: 'ENTRA_NESTED_GROUP',
+          subject: memberLabel(n),
+          message: `group ${memberLabel(n)} is nested in the assigned group ${groupName.get(id) ?? id}; its members are not assigned through it (Entra assigns a group's direct members only). Assign it too, or set ENTRA_GROUP_MEMBERSHIP=transitive.`,
+        });
+      }
+    }
+  }
+  for (const r of [...unknownRoles].sort()) {
+    notes.push({
+      code: 'ENTRA_UNKNOWN_APP_ROLE',
+      subject: r,
+      message: `an assignment to the Docker app uses app role ${r}, which the app no longer defines; it grants access without a role.`,
+    });
+  }
+
+  const stats = { requests: requests(), pages: counter.pages, durationMs: Math.round(performance.now() - started) };
+  deps.logger.info(
+    { users: idpUsers.length, groups: idpGroups.length, directAssignments: assigned.users.size, batched: items.length, notes: notes.length, ...stats },
+    'entra read complete',
+  );
+  return { source: 'entra', users: idpUsers, groups: idpGroups, notes, stats };
+}

@@ -1,0 +1,212 @@
+import type { IdpGroup, IdpUser, SourceNote } from '../../model/idp.ts';
+
+/**
+ * Graph JSON → the project's own types. Pure: no I/O, no clock. Inputs are typed by the few fields
+ * read, as they arrive from Graph (v1.0, with the `$select` built here).
+ */
+
+/** Where a docker* attribute is read from. */
+export type AttributeSource =
+  | { kind: 'none' }
+  | { kind: 'appRole' } // the value of the user's app role assignment(s) (appRoles[].value)
+  | { kind: 'extension'; property: string } // a directory extension, full name e.g. extension_b7d8e3f0…_dockerTeam
+  | { kind: 'extensionAttribute'; index: number }; // onPremisesExtensionAttributes.extensionAttribute<1..15>
+
+export interface AttributeSources {
+  readonly dockerRole: AttributeSource;
+  readonly dockerOrg: AttributeSource;
+  readonly dockerTeam: AttributeSource;
+}
+
+export type UserNameSource = 'userPrincipalName' | 'mail';
+
+/** A user as `/users/{id}` or a member listing returns it with our `$select`. */
+export interface UserWire {
+  readonly id?: unknown;
+  readonly '@odata.type'?: unknown;
+  readonly userPrincipalName?: unknown;
+  readonly mail?: unknown;
+  readonly givenName?: unknown;
+  readonly surname?: unknown;
+  readonly accountEnabled?: unknown;
+  readonly displayName?: unknown;
+  readonly onPremisesExtensionAttributes?: unknown;
+  readonly [extension: string]: unknown;
+}
+
+/** `appRoleAssignedTo` items. */
+export interface AssignmentWire {
+  readonly principalId?: unknown;
+  readonly principalType?: unknown;
+  readonly appRoleId?: unknown;
+}
+
+/** `appRoleId` of an assignment that grants the app without a role (resources/approleassignment). */
+export const DEFAULT_ACCESS = '00000000-0000-0000-0000-000000000000';
+
+const ATTRIBUTES = ['dockerRole', 'dockerOrg', 'dockerTeam'] as const;
+
+/**
+ * The user properties a read selects: exactly those used. v1.0 returns `accountEnabled`,
+ * `onPremisesExtensionAttributes` and directory extensions only when `$select` names them
+ * (gotcha 10), so a source that reads one puts it here.
+ */
+export function userSelect(attributes: AttributeSources): string[] {
+  const out = ['id', 'userPrincipalName', 'mail', 'givenName', 'surname', 'accountEnabled'];
+  for (const name of ATTRIBUTES) {
+    const src = attributes[name];
+    if (src.kind === 'extension' && !out.includes(src.property)) out.push(src.property);
+    if (src.kind === 'extensionAttribute' && !out.includes('onPremisesExtensionAttributes')) out.push('onPremisesExtensionAttributes');
+  }
+  return out;
+}
+
+/**
+ * For member listings: the user properties, plus `displayName`, which users and groups both have, so
+ * a nested group can be named in a note. Graph fills in what applies to each member's type.
+ */
+export function memberSelect(attributes: AttributeSources): string[] {
+  return [...userSelect(attributes), 'displayName'];
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+/**
+ * Whether a user object carries what a read needs. A member listing made without User.Read.All
+ * returns users as `id` and `@odata.type` with everything else null, and no error (gotcha 11);
+ * trusting those nulls would read as "no email" and "disabled". Every Entra user has a UPN, and
+ * `accountEnabled` is a boolean whenever it was selected and readable.
+ */
+export function isFullyRead(u: UserWire): boolean {
+  return str(u.userPrincipalName) !== null && typeof u.accountEnabled === 'boolean';
+}
+
+export function isGuestUpn(upn: string): boolean {
+  return upn.toUpperCase().includes('#EXT#');
+}
+
+/**
+ * The value meant to become Docker's userName, and why there is none when there is none.
+ * - userPrincipalName (Docker's own Entra mapping): a guest's UPN (`alias_domain#EXT#@tenant`) is
+ *   no address anyone receives mail at, so a guest falls back to `mail`.
+ * - mail: the user's primary SMTP address; nothing else stands in for it.
+ * No validation: an odd-looking value goes to the mapping rules, which report it.
+ */
+export function userNameOf(u: UserWire, source: UserNameSource): { userName: string | null; why: string | null } {
+  const upn = str(u.userPrincipalName);
+  const mail = str(u.mail);
+  if (source === 'mail') {
+    return mail !== null ? { userName: mail, why: null } : { userName: null, why: 'has no mail address, which ENTRA_USERNAME_SOURCE=mail makes the Docker userName' };
+  }
+  if (upn !== null && !isGuestUpn(upn)) return { userName: upn, why: null };
+  if (mail !== null) return { userName: mail, why: null };
+  if (upn === null) return { userName: null, why: 'has no userPrincipalName and no mail address' };
+  return { userName: null, why: `is a guest: its userPrincipalName ${upn} is not an email address, and it has no mail address to use instead` };
+}
+
+/**
+ * A docker* attribute as a list: a string, an array, null or missing all come back as `string[]`.
+ * Only null and empty-string entries are dropped; everything else goes to the mapping rules as it
+ * is, untrimmed, because they judge and report bad values. A number or boolean is kept as its
+ * text, an object as its JSON, so it is reported rather than silently lost.
+ */
+export function attributeList(v: unknown): string[] {
+  const items: unknown[] = Array.isArray(v) ? v : [v];
+  const out: string[] = [];
+  for (const item of items) {
+    if (item === null || item === undefined || item === '') continue;
+    if (typeof item === 'string') out.push(item);
+    else if (typeof item === 'number' || typeof item === 'boolean' || typeof item === 'bigint') out.push(String(item));
+    else out.push(JSON.stringify(item));
+  }
+  return out;
+}
+
+/**
+ * The values of the app roles behind a user's assignments (direct, or through their assigned
+ * groups). Default access contributes nothing; a role id the service principal no longer defines
+ * contributes nothing either (the reader notes it). Several different values are all kept: the
+ * mapping rules report the ambiguity.
+ */
+export function roleValues(roleIds: Iterable<string>, roles: ReadonlyMap<string, string>): string[] {
+  const out = new Set<string>();
+  for (const id of roleIds) {
+    if (id.toLowerCase() === DEFAULT_ACCESS) continue;
+    const value = roles.get(id.toLowerCase());
+    if (value !== undefined && value !== '') out.add(value);
+  }
+  return [...out].sort();
+}
+
+export function attributeValues(u: UserWire, source: AttributeSource, appRoleValues: readonly string[]): string[] {
+  switch (source.kind) {
+    case 'none':
+      return [];
+    case 'appRole':
+      return [...appRoleValues];
+    case 'extension':
+      return attributeList(u[source.property]);
+    case 'extensionAttribute': {
+      const ext = u.onPremisesExtensionAttributes;
+      if (ext === null || typeof ext !== 'object') return [];
+      return attributeList((ext as Record<string, unknown>)[`extensionAttribute${source.index}`]);
+    }
+  }
+}
+
+export interface UserContext {
+  readonly userNameSource: UserNameSource;
+  readonly attributes: AttributeSources;
+  /** Values of the app roles the user holds, directly or through groups. */
+  readonly appRoleValues: readonly string[];
+  /** Names of the assigned groups the user is a member of. */
+  readonly groups: readonly string[];
+  /** Assigned directly (an assignment of principalType User). */
+  readonly direct: boolean;
+}
+
+/** One user → IdpUser, with a note for the admin when the user has no usable userName. */
+export function toIdpUser(u: UserWire, ctx: UserContext): { user: IdpUser; note: SourceNote | null } {
+  const { userName, why } = userNameOf(u, ctx.userNameSource);
+  const upn = str(u.userPrincipalName);
+  const groups = [...new Set(ctx.groups)].sort();
+  const user: IdpUser = {
+    idpId: String(u.id),
+    userName,
+    givenName: str(u.givenName),
+    familyName: str(u.surname),
+    // Blocked from sign-in in Entra is inactive in Docker; enabled again reactivates (§7).
+    active: u.accountEnabled === true,
+    dockerRole: attributeValues(u, ctx.attributes.dockerRole, ctx.appRoleValues),
+    dockerOrg: attributeValues(u, ctx.attributes.dockerOrg, ctx.appRoleValues),
+    dockerTeam: attributeValues(u, ctx.attributes.dockerTeam, ctx.appRoleValues),
+    groups,
+    note: noteOf(ctx.direct, groups, u, why),
+  };
+  const note: SourceNote | null = why
+    ? { code: 'ENTRA_USER_WITHOUT_EMAIL', subject: upn ?? String(u.id), message: `Entra user ${upn ?? String(u.id)} ${why}, so it has no Docker userName and is not synced; give it a mail address in Entra.` }
+    : null;
+  return { user, note };
+}
+
+/** e.g. "entra: assigned directly and through acme:backend; account disabled". */
+export function noteOf(direct: boolean, groups: readonly string[], u: UserWire, why: string | null): string {
+  const via = groups.length > 0 ? `through ${groups.join(', ')}` : '';
+  const parts = [`entra: assigned ${direct ? (via ? `directly and ${via}` : 'directly') : via || 'through a group'}`];
+  const upn = str(u.userPrincipalName);
+  if (upn !== null && isGuestUpn(upn)) parts.push('guest');
+  if (u.accountEnabled === false) parts.push('account disabled');
+  if (why) parts.push('no usable email');
+  return parts.join('; ');
+}
+
+export function toIdpGroup(id: string, name: string, memberCount: number | null): IdpGroup {
+  return { idpId: id, name, memberCount };
+}
+
+/** A member's best label for a note: name, then UPN, then id. */
+export function memberLabel(m: UserWire): string {
+  return str(m.displayName) ?? str(m.userPrincipalName) ?? String(m.id);
+}

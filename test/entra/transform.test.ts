@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_ACCESS,
+  attributeList,
+  attributeValues,
+  isFullyRead,
+  memberSelect,
+  noteOf,
+  roleValues,
+  toIdpUser,
+  userNameOf,
+  userSelect,
+  type AttributeSources,
+  type UserWire,
+} from '../../src/sources/entra/transform.ts';
+
+/** Graph user JSON → IdpUser, one row per rule. */
+
+const NONE: AttributeSources = { dockerRole: { kind: 'none' }, dockerOrg: { kind: 'none' }, dockerTeam: { kind: 'none' } };
+
+describe('userName', () => {
+  it.each<[string, UserWire, 'userPrincipalName' | 'mail', string | null]>([
+    ['the UPN by default', { userPrincipalName: 'jane@acme.com', mail: 'jane.doe@acme.com' }, 'userPrincipalName', 'jane@acme.com'],
+    ['a guest UPN falls back to mail', { userPrincipalName: 'jane_partner.com#EXT#@acme.onmicrosoft.com', mail: 'jane@partner.com' }, 'userPrincipalName', 'jane@partner.com'],
+    ['#ext# in any case is a guest', { userPrincipalName: 'jane_partner.com#ext#@acme.onmicrosoft.com', mail: 'jane@partner.com' }, 'userPrincipalName', 'jane@partner.com'],
+    ['a guest without mail has none', { userPrincipalName: 'jane_partner.com#EXT#@acme.onmicrosoft.com', mail: null }, 'userPrincipalName', null],
+    ['mail when asked', { userPrincipalName: 'jane@acme.com', mail: 'jane.doe@acme.com' }, 'mail', 'jane.doe@acme.com'],
+    ['no mail when asked for mail: none (the UPN does not stand in)', { userPrincipalName: 'jane@acme.com', mail: null }, 'mail', null],
+    ['empty mail counts as none', { userPrincipalName: 'jane@acme.com', mail: '' }, 'mail', null],
+    ['case kept as Entra holds it', { userPrincipalName: 'Jane.Doe@Acme.com' }, 'userPrincipalName', 'Jane.Doe@Acme.com'],
+    ['an odd value is passed on for the rules to judge', { userPrincipalName: 'not-an-email' }, 'userPrincipalName', 'not-an-email'],
+  ])('%s', (_label, u, source, expected) => {
+    const r = userNameOf(u, source);
+    expect(r.userName).toBe(expected);
+    expect(r.why === null).toBe(expected !== null);
+  });
+});
+
+describe('docker* attributes become lists', () => {
+  it.each<[string, unknown, string[]]>([
+    ['a string', 'member', ['member']],
+    ['an array (multi-valued extension)', ['backend', 'frontend'], ['backend', 'frontend']],
+    ['null', null, []],
+    ['missing', undefined, []],
+    ['an empty string', '', []],
+    ['null and empty entries dropped', ['backend', null, '', 'data'], ['backend', 'data']],
+    ['untrimmed values kept', ['  backend ', 'Owner'], ['  backend ', 'Owner']],
+    ['a number', 3, ['3']],
+    ['an object, kept as JSON so it is reported', { a: 1 }, ['{"a":1}']],
+  ])('%s', (_label, value, expected) => {
+    expect(attributeList(value)).toEqual(expected);
+  });
+
+  const user: UserWire = {
+    extension_abc_dockerTeam: ['backend', 'data'],
+    extension_abc_dockerOrg: 'acme',
+    onPremisesExtensionAttributes: { extensionAttribute1: 'owner', extensionAttribute2: null },
+  };
+  it.each<[string, Parameters<typeof attributeValues>[1], string[]]>([
+    ['none', { kind: 'none' }, []],
+    ['an app role', { kind: 'appRole' }, ['editor']],
+    ['a multi-valued extension', { kind: 'extension', property: 'extension_abc_dockerTeam' }, ['backend', 'data']],
+    ['a string extension', { kind: 'extension', property: 'extension_abc_dockerOrg' }, ['acme']],
+    ['an extension the user has no value in', { kind: 'extension', property: 'extension_abc_other' }, []],
+    ['extensionAttribute1', { kind: 'extensionAttribute', index: 1 }, ['owner']],
+    ['an empty extensionAttribute', { kind: 'extensionAttribute', index: 2 }, []],
+  ])('from %s', (_label, source, expected) => {
+    expect(attributeValues(user, source, ['editor'])).toEqual(expected);
+  });
+});
+
+describe('app role values', () => {
+  const roles = new Map([
+    ['11111111-1111-1111-1111-111111111111', 'owner'],
+    ['22222222-2222-2222-2222-222222222222', 'editor'],
+  ]);
+  it.each<[string, string[], string[]]>([
+    ['default access contributes nothing', [DEFAULT_ACCESS], []],
+    ['one role', ['11111111-1111-1111-1111-111111111111'], ['owner']],
+    ['direct and group roles: all kept, for the rules to call ambiguous', ['11111111-1111-1111-1111-111111111111', DEFAULT_ACCESS, '22222222-2222-2222-2222-222222222222'], ['editor', 'owner']],
+    ['the same role twice counts once', ['11111111-1111-1111-1111-111111111111', '11111111-1111-1111-1111-111111111111'], ['owner']],
+    ['a role the app no longer defines contributes nothing', ['33333333-3333-3333-3333-333333333333'], []],
+    ['ids in upper case', ['11111111-1111-1111-1111-111111111111'.toUpperCase()], ['owner']],
+  ])('%s', (_label, ids, expected) => {
+    expect(roleValues(ids, roles)).toEqual(expected);
+  });
+});
+
+describe('$select', () => {
+  it('names exactly the properties used', () => {
+    expect(userSelect(NONE)).toEqual(['id', 'userPrincipalName', 'mail', 'givenName', 'surname', 'accountEnabled']);
+    expect(
+      userSelect({ dockerRole: { kind: 'appRole' }, dockerOrg: { kind: 'extensionAttribute', index: 2 }, dockerTeam: { kind: 'extension', property: 'extension_abc_dockerTeam' } }),
+    ).toEqual(['id', 'userPrincipalName', 'mail', 'givenName', 'surname', 'accountEnabled', 'onPremisesExtensionAttributes', 'extension_abc_dockerTeam']);
+    expect(userSelect({ dockerRole: { kind: 'extensionAttribute', index: 1 }, dockerOrg: { kind: 'extensionAttribute', index: 2 }, dockerTeam: { kind: 'none' } }).filter((p) => p === 'onPremisesExtensionAttributes')).toHaveLength(1);
+    expect(memberSelect(NONE).at(-1)).toBe('displayName');
+  });
+});
+
+describe('a user is fully read only with a UPN and accountEnabled (limited member objects are not)', () => {
+  it.each<[string, UserWire, boolean]>([
+    ['a whole user', { id: '1', userPrincipalName: 'a@b.c', accountEnabled: false }, true],
+    ['a limited member: id and nulls', { id: '1', '@odata.type': '#microsoft.graph.user', userPrincipalName: null, accountEnabled: null }, false],
+    ['accountEnabled not selected', { id: '1', userPrincipalName: 'a@b.c' }, false],
+  ])('%s', (_label, u, expected) => {
+    expect(isFullyRead(u)).toBe(expected);
+  });
+});
+
+describe('a whole user', () => {
+  it('maps the example of entra-graph.md §1.2', () => {
+    const u: UserWire = {
+      id: '6338…',
+      accountEnabled: true,
+      userPrincipalName: 'jane@acme.com',
+      mail: 'jane@acme.com',
+      givenName: 'Jane',
+      surname: 'Doe',
+      onPremisesExtensionAttributes: { extensionAttribute1: 'owner' },
+      extension_b7d8_dockerTeam: ['backend'],
+    };
+    const { user, note } = toIdpUser(u, {
+      userNameSource: 'userPrincipalName',
+      attributes: { dockerRole: { kind: 'extensionAttribute', index: 1 }, dockerOrg: { kind: 'appRole' }, dockerTeam: { kind: 'extension', property: 'extension_b7d8_dockerTeam' } },
+      appRoleValues: ['acme'],
+      groups: ['acme:data', 'Docker Users', 'acme:data'],
+      direct: false,
+    });
+    expect(note).toBeNull();
+    expect(user).toEqual({
+      idpId: '6338…',
+      userName: 'jane@acme.com',
+      givenName: 'Jane',
+      familyName: 'Doe',
+      active: true,
+      dockerRole: ['owner'],
+      dockerOrg: ['acme'],
+      dockerTeam: ['backend'],
+      groups: ['Docker Users', 'acme:data'],
+      note: 'entra: assigned through Docker Users, acme:data',
+    });
+  });
+
+  it('a disabled guest without mail: inactive, no userName, a note for the report', () => {
+    const { user, note } = toIdpUser(
+      { id: 'g1', accountEnabled: false, userPrincipalName: 'x_y.com#EXT#@t.onmicrosoft.com', mail: null, givenName: null, surname: null },
+      { userNameSource: 'userPrincipalName', attributes: NONE, appRoleValues: [], groups: [], direct: true },
+    );
+    expect(user).toMatchObject({ userName: null, active: false, givenName: null, familyName: null, note: 'entra: assigned directly; guest; account disabled; no usable email' });
+    expect(note).toEqual({ code: 'ENTRA_USER_WITHOUT_EMAIL', subject: 'x_y.com#EXT#@t.onmicrosoft.com', message: expect.stringContaining('give it a mail address in Entra') });
+  });
+
+  it.each<[boolean, string[], string]>([
+    [true, [], 'entra: assigned directly'],
+    [true, ['a:b'], 'entra: assigned directly and through a:b'],
+    [false, ['a:b', 'c'], 'entra: assigned through a:b, c'],
+  ])('note: direct %s, groups %j', (direct, groups, expected) => {
+    expect(noteOf(direct, groups, { accountEnabled: true, userPrincipalName: 'a@b.c' }, null)).toBe(expected);
+  });
+});
