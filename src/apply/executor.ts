@@ -47,8 +47,10 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   const { plan, state, runId, logger } = opts;
   const results = new Map<string, OperationResult>();
   const groupIds = new Map<string, string>();
-  const dockerIdOf = new Map<string, string>();
-  for (const op of plan.operations) if ('dockerId' in op && op.dockerId && 'idpId' in op) dockerIdOf.set(op.idpId, op.dockerId);
+  // Team changes go only to accounts that are linked when they run: those linked before this run
+  // and those this run created or adopted. An adoption that failed leaves its account unmanaged,
+  // so its team memberships must not be touched either.
+  const dockerIdOf = new Map(state.links().map((l) => [l.idpId, l.dockerId]));
 
   const settle = (r: OperationResult) => {
     results.set(r.opId, r);
@@ -78,6 +80,8 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
       }
     });
   }
+  const linked = plan.memberships.filter((m) => dockerIdOf.has(m.idpId));
+  if (linked.length) state.rememberTeams(linked);
   return plan.operations.map((op) => results.get(op.id) as OperationResult);
 
   async function apply(op: Operation): Promise<OperationResult> {
@@ -106,19 +110,13 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
       const { user, existed } = await opts.docker.createUser(op.target);
       if (existed) {
         // Docker answered 409: an account with this userName appeared after the plan was made.
-        if (!opts.adoptExisting) {
-          throw new AppError(`a Docker account named ${op.userName} appeared after the plan was made; it is not adopted because ADOPT_EXISTING=false`, {
-            system: 'docker',
-            operation: 'POST /Users',
-            status: 409,
-            hint: 'review the account; set ADOPT_EXISTING=true to let the next run adopt it',
-          });
-        }
-        await opts.docker.replaceUser(user.id, op.target);
-        dockerIdOf.set(op.idpId, user.id);
-        state.recordUserSuccess(runId, op, user.id, 'adopted', 'account already existed (409); adopted and updated');
-        logger.info({ op: op.id, dockerId: user.id }, `adopted ${op.userName} (it already existed in Docker)`);
-        return { ...base, status: 'succeeded', dockerId: user.id, note: 'already existed: adopted' };
+        // Taking it over here would be an adoption nobody reviewed; the next plan lists it as one.
+        throw new AppError(`a Docker account named ${op.userName} (${user.id}) appeared after the plan was made; it was not touched`, {
+          system: 'docker',
+          operation: 'POST /Users',
+          status: 409,
+          hint: opts.adoptExisting ? 'the next run lists it as an adopt operation' : 'the next run lists it as adoptable (ADOPT_EXISTING=false)',
+        });
       }
       dockerIdOf.set(op.idpId, user.id);
       state.recordUserSuccess(runId, op, user.id, 'created');
@@ -147,11 +145,11 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
         hint: 'see the failed group-create operation above',
       });
     }
-    const ready = op.members.filter((m) => (m.dockerId ?? dockerIdOf.get(m.idpId)) !== undefined);
-    const ids = ready.map((m) => (m.dockerId ?? dockerIdOf.get(m.idpId)) as string);
+    const ready = op.members.filter((m) => dockerIdOf.has(m.idpId));
+    const ids = ready.map((m) => dockerIdOf.get(m.idpId) as string);
     const missing = op.members.length - ready.length;
     const requests = ids.length === 0 ? 0 : op.kind === 'team-add' ? await opts.docker.addMembers(groupId, ids) : await opts.docker.removeMembers(groupId, ids);
-    const note = missing > 0 ? `${missing} member${missing === 1 ? '' : 's'} skipped: their account was not created` : undefined;
+    const note = missing > 0 ? `${missing} member${missing === 1 ? '' : 's'} skipped: their account was not created or adopted` : undefined;
     state.recordTeamSuccess(runId, op, ready.map((m) => m.idpId), op.kind === 'team-add', { groupId, members: ids.length, requests, ...(note ? { note } : {}) });
     logger.info({ op: op.id, groupId, members: ids.length, requests }, `${op.kind === 'team-add' ? 'added' : 'removed'} ${ids.length} member${ids.length === 1 ? '' : 's'} ${op.kind === 'team-add' ? 'to' : 'from'} ${op.group}`);
     return { ...base, status: missing > 0 && ids.length === 0 ? 'skipped' : 'succeeded', dockerId: groupId, members: ids.length, ...(note ? { note } : {}) };

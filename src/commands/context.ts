@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { scrubber } from '../logging/scrub.ts';
+import { checkDockerDefaults } from '../run/preflight.ts';
 
 /** What every command gets from the global options: the validated configuration and a logger. */
 
@@ -24,6 +25,7 @@ export function loadContext(global: GlobalOptions, env: Record<string, string | 
   if (global.logFormat) overrides['log.format'] = global.logFormat;
   const file = global.config ?? env['DOCKER_IDP_SYNC_CONFIG'];
   const config = loadConfig({ ...(file ? { file } : {}), env, overrides });
+  checkDockerDefaults(config);
   return { config, logger: loggerFor(config), scrub: scrubber(config.secrets) };
 }
 

@@ -13,7 +13,7 @@ export function validateConfigCommand(ctx: CommandContext): number {
     const value = key.type === 'secret' ? '[set, hidden]' : JSON.stringify(flat[key.path] ?? rawOf(key.path, config));
     lines.push(`  ${key.env.padEnd(26)} ${String(value).padEnd(40)} (${origin})`);
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(ctx.scrub(`${lines.join('\n')}\n`));
   return 0;
 }
 

@@ -20,12 +20,14 @@ export interface ConfigKey {
   readonly source?: 'okta' | 'entra';
   readonly min?: number;
   readonly max?: number;
+  /** A URL that must be an origin (scheme, host, port) with no path. */
+  readonly originOnly?: boolean;
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'source', env: 'SOURCE', type: 'enum', values: ['okta', 'entra'], description: 'Which identity provider to read: okta or entra (Microsoft Entra ID).', example: 'okta' },
 
-  { path: 'okta.orgUrl', env: 'OKTA_ORG_URL', type: 'url', source: 'okta', description: 'Your Okta org URL. https only (plain http is accepted for loopback emulators).', example: 'https://acme.okta.com' },
+  { path: 'okta.orgUrl', env: 'OKTA_ORG_URL', type: 'url', originOnly: true, source: 'okta', description: 'Your Okta org URL. https only (plain http is accepted for loopback emulators).', example: 'https://acme.okta.com' },
   { path: 'okta.appId', env: 'OKTA_APP_ID', type: 'string', source: 'okta', description: 'The id of the Docker app in Okta (Applications → Docker → the id in the address bar, 0oa…).', example: '0oa1abcd2EFGH3ijk4x7' },
   { path: 'okta.apiToken', env: 'OKTA_API_TOKEN', type: 'secret', source: 'okta', description: 'An Okta API token (SSWS) of a read-only admin. Use this or the OAuth service app keys below.', example: '00aBcD…' },
   { path: 'okta.clientId', env: 'OKTA_CLIENT_ID', type: 'string', source: 'okta', description: 'OAuth service app client id, for private_key_jwt instead of an API token.', example: '0oa5serviceapp' },
@@ -39,8 +41,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'entra.clientCertificateFile', env: 'ENTRA_CLIENT_CERTIFICATE_FILE', type: 'path', source: 'entra', description: 'A PEM file holding the private key and the certificate registered on the app (preferred over a secret).', example: '/run/secrets/entra-cert.pem' },
   { path: 'entra.appId', env: 'ENTRA_APP_ID', type: 'guid', source: 'entra', description: "The Docker enterprise application's application (client) id, whose assignments say who gets Docker.", example: '66666666-7777-8888-9999-000000000000' },
   { path: 'entra.cloud', env: 'ENTRA_CLOUD', type: 'enum', source: 'entra', values: ['public', 'usgov', 'usgov-dod', 'china'], default: 'public', description: 'The Microsoft cloud: sets the sign-in authority, the Graph endpoint and the token scope together.' },
-  { path: 'entra.authorityHost', env: 'ENTRA_AUTHORITY_HOST', type: 'url', source: 'entra', description: 'Overrides the sign-in authority of ENTRA_CLOUD (e.g. https://login.microsoftonline.us). Normally unset.', example: 'https://login.microsoftonline.com' },
-  { path: 'entra.graphBaseUrl', env: 'GRAPH_BASE_URL', type: 'url', source: 'entra', description: 'Overrides the Microsoft Graph endpoint of ENTRA_CLOUD. Normally unset.', example: 'https://graph.microsoft.com' },
+  { path: 'entra.authorityHost', env: 'ENTRA_AUTHORITY_HOST', type: 'url', originOnly: true, source: 'entra', description: 'Overrides the sign-in authority of ENTRA_CLOUD (e.g. https://login.microsoftonline.us). Normally unset.', example: 'https://login.microsoftonline.com' },
+  { path: 'entra.graphBaseUrl', env: 'GRAPH_BASE_URL', type: 'url', originOnly: true, source: 'entra', description: 'Overrides the Microsoft Graph endpoint of ENTRA_CLOUD. Normally unset.', example: 'https://graph.microsoft.com' },
   { path: 'entra.roleSource', env: 'ENTRA_ROLE_SOURCE', type: 'attribute-source', source: 'entra', default: 'appRole', description: "Where dockerRole comes from: appRole (the value of the user's app role assignment, as in Docker's Entra setup), extensionAttribute1..15, extension:<name> (a directory extension), or none." },
   { path: 'entra.orgSource', env: 'ENTRA_ORG_SOURCE', type: 'attribute-source', source: 'entra', default: 'none', description: 'Where dockerOrg comes from. Docker\'s setup maps it from an extensionAttributeN you choose (e.g. extensionAttribute2); none means every user goes to DOCKER_DEFAULT_ORG.' },
   { path: 'entra.teamSource', env: 'ENTRA_TEAM_SOURCE', type: 'attribute-source', source: 'entra', default: 'none', description: 'Where dockerTeam comes from, likewise (e.g. extensionAttribute3, or extension:dockerTeam for a multi-valued directory extension). org:team groups assigned to the app add teams whatever this says.' },

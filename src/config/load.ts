@@ -184,6 +184,8 @@ function describeValue(key: ConfigKey | undefined, value: unknown, message: stri
 function fixFor(key: ConfigKey | undefined, message: string): string {
   if (!key) return 'see config/docker-idp-sync.example.yaml';
   if (message.includes('plain http')) return `use the https:// address; http is accepted only for loopback emulators (127.0.0.1, localhost, ::1)`;
+  if (message.includes('without a path')) return `give only the origin, e.g. ${key.example ?? 'https://host'}`;
+  if (message.includes('user name or password')) return `remove the user:password@ part from ${key.env}`;
   if (key.path === 'entra.clientSecret' && message.includes('choose one')) return 'unset ENTRA_CLIENT_SECRET or ENTRA_CLIENT_CERTIFICATE_FILE';
   if (key.path === 'entra.clientCertificateFile' && message.includes('file')) return 'export the certificate with its private key as one PEM file (openssl pkcs12 -in cert.pfx -out cert.pem -nodes) and point ENTRA_CLIENT_CERTIFICATE_FILE at it';
   if (key.path === 'okta.apiToken' && message.includes('choose one')) return 'unset OKTA_API_TOKEN, or unset OKTA_CLIENT_ID and OKTA_PRIVATE_KEY';
@@ -250,8 +252,8 @@ function entraConfig(v: Record<string, unknown>): EntraConfig {
     credential: v['entra.clientSecret'] !== undefined ? { kind: 'secret', secret: s('entra.clientSecret') } : { kind: 'certificate', certificatePath: s('entra.clientCertificateFile') },
     appId: s('entra.appId').toLowerCase(),
     cloud: s('entra.cloud') as EntraConfig['cloud'],
-    authorityHost: ((v['entra.authorityHost'] as string | undefined) ?? cloud.authority).replace(/\/+$/, ''),
-    graphBaseUrl: ((v['entra.graphBaseUrl'] as string | undefined) ?? cloud.graph).replace(/\/+$/, ''),
+    authorityHost: new URL((v['entra.authorityHost'] as string | undefined) ?? cloud.authority).origin,
+    graphBaseUrl: new URL((v['entra.graphBaseUrl'] as string | undefined) ?? cloud.graph).origin,
     // The scope names the cloud's Graph, even when GRAPH_BASE_URL points elsewhere (a proxy, the emulator).
     graphScope: `${cloud.graph}/.default`,
     attributes: { dockerRole: source('entra.roleSource'), dockerOrg: source('entra.orgSource'), dockerTeam: source('entra.teamSource') },
@@ -267,7 +269,8 @@ function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record
   const okta =
     source === 'okta'
       ? {
-          orgUrl: s('okta.orgUrl').replace(/\/+$/, ''),
+          // The origin: the state file is bound to it, so https://Acme.okta.com/ and https://acme.okta.com are one org.
+          orgUrl: new URL(s('okta.orgUrl')).origin,
           appId: s('okta.appId'),
           auth:
             v['okta.apiToken'] !== undefined

@@ -17,11 +17,9 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
+/** Plain decimal only: Number() would also take "0x10" and "1e3", which nobody means in a config. */
 function toNumber(v: unknown): unknown {
-  if (typeof v === 'string' && v.trim() !== '') {
-    const n = Number(v.trim());
-    return Number.isNaN(n) ? v : n;
-  }
+  if (typeof v === 'string' && /^[+-]?\d+(\.\d+)?$/.test(v.trim())) return Number(v.trim());
   return v;
 }
 
@@ -64,7 +62,12 @@ function keySchema(key: ConfigKey): z.ZodType {
               return u.protocol === 'https:' || isLoopbackHost(u.hostname);
             },
             { error: 'uses plain http:// to a non-loopback host; tokens would cross the network unencrypted' },
-          ),
+          )
+          // A user:password@ part would put a credential in logs and reports, which print URLs.
+          .refine((s) => !URL.canParse(s) || (new URL(s).username === '' && new URL(s).password === ''), { error: 'contains a user name or password; put credentials in their own settings' })
+          .refine((s) => !URL.canParse(s) || !key.originOnly || ['', '/'].includes(new URL(s).pathname + new URL(s).search), {
+            error: 'must be just the scheme and host (and port), without a path',
+          }),
       );
     case 'int': {
       let s = z.int({ error: 'must be a whole number' });

@@ -78,12 +78,20 @@ export function readUser(v: unknown): DockerUser {
   };
   // Whether Docker echoes the extension on reads is a gap (reference §3.1). No extension object at
   // all → role/org/team stay undefined, so the planner falls back to what it last applied rather
-  // than read "no team" as a change. An extension without dockerTeam means "no team": null.
+  // than read "no team" as a change. Within an echoed extension, a missing dockerRole or dockerOrg
+  // is likewise unknown (this tool always sends both), while a missing dockerTeam means "no team":
+  // the tool leaves it out exactly when a user has none.
   if (!isObject(ext)) return base;
+  const known = (key: string) => {
+    const raw = getCI(ext, key);
+    return raw === undefined ? undefined : stringOrNull(raw);
+  };
+  const role = known('dockerRole');
+  const org = known('dockerOrg');
   return {
     ...base,
-    role: stringOrNull(getCI(ext, 'dockerRole')),
-    org: stringOrNull(getCI(ext, 'dockerOrg')),
+    ...(role !== undefined ? { role } : {}),
+    ...(org !== undefined ? { org } : {}),
     team: stringOrNull(getCI(ext, 'dockerTeam')),
   };
 }

@@ -11,6 +11,7 @@ import { MAX_NAME_LENGTH, hasControlCharacters, isValidEmail, preview } from './
 export function mapSnapshot(snapshot: IdpSnapshot, defaults: RuleDefaults): DesiredState {
   const findings: Finding[] = [];
   const held: string[] = [];
+  const deprovisioned: string[] = [];
 
   // Team groups first, so a malformed group is reported once, not once per member.
   const teamOfGroup = new Map<string, string | null>();
@@ -33,20 +34,24 @@ export function mapSnapshot(snapshot: IdpSnapshot, defaults: RuleDefaults): Desi
   const mapped: DesiredUser[] = [];
   for (const user of snapshot.users) {
     const result = mapUser(user, defaults, teamOfGroup);
-    if ('problems' in result) {
+    if (!('problems' in result)) mapped.push(result);
+    else if (!user.active) deprovisioned.push(user.idpId);
+    else {
       held.push(user.idpId);
       findings.push(...result.problems);
-    } else mapped.push(result);
+    }
   }
 
-  // Docker compares userNames case-insensitively: two IdP users differing only in case would fight
-  // over one account. Neither is synced until the IdP is fixed; neither is deactivated meanwhile.
+  // Docker compares userNames case-insensitively: two active IdP users differing only in case would
+  // fight over one account. Neither is synced until the IdP is fixed; neither is deactivated
+  // meanwhile. Inactive ones do not count: an old deprovisioned account and its successor with the
+  // same email is an ordinary leaver-and-rehire, which the planner resolves in the new one's favour.
   const byName = new Map<string, DesiredUser[]>();
-  for (const u of mapped) {
+  const users: DesiredUser[] = mapped.filter((u) => !u.active);
+  for (const u of mapped.filter((m) => m.active)) {
     const k = u.userName.toLowerCase();
     byName.set(k, [...(byName.get(k) ?? []), u]);
   }
-  const users: DesiredUser[] = [];
   for (const group of byName.values()) {
     if (group.length === 1) {
       users.push(group[0] as DesiredUser);
@@ -68,7 +73,8 @@ export function mapSnapshot(snapshot: IdpSnapshot, defaults: RuleDefaults): Desi
 
   users.sort((a, b) => cmp(a.userName.toLowerCase(), b.userName.toLowerCase()) || cmp(a.idpId, b.idpId));
   held.sort();
-  return { users, held, findings: findings.sort(byFinding) };
+  deprovisioned.sort();
+  return { users, held, deprovisioned, findings: findings.sort(byFinding) };
 }
 
 function mapUser(

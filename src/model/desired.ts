@@ -27,5 +27,11 @@ export interface DesiredState {
    * assigns them.
    */
   readonly held: readonly string[];
+  /**
+   * IdP ids that are assigned but inactive (disabled, deprovisioned) and whose record could not be
+   * mapped. A deactivation needs nothing from the record, so their links are deactivated like any
+   * leaver's: a typo in a leaver's attributes must not keep their access alive.
+   */
+  readonly deprovisioned: readonly string[];
   readonly findings: readonly Finding[];
 }

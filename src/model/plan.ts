@@ -113,10 +113,22 @@ export interface PlanCounts {
   readonly findings: Readonly<Record<'error' | 'warning' | 'info', number>>;
 }
 
+/**
+ * Teams a managed user is already in, as the IdP wants, that the state store does not yet record
+ * as applied (an adopted account's existing memberships, say). Recording them keeps those teams
+ * managed, so the membership is removed when the IdP later drops it. Not an operation: nothing is
+ * sent to Docker for them.
+ */
+export interface MembershipRecord {
+  readonly idpId: string;
+  readonly teams: readonly string[];
+}
+
 export interface Plan {
   readonly schemaVersion: typeof PLAN_SCHEMA_VERSION;
   readonly source: SourceKind;
   readonly operations: readonly Operation[];
+  readonly memberships: readonly MembershipRecord[];
   readonly findings: readonly Finding[];
   readonly safety: SafetyVerdict;
   readonly counts: PlanCounts;

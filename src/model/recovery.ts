@@ -1,7 +1,10 @@
 import type { UserAttributes } from './docker.ts';
 import type { LinkRecord } from './plan.ts';
 
-/** A write the journal shows as started by a run that never confirmed it. */
+/**
+ * A write whose fate is unknown: started by a run that never confirmed it (killed), or a create
+ * that failed in a way that may still have reached Docker (timeout, reset, unreadable answer, 5xx).
+ */
 export interface InterruptedWrite {
   readonly runId: string;
   readonly opId: string;

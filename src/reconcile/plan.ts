@@ -66,17 +66,24 @@ export function buildPlan(input: PlanInput): Plan {
   const linkByIdp = new Map(links.map((l) => [l.idpId, l]));
   const linkByDocker = new Map(links.map((l) => [l.dockerId, l]));
   const desiredIds = new Set(desired.users.map((u) => u.idpId));
+  const activeIds = new Set(desired.users.filter((u) => u.active).map((u) => u.idpId));
   const held = new Set(desired.held);
+  const deprovisioned = new Set(desired.deprovisioned);
   /** Docker ids this plan keeps or brings under management (adopted or re-linked). */
   const claimed = new Set<string>();
 
-  const stillAssigned = (idpId: string) => desiredIds.has(idpId) || held.has(idpId);
+  /** The IdP still wants this person to have access, or cannot say because their record is bad. */
+  const wantsAccess = (idpId: string) => activeIds.has(idpId) || held.has(idpId);
 
-  for (const d of desired.users) {
+  // Active users first: an active user may take over the account of an inactive one with the same
+  // userName (a leaver and their rehire), and the inactive one must then not deactivate it.
+  const ordered = [...desired.users.filter((u) => u.active), ...desired.users.filter((u) => !u.active)];
+  for (const d of ordered) {
     const link = linkByIdp.get(d.idpId);
     const linked = link ? observedById.get(link.dockerId) : undefined;
 
     if (link && linked) {
+      if (claimed.has(linked.id)) continue;
       claimed.add(linked.id);
       const current = currentState(linked, link.applied);
       planLinked(d, link, linked, current);
@@ -93,7 +100,7 @@ export function buildPlan(input: PlanInput): Plan {
         idpId: d.idpId,
         dockerId: link.dockerId,
         message: `the Docker account this tool linked (${link.dockerId}) is gone from Docker`,
-        advice: d.active ? 'nothing to do: the plan re-links by userName or re-creates the account' : 'nothing to do: the user is inactive in the IdP',
+        advice: d.active ? 'nothing to do: the plan re-creates the account, or adopts one with the same userName' : 'nothing to do: the user is inactive in the IdP',
       });
     }
 
@@ -115,7 +122,8 @@ export function buildPlan(input: PlanInput): Plan {
     }
 
     const owner = linkByDocker.get(candidate.id);
-    if (owner && owner.idpId !== d.idpId && stillAssigned(owner.idpId)) {
+    if (claimed.has(candidate.id)) continue;
+    if (owner && owner.idpId !== d.idpId && wantsAccess(owner.idpId)) {
       findings.push({
         code: 'USERNAME_CONFLICT',
         severity: 'error',
@@ -142,9 +150,11 @@ export function buildPlan(input: PlanInput): Plan {
       continue;
     }
 
-    // A previous owner who is no longer assigned, or our own link that lost its account: re-link
-    // without asking, since the tool managed this userName already. Otherwise it is an adoption.
-    const relink = owner !== undefined || gone !== '';
+    // The account was linked to an IdP user who no longer wants access (unassigned, or inactive:
+    // a leaver whose email a rehire now holds): the tool managed it already, so re-link without
+    // asking. Any other existing account is an adoption, even when our own link lost its account:
+    // the one with the same userName now is not the one this tool created.
+    const relink = owner !== undefined;
     if (!relink && !options.adoptExisting) {
       const current = currentState(candidate, null);
       const changes = describeChanges(diffUser(current, targetAttributes(d, current, true), null), candidate.active);
@@ -173,9 +183,9 @@ export function buildPlan(input: PlanInput): Plan {
       changes,
       target,
       reason: owner
-        ? `this Docker account was linked to IdP user ${owner.idpId}, who is no longer assigned; re-linking it to ${d.idpId}, the user that now has its userName`
+        ? `this Docker account was linked to IdP user ${owner.idpId}, who is ${desiredIds.has(owner.idpId) || deprovisioned.has(owner.idpId) ? 'inactive' : 'no longer assigned'}; re-linking it to ${d.idpId}, the active user that now has its userName`
         : gone
-          ? `${gone}re-linking to the Docker account with the same userName`
+          ? `${gone}adopting the other Docker account that has this userName (ADOPT_EXISTING=true)`
           : `an existing Docker account has this userName (created by hand or JIT); adopting it (ADOPT_EXISTING=true)`,
     });
     members.push({ idpId: d.idpId, userName: d.userName, dockerId: candidate.id, teams: d.teams });
@@ -273,13 +283,16 @@ export function buildPlan(input: PlanInput): Plan {
     };
   }
 
-  // Links whose IdP user is no longer assigned at all.
+  // Links whose IdP user is no longer assigned at all, or is inactive with a record too broken to map.
   for (const link of links) {
-    if (stillAssigned(link.idpId)) continue;
+    if (desiredIds.has(link.idpId) || held.has(link.idpId)) continue;
     const docker = observedById.get(link.dockerId);
     if (!docker || claimed.has(docker.id)) continue;
     claimed.add(docker.id);
-    if (docker.active) userOps.push(deactivation(link, docker, currentState(docker, link.applied), `no longer assigned to the Docker app in ${idp}`));
+    const reason = deprovisioned.has(link.idpId)
+      ? `inactive in ${idp} (disabled or deprovisioned); its IdP record has errors, which do not matter for a deactivation`
+      : `no longer assigned to the Docker app in ${idp}`;
+    if (docker.active) userOps.push(deactivation(link, docker, currentState(docker, link.applied), reason));
   }
 
   // Accounts nobody claims: reported, never touched.
@@ -300,9 +313,19 @@ export function buildPlan(input: PlanInput): Plan {
   for (const d of desired.users) for (const t of d.teams) managedTeams.add(t);
   for (const l of links) for (const t of l.applied.teams) managedTeams.add(t);
   const teams = planTeams({ members, groups: observed.groups, managedTeams });
+  const memberships = [...teams.satisfied]
+    .map(([idpId, list]) => {
+      const recorded = new Set((linkByIdp.get(idpId)?.applied.teams ?? []).map((t) => t.toLowerCase()));
+      return { idpId, teams: list.filter((t) => !recorded.has(t.toLowerCase())).sort() };
+    })
+    .filter((m) => m.teams.length > 0)
+    .sort((a, b) => (a.idpId < b.idpId ? -1 : a.idpId > b.idpId ? 1 : 0));
 
   const deactivations = userOps.filter((o) => o.kind === 'deactivate');
-  const safety = judgeSafety(deactivations.length, links.length, desired.users.length + desired.held.length, options);
+  // The share is of accounts this tool manages that are active now: long-gone leavers still have
+  // links, and counting them would let a mass deactivation look small.
+  const managedActive = links.filter((l) => observedById.get(l.dockerId)?.active === true).length;
+  const safety = judgeSafety(deactivations.length, managedActive, desired.users.length + desired.held.length + desired.deprovisioned.length, options);
   const block: BlockReason | null = !options.deactivate ? 'deactivation-disabled' : safety.tripped && !options.force ? 'safety-threshold' : null;
   const finalUserOps = block
     ? userOps.map((o) => (o.kind === 'deactivate' ? { ...o, blocked: block } : o))
@@ -334,6 +357,7 @@ export function buildPlan(input: PlanInput): Plan {
     schemaVersion: PLAN_SCHEMA_VERSION,
     source: input.source,
     operations,
+    memberships,
     findings,
     safety,
     counts: {

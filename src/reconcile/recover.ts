@@ -1,4 +1,4 @@
-import type { DockerSnapshot } from '../model/docker.ts';
+import type { DockerSnapshot, DockerUser, UserAttributes } from '../model/docker.ts';
 import type { InterruptedWrite, RecoveredLink, Recovery } from '../model/recovery.ts';
 
 /**
@@ -20,7 +20,7 @@ export function recoverInterrupted(
   for (const w of interrupted) {
     const isUserWrite = w.kind === 'create' || w.kind === 'adopt';
     const found = isUserWrite && w.userName && w.idpId && !linkedIdpIds.has(w.idpId) ? byName.get(w.userName.toLowerCase()) : undefined;
-    if (found && w.idpId && !taken.has(found.id)) {
+    if (found && w.idpId && !taken.has(found.id) && w.target && holds(found, w.target)) {
       taken.add(found.id);
       links.push({
         idpId: w.idpId,
@@ -34,4 +34,21 @@ export function recoverInterrupted(
     } else abandoned.push(w);
   }
   return { links, abandoned };
+}
+
+/**
+ * Docker holds what the interrupted write sent. An account with the same userName but other
+ * values was made by someone else meanwhile (by hand, by JIT): linking it here would be an
+ * adoption nobody reviewed, so it is left for the planner to list.
+ */
+function holds(docker: DockerUser, target: UserAttributes): boolean {
+  const same = (a: string | null | undefined, b: string | null) => a === undefined || (a ?? null) === (b ?? null);
+  return (
+    docker.userName.toLowerCase() === target.userName.toLowerCase() &&
+    (target.givenName === null || docker.givenName === target.givenName) &&
+    (target.familyName === null || docker.familyName === target.familyName) &&
+    same(docker.role, target.role) &&
+    same(docker.org, target.org) &&
+    same(docker.team, target.team)
+  );
 }

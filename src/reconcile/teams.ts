@@ -24,6 +24,8 @@ export interface TeamPlan {
   readonly groupCreates: GroupCreateOperation[];
   readonly adds: TeamOperation[];
   readonly removes: TeamOperation[];
+  /** Per member (by idpId): desired teams Docker already has them in (original spelling). */
+  readonly satisfied: ReadonlyMap<string, readonly string[]>;
 }
 
 export function planTeams(input: TeamPlanInput): TeamPlan {
@@ -40,6 +42,7 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
   const managed = new Set<string>();
   for (const t of input.managedTeams) managed.add(t.toLowerCase());
 
+  const satisfied = new Map<string, string[]>();
   const adds = new Map<string, { display: string; members: TeamMember[]; users: number }>();
   const removes = new Map<string, { display: string; members: TeamMember[] }>();
   for (const m of input.members) {
@@ -47,7 +50,10 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
     const current = m.dockerId ? (teamsOf.get(m.dockerId) ?? new Set<string>()) : new Set<string>();
     const member: TeamMember = { idpId: m.idpId, userName: m.userName, dockerId: m.dockerId };
     for (const [key, display] of desired) {
-      if (current.has(key)) continue;
+      if (current.has(key)) {
+        satisfied.set(m.idpId, [...(satisfied.get(m.idpId) ?? []), display]);
+        continue;
+      }
       const entry = adds.get(key) ?? { display: groupByKey.get(key)?.displayName ?? display, members: [], users: 0 };
       entry.members.push(member);
       adds.set(key, entry);
@@ -94,7 +100,7 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
       reason: `${entry.members.length} user${entry.members.length === 1 ? '' : 's'} no longer belong${entry.members.length === 1 ? 's' : ''} in this team per the IdP`,
     });
   }
-  return { groupCreates, adds: addOps, removes: removeOps };
+  return { groupCreates, adds: addOps, removes: removeOps, satisfied };
 }
 
 function cmp(a: string, b: string): number {

@@ -59,6 +59,8 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
   checkSourceBinding(state, deps.sourceIdentity, opts.dryRun);
 
   let runId = 'dry-run';
+  // A dry run reads a private copy of the state and needs no lock.
+  const release = opts.dryRun ? () => {} : state.acquireRunLock(`${config.source} sync`);
   if (!opts.dryRun) {
     const interrupted = state.markInterruptedRuns();
     if (interrupted.length) logger.warn({ runs: interrupted }, `previous run${interrupted.length === 1 ? '' : 's'} ${interrupted.join(', ')} ended without finishing (killed?); recovering from the journal`);
@@ -130,6 +132,8 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
   } catch (err) {
     if (!opts.dryRun) state.finishRun(runId, 'failed', null, err instanceof Error ? err.message : String(err));
     throw err;
+  } finally {
+    release();
   }
 }
 

@@ -1,5 +1,6 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { StateError } from './errors.ts';
@@ -62,18 +63,11 @@ function openCopy(opts: OpenStateOptions): StateStore {
   if (!existsSync(opts.path)) {
     db = new BetterSqlite3(':memory:');
   } else {
-    let source: Database | null = null;
     try {
       // With no WAL beside it (the last writer closed cleanly) the file alone is the whole
-      // database: read its bytes without SQLite, which would otherwise leave -wal/-shm files behind.
-      // With a WAL (a writer is running, or one was killed) SQLite must read it to see every commit.
-      let image: Buffer;
-      if (existsSync(`${opts.path}-wal`)) {
-        source = new BetterSqlite3(opts.path, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? 5_000 });
-        image = source.serialize();
-      } else {
-        image = readFileSync(opts.path);
-      }
+      // database: read its bytes without SQLite. With a WAL (a writer is running, or one was
+      // killed) SQLite must read it to see every commit.
+      const image = existsSync(`${opts.path}-wal`) ? readThroughCopy(opts.path, opts.busyTimeoutMs) : readFileSync(opts.path);
       // Bytes 18–19 of the header say "WAL" (2); an in-memory database cannot use a WAL, so the
       // copy is marked as a rollback-journal database (1). The file itself is never touched.
       if (image.length >= 20) {
@@ -83,8 +77,6 @@ function openCopy(opts: OpenStateOptions): StateStore {
       db = image.length === 0 ? new BetterSqlite3(':memory:') : new BetterSqlite3(image);
     } catch (err) {
       throw translate(err, opts.path);
-    } finally {
-      source?.close();
     }
   }
   try {
@@ -94,6 +86,25 @@ function openCopy(opts: OpenStateOptions): StateStore {
     throw translate(err, opts.path);
   }
   return new StateStore(db, opts.path, true, opts.clock);
+}
+
+/**
+ * Even a read-only connection rebuilds the -shm index beside the file it opens, so the file and
+ * its WAL are copied to a scratch folder and read there: nothing next to the real one changes.
+ */
+function readThroughCopy(path: string, busyTimeoutMs: number | undefined): Buffer {
+  const scratch = mkdtempSync(join(tmpdir(), 'docker-idp-sync-dryrun-'));
+  let source: Database | null = null;
+  try {
+    const copy = join(scratch, 'state.db');
+    copyFileSync(path, copy);
+    copyFileSync(`${path}-wal`, `${copy}-wal`);
+    source = new BetterSqlite3(copy, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs ?? 5_000 });
+    return source.serialize();
+  } finally {
+    source?.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 function migrate(db: Database, path: string): void {

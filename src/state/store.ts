@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Database } from 'better-sqlite3';
 import type { UserAttributes } from '../model/docker.ts';
 import type { AppliedState, Link, LinkOrigin } from '../model/link.ts';
 import type { Operation } from '../model/plan.ts';
 import type { RunResult, RunStatus } from '../model/result.ts';
 import type { InterruptedWrite, Recovery } from '../model/recovery.ts';
+import { StateError } from './errors.ts';
 
 /**
  * Queries over the state file: links, runs and the operation journal. The journal is written as a
@@ -37,6 +39,30 @@ export interface JournalRow {
 
 type Clock = () => Date;
 
+interface RunLock {
+  pid: number;
+  host: string;
+  run: string;
+  since: string;
+  heartbeat: string;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Failures after which the write may still have happened: no answer, an unreadable one, or a 5xx. */
+function isAmbiguousFailure(detail: string | null): boolean {
+  if (!detail) return false;
+  const code = (JSON.parse(detail) as { code?: string }).code ?? '';
+  return /^DOCKER_(TIMEOUT|NETWORK|BAD_RESPONSE|HTTP_5\d\d)$/.test(code);
+}
+
 export class StateStore {
   readonly db: Database;
   readonly path: string;
@@ -67,6 +93,53 @@ export class StateStore {
 
   setMeta(key: string, value: string): void {
     this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  // ── run lock ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * One run at a time per state file, across processes and hosts sharing a volume. The lock is a
+   * row with a heartbeat: a holder that died (kill -9, a lost node) is recognised by a dead pid on
+   * this host, or by a heartbeat older than `staleAfterMs` anywhere, and its lock is taken over.
+   */
+  acquireRunLock(runLabel: string, staleAfterMs = 5 * 60_000): () => void {
+    const me: RunLock = { pid: process.pid, host: hostname(), run: runLabel, since: this.now(), heartbeat: this.now() };
+    this.db
+      .transaction(() => {
+        const raw = this.getMeta('run-lock');
+        if (raw) {
+          const held = JSON.parse(raw) as RunLock;
+          const age = this.clock().getTime() - Date.parse(held.heartbeat);
+          const dead = held.host === me.host && !pidAlive(held.pid);
+          if (!dead && age < staleAfterMs) {
+            throw new StateError(
+              `another docker-idp-sync run holds the state file ${this.path}: pid ${held.pid} on ${held.host}, started ${held.since}, last seen ${held.heartbeat}`,
+              `wait for it to finish; if that process is gone, its lock expires ${Math.round(staleAfterMs / 60_000)} minutes after its last heartbeat`,
+            );
+          }
+        }
+        this.setMeta('run-lock', JSON.stringify(me));
+      })
+      .immediate();
+    const beat = setInterval(() => {
+      try {
+        const raw = this.getMeta('run-lock');
+        if (raw && (JSON.parse(raw) as RunLock).pid === me.pid) this.setMeta('run-lock', JSON.stringify({ ...me, heartbeat: this.now() }));
+      } catch {
+        // A busy database skips one beat; the next one catches up long before the lock goes stale.
+      }
+    }, Math.max(1_000, Math.floor(staleAfterMs / 10)));
+    beat.unref();
+    return () => {
+      clearInterval(beat);
+      if (!this.db.open) return;
+      this.db
+        .transaction(() => {
+          const raw = this.getMeta('run-lock');
+          if (raw && (JSON.parse(raw) as RunLock).pid === me.pid && (JSON.parse(raw) as RunLock).host === me.host) this.db.prepare("DELETE FROM meta WHERE key = 'run-lock'").run();
+        })
+        .immediate();
+    };
   }
 
   // ── links ───────────────────────────────────────────────────────────────────────────────────
@@ -215,27 +288,45 @@ export class StateStore {
     })();
   }
 
+  /** Adds teams to what each user is recorded as being in (see Plan.memberships). */
+  rememberTeams(records: readonly { idpId: string; teams: readonly string[] }[]): void {
+    this.db.transaction(() => {
+      for (const r of records) {
+        this.updateApplied(r.idpId, (a) => {
+          const have = new Set(a.teams.map((t) => t.toLowerCase()));
+          const add = r.teams.filter((t) => !have.has(t.toLowerCase()));
+          return add.length ? { ...a, teams: [...a.teams, ...add].sort() } : a;
+        });
+      }
+    })();
+  }
+
   recordGroupSuccess(runId: string, op: Operation, groupId: string, existed: boolean): void {
     this.journal(runId, op, 'succeeded', { groupId, existed }, groupId);
   }
 
   /**
-   * Writes that were started by a run that never finished, with nothing after them in the journal.
-   * Marks those runs interrupted.
+   * Writes whose fate is unknown: the last journal row of the operation is 'started' (the run was
+   * killed before the answer), or it is a create/adopt that 'failed' without a clear refusal
+   * (timeout, reset, unreadable answer, 5xx): Docker may have acted on it all the same.
    */
   interruptedWrites(): InterruptedWrite[] {
     const rows = this.db
       .prepare(
-        `SELECT j.run_id, j.op_id, j.kind, j.idp_id, j.user_name, j.detail FROM journal j
-         WHERE j.status = 'started'
-           AND NOT EXISTS (SELECT 1 FROM journal k WHERE k.run_id = j.run_id AND k.op_id = j.op_id AND k.seq > j.seq)
+        `SELECT j.run_id, j.op_id, j.kind, j.idp_id, j.user_name, j.status, j.detail,
+                (SELECT s.detail FROM journal s WHERE s.run_id = j.run_id AND s.op_id = j.op_id AND s.status = 'started' ORDER BY s.seq DESC LIMIT 1) AS started
+         FROM journal j
+         WHERE j.status IN ('started', 'failed')
+           AND j.seq = (SELECT max(k.seq) FROM journal k WHERE k.run_id = j.run_id AND k.op_id = j.op_id)
          ORDER BY j.seq`,
       )
-      .all() as Array<{ run_id: string; op_id: string; kind: string; idp_id: string | null; user_name: string | null; detail: string | null }>;
-    return rows.map((r) => {
-      const detail = r.detail ? (JSON.parse(r.detail) as { target?: UserAttributes }) : {};
-      return { runId: r.run_id, opId: r.op_id, kind: r.kind, idpId: r.idp_id, userName: r.user_name, target: detail.target ?? null };
-    });
+      .all() as Array<{ run_id: string; op_id: string; kind: string; idp_id: string | null; user_name: string | null; status: string; detail: string | null; started: string | null }>;
+    return rows
+      .filter((r) => r.status === 'started' || ((r.kind === 'create' || r.kind === 'adopt') && isAmbiguousFailure(r.detail)))
+      .map((r) => {
+        const started = r.started ? (JSON.parse(r.started) as { target?: UserAttributes }) : {};
+        return { runId: r.run_id, opId: r.op_id, kind: r.kind, idpId: r.idp_id, userName: r.user_name, target: started.target ?? null };
+      });
   }
 
   /** Runs still marked running when a new run starts were killed; say so. */

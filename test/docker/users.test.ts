@@ -3,6 +3,7 @@ import { DockerScimClient } from '../../src/docker/client.ts';
 import { DockerApiError } from '../../src/docker/errors.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import type { UserAttributes } from '../../src/model/docker.ts';
+import { readUser } from '../../src/docker/wire.ts';
 import { dockerServerError } from '../../src/sandbox/docker/emulator.ts';
 import { attrs, setup } from './fixture.ts';
 
@@ -102,6 +103,14 @@ describe('users on the wire', () => {
     const seeded = emu.seedUser({ userName: 'org.only@example.com', org: 'acmelabs' });
     const u = await client.getUser(seeded.id);
     expect(u).toMatchObject({ role: 'member', org: 'acmelabs', team: null, givenName: null, familyName: null });
+  });
+
+  it('an echoed extension without dockerRole or dockerOrg leaves those unknown, not null', () => {
+    const u = readUser({ id: 'x', userName: 'a@example.com', active: true, [EXT]: { dockerTeam: 'web' } });
+    expect('role' in u).toBe(false);
+    expect('org' in u).toBe(false);
+    expect(u.team).toBe('web');
+    expect(readUser({ id: 'x', userName: 'a@example.com', active: true, [EXT]: { dockerRole: null, dockerOrg: 'acme' } })).toMatchObject({ role: null, org: 'acme', team: null });
   });
 
   it('with the extension not echoed, role/org/team are undefined', async () => {

@@ -59,6 +59,10 @@ describe('configuration', () => {
     { env: { LOG_LEVEL: 'loud' }, want: 'LOG_LEVEL: must be one of' },
     { env: { SOURCE: 'ldap' }, want: 'SOURCE: must be one of: okta, entra' },
     { env: { OKTA_CLIENT_ID: '0oa5', OKTA_PRIVATE_KEY: 'x' }, want: 'OKTA_API_TOKEN: is set together with' },
+    { env: { DOCKER_SCIM_BASE_URL: 'https://user:tok@hub.docker.com/v2/scim/2.0' }, want: 'DOCKER_SCIM_BASE_URL: contains a user name or password' },
+    { env: { OKTA_ORG_URL: 'https://acme.okta.com/admin?x=1' }, want: 'OKTA_ORG_URL: must be just the scheme and host' },
+    { env: { DOCKER_CONCURRENCY: '0x10' }, want: 'DOCKER_CONCURRENCY: must be a whole number' },
+    { env: { MAX_DEACTIVATIONS: '1e3' }, want: 'MAX_DEACTIVATIONS: must be a whole number' },
   ])('rejects $want', ({ env, want }) => {
     expect(problems({ ...BASE, ...env }).join('\n')).toContain(want);
   });
@@ -133,6 +137,20 @@ describe('configuration', () => {
   });
 });
 
+describe('Docker defaults (checked against Docker naming rules at start)', () => {
+  it.each([
+    { env: { DOCKER_DEFAULT_ORG: 'Acme Corp' }, want: 'DOCKER_DEFAULT_ORG (docker.defaultOrg): "acme corp" is not a Docker organization name' },
+    { env: { DOCKER_DEFAULT_TEAM: 'acme:everyone' }, want: 'DOCKER_DEFAULT_TEAM (docker.defaultTeam): "acme:everyone" is not a Docker team name' },
+  ])('$want', async ({ env, want }) => {
+    const { checkDockerDefaults } = await import('../../src/run/preflight.ts');
+    expect(() => checkDockerDefaults(loadConfig({ env: { ...BASE, ...env } }))).toThrow(want);
+  });
+
+  it('the origin of the Okta org URL is what is kept (and bound to the state file)', () => {
+    expect(loadConfig({ env: { ...BASE, OKTA_ORG_URL: 'https://Acme.Okta.com/' } }).okta?.orgUrl).toBe('https://acme.okta.com');
+  });
+});
+
 describe('configuration reference', () => {
   it('docs/configuration.md is generated from the key table and current (run `npm run docs`)', async () => {
     const { renderConfigReference } = await import('../../src/config/reference.ts');
@@ -198,7 +216,7 @@ describe('configuration for Microsoft Entra ID', () => {
     expect(c.entra?.attributes.dockerOrg).toEqual({ kind: 'extension', property: 'extension_b7d8e3f0000040008000000000000001_dockerOrg' });
   });
 
-  it.each([
+  it.each<{ env: Record<string, string>; want: string }>([
     { env: { ENTRA_TENANT_ID: '' }, want: 'ENTRA_TENANT_ID: is required' },
     { env: { ENTRA_CLIENT_ID: 'not-a-guid' }, want: 'ENTRA_CLIENT_ID: must be a GUID' },
     { env: { ENTRA_TENANT_ID: 'contoso/evil' }, want: 'ENTRA_TENANT_ID: must be the tenant GUID or a verified domain' },

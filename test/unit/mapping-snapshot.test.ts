@@ -43,6 +43,20 @@ describe('mapping a snapshot', () => {
     expect(d.findings.every((f) => f.idpId === 'bad')).toBe(true);
   });
 
+  it('an inactive user with a bad record is deprovisioned, not held: nothing about the record matters for a leaver', () => {
+    const d = mapSnapshot(snapshot([idpUser({ idpId: 'leaver', active: false, dockerRole: ['admin'] })]), defaults);
+    expect(d.users).toEqual([]);
+    expect(d.held).toEqual([]);
+    expect(d.deprovisioned).toEqual(['leaver']);
+    expect(d.findings).toEqual([]);
+  });
+
+  it('an inactive user with the same userName as an active one is no duplicate (a leaver and their rehire)', () => {
+    const d = mapSnapshot(snapshot([idpUser({ idpId: 'old', userName: 'Jane@example.com', active: false }), idpUser({ idpId: 'new', userName: 'jane@example.com' })]), defaults);
+    expect(d.users.map((u) => `${u.idpId}:${u.active}`).sort()).toEqual(['new:true', 'old:false']);
+    expect(d.findings).toEqual([]);
+  });
+
   it('keeps long but valid non-ASCII names as they are', () => {
     const s = snapshot([idpUser({ idpId: 'u1', givenName: 'Zoë', familyName: 'Ångström-Łukasiewicz 李' + 'x'.repeat(200) })]);
     const d = mapSnapshot(s, defaults);

@@ -8,11 +8,11 @@ import { desired, dockerUser, group, link, synced } from '../support/builders.ts
 
 const OPTIONS: PlanOptions = { adoptExisting: true, deactivate: true, maxDeactivations: 25, maxDeactivationPercent: 100, force: false };
 
-function plan(args: { users?: DesiredUser[]; held?: string[]; links?: Link[]; docker?: DockerUser[]; groups?: DockerGroup[]; options?: Partial<PlanOptions> }): Plan {
-  const d: DesiredState = { users: args.users ?? [], held: args.held ?? [], findings: [] };
+function plan(args: { users?: DesiredUser[]; held?: string[]; deprovisioned?: string[]; links?: Link[]; docker?: DockerUser[]; groups?: DockerGroup[]; options?: Partial<PlanOptions> }): Plan {
+  const d: DesiredState = { users: args.users ?? [], held: args.held ?? [], deprovisioned: args.deprovisioned ?? [], findings: [] };
   return buildPlan({
     source: 'okta',
-    idpUsers: d.users.length + d.held.length,
+    idpUsers: d.users.length + d.held.length + d.deprovisioned.length,
     desired: d,
     links: args.links ?? [],
     observed: { users: args.docker ?? [], groups: args.groups ?? [] },
@@ -174,12 +174,30 @@ describe('planner', () => {
     expect(codes(p)).toContain('LINKED_ACCOUNT_GONE');
   });
 
-  it('re-links to an account with the same userName when the linked one vanished', () => {
+  it('when the linked account vanished, another account with the userName is an adoption, and obeys ADOPT_EXISTING', () => {
     const a = inSync(jane, 'gone');
-    const fresh = synced(jane, 'd9');
-    const p = plan({ users: [jane], links: [a.link], docker: [fresh], groups: [group('acme:everyone', ['d9'])] });
+    const other = synced(jane, 'd9');
+    const p = plan({ users: [jane], links: [a.link], docker: [other], groups: [group('acme:everyone', ['d9'])] });
     expect(kinds(p)).toEqual(['adopt jane@example.com']);
-    expect(p.operations[0]?.reason).toContain('re-linking');
+    expect(p.operations[0]?.reason).toContain('adopting the other Docker account');
+    const off = plan({ users: [jane], links: [a.link], docker: [other], groups: [group('acme:everyone', ['d9'])], options: { adoptExisting: false } });
+    expect(off.operations).toEqual([]);
+    expect(codes(off)).toEqual(['ADOPTABLE_ACCOUNT', 'LINKED_ACCOUNT_GONE']);
+  });
+
+  it('deactivates a leaver whose IdP record is broken: a bad attribute does not keep access alive', () => {
+    const a = inSync(jane, 'd1');
+    const p = plan({ users: [], deprovisioned: [jane.idpId], links: [a.link], docker: [a.docker] });
+    expect(kinds(p)).toEqual(['deactivate jane@example.com']);
+    expect(p.operations[0]?.reason).toContain('inactive in Okta');
+  });
+
+  it('a rehire with the email of an inactive leaver takes over the account; the leaver does not deactivate it', () => {
+    const leaver = desired({ idpId: 'u-old', userName: 'JANE@example.com', active: false });
+    const a = inSync({ ...leaver, active: true }, 'd1');
+    const p = plan({ users: [leaver, jane], links: [a.link], docker: [a.docker], groups: [group('acme:everyone', ['d1'])] });
+    expect(kinds(p)).toEqual(['adopt jane@example.com']);
+    expect(p.operations[0]?.reason).toContain('who is inactive; re-linking it to u-jane');
   });
 
   it("moves an unassigned person's account to the new IdP user with the same email", () => {
@@ -277,6 +295,12 @@ describe('safety guard', () => {
     const p = plan({ users: keep(1), links, docker, groups, options: { deactivate: false } });
     expect(p.operations).toMatchObject([{ kind: 'deactivate', blocked: 'deactivation-disabled' }]);
     expect(p.findings.map((f) => f.code)).toContain('DEACTIVATION_DISABLED');
+  });
+
+  it('the share counts accounts active now, not long-gone leavers that keep their links', () => {
+    const gone = users.slice(0, 30).map((u, i) => ({ ...inSync(u, `d${i}`).docker, active: false }));
+    const p = plan({ users: users.slice(30).slice(2), links, docker: [...gone, ...docker.slice(30)], groups, options: { maxDeactivationPercent: 10 } });
+    expect(p.safety).toMatchObject({ deactivations: 2, managedUsers: 10, tripped: true });
   });
 
   it('a first run against an empty state never deactivates', () => {

@@ -8,7 +8,7 @@ import { desired, dockerUser, group, link, synced } from '../support/builders.ts
 const jane = desired({ idpId: 'u1', userName: 'jane@example.com', givenName: 'Jane', familyName: 'Doe' });
 const pipe = desired({ idpId: 'u2', userName: 'pipe@example.com', givenName: 'A|B', familyName: '<script>' });
 const gone = desired({ idpId: 'u3', userName: 'gone@example.com' });
-const d: DesiredState = { users: [jane, pipe], held: [], findings: [] };
+const d: DesiredState = { users: [jane, pipe], held: [], deprovisioned: [], findings: [] };
 const plan = buildPlan({
   source: 'okta',
   idpUsers: 2,
@@ -85,7 +85,7 @@ describe('reports', () => {
   });
 
   it('an empty plan says there is nothing to do', () => {
-    const empty = buildPlan({ source: 'okta', idpUsers: 0, desired: { users: [], held: [], findings: [] }, links: [], observed: { users: [], groups: [] }, options: { adoptExisting: true, deactivate: true, maxDeactivations: 25, maxDeactivationPercent: 10, force: false } });
+    const empty = buildPlan({ source: 'okta', idpUsers: 0, desired: { users: [], held: [], deprovisioned: [], findings: [] }, links: [], observed: { users: [], groups: [] }, options: { adoptExisting: true, deactivate: true, maxDeactivations: 25, maxDeactivationPercent: 10, force: false } });
     expect(renderReport('text', { plan: empty, generatedAt: at, dryRun: true })).toContain('Operations: none — Docker already matches the IdP.');
     expect(renderReport('markdown', { plan: empty, generatedAt: at, dryRun: true })).toContain('None: Docker already matches the IdP.');
   });
