@@ -55,7 +55,7 @@ function shutdownSignal(): AbortSignal {
 
 export function buildProgram(): Command {
   const program = new Command('docker-idp-sync')
-    .description('Keeps Docker organizations, teams and roles in step with Okta (pull, reconcile, push over SCIM 2.0).')
+    .description('Keeps Docker organizations, teams and roles in step with Okta or Microsoft Entra ID (pull, reconcile, push over SCIM 2.0).')
     .version(pkg.version)
     .option('-c, --config <file>', 'YAML configuration file (env: DOCKER_IDP_SYNC_CONFIG); environment variables override it')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
@@ -93,6 +93,7 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('Run the whole product on the built-in emulators (no credentials needed)')
+    .addOption(new Option('-s, --source <source>', 'which IdP to emulate').choices(['okta', 'entra']).default('okta'))
     .option('--users <n>', 'seeded users', int('--users'), 20)
     .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS as string[]).default('text'))
     .option('--keep', 'keep the demo state file')
@@ -103,8 +104,9 @@ export function buildProgram(): Command {
 
   program
     .command('sandbox')
-    .description('Start the Okta and Docker SCIM emulators with seeded users, print their URLs and tokens, run until Ctrl-C')
-    .option('--okta-port <port>', 'Okta emulator port (0: any free port)', int('--okta-port'), 0)
+    .description('Start an IdP emulator (Okta or Microsoft Graph) and the Docker SCIM emulator with seeded users, print their URLs and credentials, run until Ctrl-C')
+    .addOption(new Option('-s, --source <source>', 'which IdP to emulate').choices(['okta', 'entra']).default('okta'))
+    .option('--idp-port <port>', 'IdP emulator port (0: any free port)', int('--idp-port'), 0)
     .option('--docker-port <port>', 'Docker SCIM emulator port (0: any free port)', int('--docker-port'), 0)
     .option('--users <n>', 'seeded users', int('--users'), 50)
     .option('--seed <n>', 'random seed of the generated data', int('--seed'), 1)

@@ -5,8 +5,9 @@ import { loadConfig } from '../config/load.ts';
 import { renderReport, type ReportFormat } from '../report/index.ts';
 import { createDockerClient, createSource, sourceIdentity } from '../run/factory.ts';
 import { runSync, type SyncOutcome } from '../run/sync.ts';
-import { startWorld, type World } from '../sandbox/world.ts';
+import { startWorld, type World, type WorldSource } from '../sandbox/world.ts';
 import { openState } from '../state/open.ts';
+import { trustCertificates } from '../util/tls.ts';
 import { loggerFor } from './context.ts';
 
 /**
@@ -16,6 +17,7 @@ import { loggerFor } from './context.ts';
  */
 
 export interface DemoOptions {
+  source?: WorldSource;
   users?: number;
   format?: ReportFormat;
   logLevel?: string;
@@ -23,7 +25,9 @@ export interface DemoOptions {
 }
 
 export async function demoCommand(opts: DemoOptions): Promise<number> {
-  const world = await startWorld({ seed: { users: opts.users ?? 20, edgeCases: true, seed: 2026 } });
+  const world = await startWorld({ source: opts.source ?? 'okta', seed: { users: opts.users ?? 20, edgeCases: true, seed: 2026 } });
+  // The Graph emulator speaks TLS with a certificate made just now; trust it in this process.
+  if (world.caPem) trustCertificates([world.caPem]);
   const dir = mkdtempSync(join(tmpdir(), 'docker-idp-sync-demo-'));
   const out = (s: string) => process.stdout.write(s);
   try {
@@ -45,7 +49,8 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
       }
     };
 
-    out(`docker-idp-sync demo\n  Okta emulator:       ${world.env.OKTA_ORG_URL} (app ${world.env.OKTA_APP_ID})\n  Docker SCIM emulator: ${world.env.DOCKER_SCIM_BASE_URL}\n  State file:          ${config.state.db}\n\n`);
+    const idpLine = world.source === 'entra' ? `Microsoft Graph emulator: ${world.env.GRAPH_BASE_URL} (Docker app ${world.env.ENTRA_APP_ID})` : `Okta emulator:        ${world.env.OKTA_ORG_URL} (app ${world.env.OKTA_APP_ID})`;
+    out(`docker-idp-sync demo (source: ${world.source})\n  ${idpLine}\n  Docker SCIM emulator: ${world.env.DOCKER_SCIM_BASE_URL}\n  State file:           ${config.state.db}\n\n`);
     out(banner('Step 1 · sync --dry-run: the reconciliation report (nothing is written)'));
     await run(true);
     const writesAfterDryRun = world.docker.http.writes().length;
@@ -68,7 +73,7 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
     for (const g of world.directory.groups.values()) g.members.delete(leaver.id);
     if (![...world.directory.groups.values()].some((g) => g.name === 'acme:platform')) world.directory.addGroup('acme:platform');
     world.directory.addMember('acme:platform', mover.id);
-    out(banner(`Step 4 · in Okta: ${renamed.email} changes family name, ${leaver.email} is unassigned, ${mover.email} joins acme:platform`));
+    out(banner(`Step 4 · in ${world.source === 'entra' ? 'Entra ID' : 'Okta'}: ${renamed.email} changes family name, ${leaver.email} is unassigned, ${mover.email} joins acme:platform`));
     await run(true);
     out(banner('Step 5 · sync: apply those changes'));
     const last = await run(false);

@@ -2,6 +2,7 @@ import type { Config } from '../config/types.ts';
 import { DockerScimClient } from '../docker/client.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Source } from '../model/idp.ts';
+import { createEntraSource } from '../sources/entra/index.ts';
 import { createOktaSource } from '../sources/okta/index.ts';
 
 /** Builds the adapters a run needs from the validated configuration. */
@@ -17,7 +18,25 @@ export function createSource(config: Config, logger: Logger): Source {
       maxRetries: config.sync.idpMaxRetries,
     });
   }
-  throw new Error(`source ${config.source} is not available in this version`);
+  if (config.source === 'entra' && config.entra) {
+    const e = config.entra;
+    return createEntraSource({
+      tenantId: e.tenantId,
+      clientId: e.clientId,
+      credential: e.credential,
+      appId: e.appId,
+      authorityHost: e.authorityHost,
+      graphBaseUrl: e.graphBaseUrl,
+      graphScope: e.graphScope,
+      attributes: e.attributes,
+      userNameSource: e.userNameSource,
+      groupMembership: e.groupMembership,
+      logger: logger.child({ system: 'entra' }),
+      timeoutMs: config.sync.idpTimeoutMs,
+      maxRetries: config.sync.idpMaxRetries,
+    });
+  }
+  throw new Error(`no configuration for source ${config.source}`);
 }
 
 export function createDockerClient(config: Config, logger: Logger): DockerScimClient {
@@ -38,5 +57,6 @@ export function createDockerClient(config: Config, logger: Logger): DockerScimCl
  */
 export function sourceIdentity(config: Config): string {
   if (config.source === 'okta' && config.okta) return `okta ${config.okta.orgUrl} app ${config.okta.appId}`;
+  if (config.source === 'entra' && config.entra) return `entra tenant ${config.entra.tenantId} app ${config.entra.appId}`;
   return config.source;
 }

@@ -1,14 +1,18 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import https from 'node:https';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openState } from '../../src/state/open.ts';
+import { WORLD_SOURCES } from '../../src/sandbox/world.ts';
 import { Scenario } from '../support/harness.ts';
+import { IDP_SECRET_ENV, OTHER_APP_ENV } from '../support/idp.ts';
 import { seedPeople } from '../support/people.ts';
 
-/** The real binary: reports on stdout, logs on stderr, documented exit codes. */
-describe('the CLI', () => {
+/** The real binary: reports on stdout, logs on stderr, documented exit codes; for each source. */
+describe.each(WORLD_SOURCES)('the CLI (%s)', (source) => {
   let s: Scenario;
   beforeEach(async () => {
-    s = await Scenario.start();
+    s = await Scenario.start({ source });
     seedPeople(s.directory);
   });
   afterEach(async () => {
@@ -38,7 +42,7 @@ describe('the CLI', () => {
     expect(dry.code).toBe(2);
     expect(existsSync(s.stateDb)).toBe(false);
     const report = JSON.parse(dry.stdout);
-    expect(report).toMatchObject({ format: 'docker-idp-sync/report', version: 1, kind: 'plan', dryRun: true, source: 'okta' });
+    expect(report).toMatchObject({ format: 'docker-idp-sync/report', version: 1, kind: 'plan', dryRun: true, source });
     expect(report.operations.filter((o: { kind: string }) => o.kind === 'create')).toHaveLength(6);
     expect(s.docker.http.writes()).toEqual([]);
   });
@@ -59,7 +63,7 @@ describe('the CLI', () => {
     expect(report.kind).toBe('result');
     expect(report.status).toBe('succeeded');
     const lines = run.stderr.trim().split('\n').map((l) => JSON.parse(l) as { runId?: string; msg: string });
-    const runLines = lines.filter((l) => l.msg !== 'okta read complete' && !('system' in l));
+    const runLines = lines.filter((l) => !('system' in l));
     expect(runLines.length).toBeGreaterThan(5);
     expect(runLines.every((l) => l.runId === report.runId)).toBe(true);
   });
@@ -92,6 +96,23 @@ describe('the CLI', () => {
     expect(s.docker.user('alan@example.com')?.active).toBe(true);
   });
 
+  it('one run at a time: a second run on the same state file is refused while the first holds it', async () => {
+    await s.cli(['sync']);
+    const state = openState({ path: s.stateDb });
+    const release = state.acquireRunLock('test holder');
+    try {
+      const second = await s.cli(['sync']);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/another docker-idp-sync run holds the state file .*: pid \d+ on /);
+      // A dry run needs no lock: it reads a private copy.
+      expect((await s.cli(['sync', '--dry-run'])).code).toBe(0);
+    } finally {
+      release();
+      state.close();
+    }
+    expect((await s.cli(['sync'])).code).toBe(0);
+  });
+
   it('bad configuration exits 1 and names the key and the fix', async () => {
     const run = await s.cli(['sync'], { env: { DOCKER_SCIM_BASE_URL: 'http://hub.docker.com/v2/scim/2.0' } });
     expect(run.code).toBe(1);
@@ -103,7 +124,7 @@ describe('the CLI', () => {
     const run = await s.cli(['validate-config']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Configuration is valid.');
-    expect(run.stdout).toMatch(/OKTA_API_TOKEN\s+\[set, hidden\]\s+\(env\)/);
+    expect(run.stdout).toMatch(new RegExp(`${IDP_SECRET_ENV[source]}\\s+\\[set, hidden\\]\\s+\\(env\\)`));
     expect(run.stdout).toMatch(/MAX_DEACTIVATIONS\s+25\s+\(default\)/);
     for (const secret of s.world.secrets) expect(run.stdout + run.stderr).not.toContain(secret);
   });
@@ -116,22 +137,22 @@ describe('the CLI', () => {
     expect(run.stdout).toMatch(/succeeded\s+\S+ · \d+ ok, 0 failed, 0 blocked/);
   });
 
-  it('refuses a state file that belongs to another Okta app', async () => {
+  it('refuses a state file that belongs to another app of the IdP', async () => {
     await s.cli(['sync']);
-    const run = await s.cli(['sync'], { env: { OKTA_APP_ID: '0oaanotherapp' } });
+    const run = await s.cli(['sync'], { env: OTHER_APP_ENV[source] });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('belongs to "okta');
+    expect(run.stderr).toContain(`belongs to "${source}`);
     expect(run.stderr).toContain('Use a new STATE_DB');
   });
 });
 
-describe('the sandbox command', () => {
+describe.each(WORLD_SOURCES)('the sandbox command (%s)', (source) => {
   it('starts both emulators with seeded users, prints their URLs and tokens, and stops on SIGTERM', async () => {
     const s = await Scenario.start();
     try {
       let printed = '';
       let served: number[] = [];
-      const run = await s.cli(['sandbox', '--users', '7', '--no-edge-cases'], {
+      const run = await s.cli(['sandbox', '--source', source, '--users', '7', '--no-edge-cases'], {
         onSpawn: (child) => {
           child.stdout?.on('data', async (d) => {
             printed += d;
@@ -141,7 +162,9 @@ describe('the sandbox command', () => {
             const e = Object.fromEntries([...printed.matchAll(/export (\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
             served = await Promise.all([
               fetch(`${e.DOCKER_SCIM_BASE_URL}/Users?count=1`, { headers: { authorization: `Bearer ${e.DOCKER_SCIM_TOKEN}` } }).then((r) => r.status),
-              fetch(`${e.OKTA_ORG_URL}/api/v1/apps/${e.OKTA_APP_ID}/users`, { headers: { authorization: `SSWS ${e.OKTA_API_TOKEN}` } }).then((r) => r.status),
+              source === 'okta'
+                ? fetch(`${e.OKTA_ORG_URL}/api/v1/apps/${e.OKTA_APP_ID}/users`, { headers: { authorization: `SSWS ${e.OKTA_API_TOKEN}` } }).then((r) => r.status)
+                : graphDiscovery(String(e.ENTRA_AUTHORITY_HOST), String(e.ENTRA_TENANT_ID), readFileSync(String(e.NODE_EXTRA_CA_CERTS), 'utf8')),
             ]);
             child.kill('SIGTERM');
           });
@@ -150,9 +173,15 @@ describe('the sandbox command', () => {
       expect(served).toEqual([200, 200]);
       expect(run.code).toBe(0);
       const env = Object.fromEntries([...printed.matchAll(/export (\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
-      expect(env.OKTA_ORG_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      if (source === 'okta') {
+        expect(env.OKTA_ORG_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect(env.OKTA_API_TOKEN).toBeTruthy();
+      } else {
+        expect(env.GRAPH_BASE_URL).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+        expect(env.ENTRA_CLIENT_SECRET).toBeTruthy();
+        expect(readFileSync(String(env.NODE_EXTRA_CA_CERTS), 'utf8')).toContain('BEGIN CERTIFICATE');
+      }
       expect(env.DOCKER_SCIM_BASE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v2\/scim\/2\.0$/);
-      expect(env.OKTA_API_TOKEN).toBeTruthy();
       expect(env.DOCKER_SCIM_TOKEN).toBeTruthy();
       expect(printed).toMatch(/Seeded users\s+7 \(7 assigned\)/);
     } finally {
@@ -160,3 +189,13 @@ describe('the sandbox command', () => {
     }
   });
 });
+
+/** The emulator's OpenID discovery document, fetched trusting only the CA the sandbox printed. */
+function graphDiscovery(origin: string, tenant: string, ca: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    https.get(`${origin}/${tenant}/v2.0/.well-known/openid-configuration`, { ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+}

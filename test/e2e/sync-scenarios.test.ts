@@ -1,17 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { oktaServerError } from '../../src/sandbox/okta/faults.ts';
 import { dockerRateLimited } from '../../src/sandbox/docker/faults.ts';
+import { WORLD_SOURCES } from '../../src/sandbox/world.ts';
 import { Scenario } from '../support/harness.ts';
+import { IDP_NAME, failIdpListingPage, pagedWorld } from '../support/idp.ts';
 import { EXPECTED, seedPeople } from '../support/people.ts';
 
 /**
- * What an admin sees, end to end: the IdP emulator read through the real SDK, the Docker SCIM
- * emulator over real HTTP, and a real SQLite state file.
+ * What an admin sees, end to end: the IdP emulator read through the real SDK (Okta SDK; Azure
+ * credential + Graph client over TLS), the Docker SCIM emulator over real HTTP, and a real SQLite
+ * state file. One suite, run for each source.
  */
-describe('sync, end to end (okta)', () => {
+describe.each(WORLD_SOURCES)('sync, end to end (%s)', (source) => {
   let s: Scenario;
   beforeEach(async () => {
-    s = await Scenario.start();
+    s = await Scenario.start({ source });
     seedPeople(s.directory);
   });
   afterEach(async () => {
@@ -50,6 +52,7 @@ describe('sync, end to end (okta)', () => {
     const since = docker().http.writes().length;
     const run = await s.sync();
     expect(run.plan.operations.map((o) => o.kind)).toEqual(['update']);
+    expect(run.plan.operations[0]?.reason).toBe(`changed in ${IDP_NAME[source]}: familyName`);
     const puts = docker().http.writes().slice(since);
     expect(puts.map((r) => r.method)).toEqual(['PUT']);
     const body = puts[0]?.body as Record<string, unknown>;
@@ -145,6 +148,55 @@ describe('sync, end to end (okta)', () => {
     expect(docker().http.writes().filter((r) => r.path.includes(existing.id))).toEqual([]);
   });
 
+  it('an adoption that fails leaves the account alone: no team changes for an unmanaged account', async () => {
+    const handMade = docker().seedUser({ userName: 'ada@example.com', givenName: 'Ada', familyName: 'Byron', team: 'secret' });
+    docker().http.faults.add({ route: 'replaceUser', times: 1, action: { type: 'status', status: 400, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '400', detail: 'refused' } } });
+    const run = await s.sync();
+    expect(run.outcome.result.results.find((r) => r.kind === 'adopt')?.status).toBe('failed');
+    const touching = docker().http.writes().filter((r) => r.method === 'PATCH' && JSON.stringify(r.body).includes(handMade.id));
+    expect(touching).toEqual([]);
+    expect(docker().teamMembers('acme:secret')).toEqual(['ada@example.com']);
+    expect(s.state((st) => st.links().some((l) => l.dockerId === handMade.id))).toBe(false);
+  });
+
+  it("an adopted account's existing team is managed: it is left when the IdP moves the user", async () => {
+    s.directory.setAttribute('ada@example.com', 'dockerTeam', 'backend');
+    docker().seedUser({ userName: 'ada@example.com', givenName: 'Ada', familyName: 'Lovelace', role: 'owner', org: 'acme', team: 'backend' });
+    await s.sync();
+    expect(docker().teamMembers('acme:backend')).toContain('ada@example.com');
+    s.directory.setAttribute('ada@example.com', 'dockerTeam', 'frontend');
+    s.directory.setAttribute('grace@example.com', 'dockerTeam', 'frontend');
+    const run = await s.sync();
+    expect(run.plan.operations.map((o) => `${o.kind} ${'group' in o ? o.group : o.userName}`)).toContain('team-remove acme:backend');
+    expect(docker().teamMembers('acme:backend')).toEqual([]);
+    expect(docker().teamMembers('acme:frontend')).toEqual(['ada@example.com', 'grace@example.com']);
+    expect((await s.sync()).writes).toBe(0);
+  });
+
+  it('a leaver whose IdP record turned invalid is still deactivated', async () => {
+    await s.sync();
+    s.directory.updateUser('alan@example.com', { enabled: false });
+    s.directory.setAttribute('alan@example.com', 'dockerRole', 'admin');
+    const run = await s.sync();
+    expect(run.plan.operations.map((o) => `${o.kind} ${'userName' in o ? o.userName : ''}`)).toEqual(['deactivate alan@example.com']);
+    expect(docker().user('alan@example.com')?.active).toBe(false);
+  });
+
+  it('an account that appears after the plan was made is not taken over silently', async () => {
+    // The account shows up between Docker's listing and the create, as if made by hand or by JIT.
+    docker().http.onRequest = (rec) => {
+      if (rec.route === 'listUsers' && !docker().user('barbara@example.com')) docker().seedUser({ userName: 'barbara@example.com', givenName: 'Barb', familyName: 'Hand' });
+    };
+    const run = await s.sync();
+    docker().http.onRequest = null;
+    const failed = run.outcome.result.results.find((r) => r.subject === 'barbara@example.com');
+    expect(failed).toMatchObject({ kind: 'create', status: 'failed', error: { status: 409 } });
+    expect(failed?.error?.message).toContain('appeared after the plan was made; it was not touched');
+    expect(docker().user('barbara@example.com')?.familyName).toBe('Hand');
+    const next = await s.sync({ dryRun: true });
+    expect(next.plan.operations.find((o) => 'userName' in o && o.userName === 'barbara@example.com')?.kind).toBe('adopt');
+  });
+
   it('a bad record becomes a finding while the others sync', async () => {
     s.directory.addUser({ email: 'not-an-email', givenName: 'Bad', familyName: 'Email' });
     s.directory.addUser({ email: 'typo@example.com', givenName: 'Role', familyName: 'Typo', attributes: { dockerRole: 'admin' } });
@@ -157,20 +209,23 @@ describe('sync, end to end (okta)', () => {
     expect(docker().http.requests.some((r) => r.query.includes('quote'))).toBe(false);
   });
 
-  it('an error on page 3 of the Okta read aborts the run before planning: no write, no deactivation', async () => {
+  it('an error on page 3 of the IdP read aborts the run before planning: no write, no deactivation', async () => {
+    await s.stop();
+    s = await Scenario.start(pagedWorld(source));
+    seedPeople(s.directory);
     for (let i = 0; i < 1100; i++) s.directory.addUser({ email: `user${i}@example.com`, givenName: 'U', familyName: String(i) });
     await s.sync();
     const managed = s.state((st) => st.linkCount());
     expect(managed).toBe(1106);
     const before = s.stateHash();
     const writes = docker().http.writes().length;
-    s.world.okta.http.faults.add({ route: 'listAppUsers', page: 3, times: Infinity, action: oktaServerError(503) });
+    const { route } = failIdpListingPage(s.world, 3);
     // The guards are opened wide so only the abort protects: a reader that took pages 1-2 for the
     // whole list would deactivate the 106 users on page 3 here. One retry keeps the test quick.
     const cli = await s.cli(['sync'], { env: { IDP_MAX_RETRIES: '1', MAX_DEACTIVATIONS: '100000', MAX_DEACTIVATION_PERCENT: '100' } });
     expect(cli.code).toBe(1);
-    expect(s.world.okta.http.count({ route: 'listAppUsers', status: 503 })).toBe(2);
-    expect(cli.stderr).toContain('okta');
+    expect(s.world.idp.count({ route, status: 503 })).toBeGreaterThanOrEqual(2);
+    expect(cli.stderr).toContain(source);
     expect(cli.stderr).toMatch(/page 3/);
     expect(docker().http.writes().length).toBe(writes);
     expect(docker().allUsers().filter((u) => !u.active)).toEqual([]);
@@ -181,7 +236,7 @@ describe('sync, end to end (okta)', () => {
 
   it('an operation that fails (no seats) is reported with Docker\'s message; the independent ones are applied', async () => {
     await s.stop();
-    s = await Scenario.start({ docker: { orgs: [{ name: 'acme' }, { name: 'acmelabs', seatLimit: 1 }] } });
+    s = await Scenario.start({ source, docker: { orgs: [{ name: 'acme' }, { name: 'acmelabs', seatLimit: 1 }] } });
     seedPeople(s.directory);
     const run = await s.sync();
     expect(run.outcome.result.status).toBe('partial');

@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.ts';
-import { createLogger } from '../../src/logging/logger.ts';
 import type { Plan } from '../../src/model/plan.ts';
 import { renderReport, type ReportFormat } from '../../src/report/index.ts';
 import { createDockerClient, createSource, sourceIdentity } from '../../src/run/factory.ts';
@@ -13,6 +11,8 @@ import { runSync, type SyncOutcome } from '../../src/run/sync.ts';
 import { startWorld, type World, type WorldOptions } from '../../src/sandbox/world.ts';
 import { openState } from '../../src/state/open.ts';
 import type { StateStore } from '../../src/state/store.ts';
+import { trustCertificates } from '../../src/util/tls.ts';
+import { captureLogs } from './logs.ts';
 
 /**
  * A scenario: a sandbox world (IdP emulator + Docker SCIM emulator on loopback), a real state file
@@ -59,7 +59,14 @@ export class Scenario {
 
   static async start(opts: WorldOptions = {}): Promise<Scenario> {
     const world = await startWorld(opts);
+    // Graph is TLS-only: this process trusts the emulator's CA; child processes get it through
+    // NODE_EXTRA_CA_CERTS, as an admin behind a TLS-inspecting proxy would (reference §5.6).
+    if (world.caPem) trustCertificates([world.caPem]);
     return new Scenario(world, mkdtempSync(join(tmpdir(), 'idp-sync-e2e-')));
+  }
+
+  get source() {
+    return this.world.source;
   }
 
   get directory() {
@@ -81,14 +88,8 @@ export class Scenario {
   /** One sync through the product's own code path, in this process. */
   async sync(opts: RunOptions = {}): Promise<InProcessRun> {
     const config = loadConfig({ env: this.env(opts.env) });
-    const logs: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        logs.push(...String(chunk).split('\n').filter(Boolean));
-        cb();
-      },
-    });
-    const logger = createLogger({ level: config.log.level, secrets: config.secrets, destination: sink });
+    const capture = captureLogs(config.log.level, config.secrets);
+    const logger = capture.logger;
     const state = openState({ path: config.state.db, dryRun: opts.dryRun === true });
     const before = this.world.docker.http.writes().length;
     try {
@@ -100,7 +101,7 @@ export class Scenario {
       return {
         outcome,
         plan: outcome.plan,
-        logs,
+        logs: capture.text().split('\n'),
         writes,
         report: (format: ReportFormat = 'text') =>
           renderReport(format, { plan: outcome.plan, ...(opts.dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun: opts.dryRun === true }),
@@ -112,9 +113,16 @@ export class Scenario {
 
   /** The real CLI in a child process. `onSpawn` gets the child, e.g. to kill it mid-run. */
   cli(args: string[], opts: { env?: Record<string, string>; onSpawn?: (child: ReturnType<typeof spawn>) => void } = {}): Promise<CliRun> {
+    const ca: Record<string, string> = {};
+    if (this.world.caPem) {
+      ca.NODE_EXTRA_CA_CERTS = join(this.dir, 'emulator-ca.pem');
+      writeFileSync(ca.NODE_EXTRA_CA_CERTS, this.world.caPem);
+    }
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: this.dir, LOG_FORMAT: 'json', ...this.env(opts.env) },
+      env: { PATH: process.env.PATH ?? '', HOME: this.dir, LOG_FORMAT: 'json', ...ca, ...this.env(opts.env) },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Anything the CLI writes by relative path (./data/…) lands in the scenario's scratch folder.
+      cwd: this.dir,
     });
     let stdout = '';
     let stderr = '';
