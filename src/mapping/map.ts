@@ -95,7 +95,7 @@ function mapUser(
 
   const userName = user.userName?.trim() ?? '';
   if (userName === '') {
-    problems.push(finding('MISSING_EMAIL', `IdP user ${user.idpId} has no email to use as Docker userName`, 'give the user an email address in the IdP'));
+    problems.push(finding('MISSING_EMAIL', `IdP user ${user.idpId} has no email to use as Docker userName${user.note ? ` (${user.note})` : ''}`, 'give the user an email address in the IdP'));
   } else if (userName.length > 254) {
     problems.push(finding('VALUE_TOO_LONG', `userName is ${userName.length} characters; email addresses stop at 254`, 'fix the email address in the IdP'));
   } else if (!isValidEmail(userName)) {

@@ -266,3 +266,35 @@ describe.each(WORLD_SOURCES)('sync, end to end (%s)', (source) => {
     expect(run.logs.some((l) => l.includes('429'))).toBe(true);
   });
 });
+
+describe('sync, end to end: what only Entra ID has', () => {
+  let s: Scenario;
+  beforeEach(async () => {
+    s = await Scenario.start({ source: 'entra' });
+    seedPeople(s.directory);
+  });
+  afterEach(async () => {
+    await s.stop();
+  });
+
+  it('a guest without a usable email is a finding; a nested group is not assigned; a group assignment carries its app role', async () => {
+    s.directory.addUser({ email: null, givenName: 'Guest', familyName: 'User', entra: { userPrincipalName: 'guest_partner.com#EXT#@contoso.onmicrosoft.com', mail: null } });
+    const parent = s.directory.addGroup('Docker Editors', { appRole: 'editor' });
+    const lead = s.directory.addUser({ email: 'lead@example.com', givenName: 'Team', familyName: 'Lead', assigned: false });
+    parent.members.add(lead.id);
+    const nested = s.directory.addGroup('Contractors', { assigned: false });
+    const contractor = s.directory.addUser({ email: 'contractor@example.com', givenName: 'Con', familyName: 'Tractor', assigned: false });
+    nested.members.add(contractor.id);
+    s.directory.nestGroup('Docker Editors', 'Contractors');
+
+    const run = await s.sync();
+    const guest = run.plan.findings.find((f) => f.code === 'MISSING_EMAIL');
+    expect(guest?.message).toMatch(/#EXT#|guest/i);
+    expect(s.docker.user('lead@example.com')).toMatchObject({ role: 'editor', active: true });
+    expect(s.docker.user('contractor@example.com')).toBeUndefined();
+    expect(run.outcome.exitCode).toBe(0);
+
+    const transitive = await s.sync({ env: { ENTRA_GROUP_MEMBERSHIP: 'transitive' } });
+    expect(transitive.plan.operations.find((o) => o.kind === 'create')).toMatchObject({ userName: 'contractor@example.com', target: { role: 'editor' } });
+  });
+});
