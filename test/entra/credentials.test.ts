@@ -1,7 +1,7 @@
-import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SourceReadError } from '../../src/model/errors.ts';
 import { GRAPH_SCOPE, PEOPLE, byName, makeClientCertificate, rejectionOf, startFixture, type Fixture } from './setup.ts';
+import { errorText } from '../support/logs.ts';
 
 /** Both credential kinds through the real `@azure/identity`, and what the admin sees when one is wrong. */
 
@@ -12,11 +12,6 @@ afterEach(async () => {
   fx = null;
   for (const c of cleanups.splice(0)) c();
 });
-
-function everything(err: unknown): string {
-  const e = err as SourceReadError;
-  return [e.message, e.hint ?? '', e.describe(), JSON.stringify(e), inspect(e, { depth: 10 })].join('\n');
-}
 
 async function failure(p: Promise<unknown>): Promise<SourceReadError> {
   const err = await rejectionOf(p);
@@ -42,7 +37,7 @@ describe('client secret', () => {
     expect(err.remoteMessage).toMatch(/^AADSTS7000215: Invalid client secret provided/);
     expect(err.hint).toContain('ENTRA_CLIENT_SECRET');
     expect(err.hint).toContain('not its Secret ID');
-    expect(everything(err)).not.toContain(secret);
+    expect(errorText(err)).not.toContain(secret);
     expect(fx.logs.text()).not.toContain(secret);
     // No Graph request went out without a token.
     expect(fx.emu.log).toEqual([]);
@@ -93,7 +88,7 @@ describe('client certificate', () => {
     const err = await failure(fx.source({ credential: { kind: 'certificate', certificatePath: other.file } }).read());
     expect(err).toMatchObject({ remoteCode: 'AADSTS700027', transient: false });
     expect(err.hint).toContain('ENTRA_CLIENT_CERTIFICATE_FILE');
-    for (const line of other.keyPem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))) expect(everything(err)).not.toContain(line);
+    for (const line of other.keyPem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))) expect(errorText(err)).not.toContain(line);
   });
 
   it('a missing or keyless certificate file → a hint about ENTRA_CLIENT_CERTIFICATE_FILE, before any request', async () => {

@@ -1,4 +1,3 @@
-import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SourceReadError } from '../../src/model/errors.ts';
 import {
@@ -12,18 +11,13 @@ import {
   tokenError,
 } from '../../src/sandbox/entra/faults.ts';
 import { PEOPLE, byName, rejectionOf, startFixture, type Fixture } from './setup.ts';
+import { errorText } from '../support/logs.ts';
 
 let fx: Fixture | null = null;
 afterEach(async () => {
   await fx?.stop();
   fx = null;
 });
-
-/** Everything an admin or a log could see of an error. */
-function everything(err: unknown): string {
-  const e = err as SourceReadError;
-  return [e.message, e.hint ?? '', e.describe(), JSON.stringify(e), inspect(e, { depth: 10 })].join('\n');
-}
 
 async function failure(p: Promise<unknown>): Promise<SourceReadError> {
   const err = await rejectionOf(p);
@@ -246,8 +240,8 @@ describe('errors never carry the secret', () => {
     fx = await startFixture({ users: 1 });
     fx.emu.http.faults.add({ route: 'servicePrincipalByAppId', times: Infinity, action: graphServerError(500) });
     const err = await failure(fx.source().read());
-    expect(everything(err)).not.toContain(fx.emu.clientSecret);
-    expect(everything(err)).not.toMatch(/Bearer /);
+    expect(errorText(err)).not.toContain(fx.emu.clientSecret);
+    expect(errorText(err)).not.toMatch(/Bearer /);
     expect(fx.logs.text()).not.toContain(fx.emu.clientSecret);
   });
 });

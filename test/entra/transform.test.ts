@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_ACCESS,
-  attributeList,
   attributeValues,
   isFullyRead,
   memberSelect,
@@ -37,20 +36,6 @@ describe('userName', () => {
 });
 
 describe('docker* attributes become lists', () => {
-  it.each<[string, unknown, string[]]>([
-    ['a string', 'member', ['member']],
-    ['an array (multi-valued extension)', ['backend', 'frontend'], ['backend', 'frontend']],
-    ['null', null, []],
-    ['missing', undefined, []],
-    ['an empty string', '', []],
-    ['null and empty entries dropped', ['backend', null, '', 'data'], ['backend', 'data']],
-    ['untrimmed values kept', ['  backend ', 'Owner'], ['  backend ', 'Owner']],
-    ['a number', 3, ['3']],
-    ['an object, kept as JSON so it is reported', { a: 1 }, ['{"a":1}']],
-  ])('%s', (_label, value, expected) => {
-    expect(attributeList(value)).toEqual(expected);
-  });
-
   const user: UserWire = {
     extension_abc_dockerTeam: ['backend', 'data'],
     extension_abc_dockerOrg: 'acme',

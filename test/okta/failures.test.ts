@@ -1,20 +1,14 @@
-import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SourceReadError } from '../../src/model/errors.ts';
 import { htmlInsteadOfJson, oktaError, oktaForbidden, oktaRateLimited, oktaServerError } from '../../src/sandbox/okta/faults.ts';
 import { rejectionOf, startFixture, type Fixture } from './setup.ts';
+import { errorText } from '../support/logs.ts';
 
 let fx: Fixture | null = null;
 afterEach(async () => {
   await fx?.stop();
   fx = null;
 });
-
-/** Everything an admin or a log could see of an error. */
-function everything(err: unknown): string {
-  const e = err as SourceReadError;
-  return [e.message, e.hint ?? '', e.describe(), JSON.stringify(e), inspect(e, { depth: 10 })].join('\n');
-}
 
 describe('a read that cannot complete throws and returns nothing', () => {
   it('an error on page 3 of the app users (after retries) throws SourceReadError', async () => {
@@ -157,7 +151,7 @@ describe('credentials and settings the admin must fix', () => {
     expect(err).toBeInstanceOf(SourceReadError);
     expect(err).toMatchObject({ status: 401, remoteCode: 'E0000011', remoteMessage: 'Invalid token provided' });
     expect((err as SourceReadError).hint).toContain('OKTA_API_TOKEN');
-    expect(everything(err)).not.toContain(token);
+    expect(errorText(err)).not.toContain(token);
     expect(fx.logs.text()).not.toContain(token);
     // A 401 is not retried: it will not get better.
     expect(fx.emu.http.count({ route: 'listAppUsers' })).toBe(1);

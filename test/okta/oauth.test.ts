@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { inspect } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SourceReadError } from '../../src/model/errors.ts';
 import type { OktaOAuthOptions } from '../../src/sandbox/okta/oauth.ts';
 import { oktaServerError } from '../../src/sandbox/okta/faults.ts';
+import { errorText } from '../support/logs.ts';
 import { rejectionOf, startFixture, type Fixture } from './setup.ts';
 
 /** private_key_jwt end to end: the SDK signs a client assertion, the emulator verifies it with the public key. */
@@ -45,11 +45,6 @@ function privateKeyAuth(privateKey: string, scopes?: readonly string[]) {
   return { auth: { kind: 'privateKey' as const, clientId: CLIENT_ID, keyId: 'kid-1', privateKey, ...(scopes ? { scopes } : {}) } };
 }
 
-function everything(err: unknown): string {
-  const e = err as SourceReadError;
-  return [e.message, e.hint ?? '', JSON.stringify(e), inspect(e, { depth: 10 })].join('\n');
-}
-
 describe('OAuth service app (private_key_jwt)', () => {
   it('reads the app with an access token obtained by a signed client assertion', async () => {
     fx = await oauthFixture();
@@ -83,7 +78,7 @@ describe('OAuth service app (private_key_jwt)', () => {
     // No "Bearer undefined" call went out (okta.md §5.2).
     expect(fx.emu.http.count({ route: 'listAppUsers' })).toBe(0);
     const pemBody = otherKey.privatePem.split('\n')[1] as string;
-    expect(everything(err)).not.toContain(pemBody);
+    expect(errorText(err)).not.toContain(pemBody);
     expect(fx.logs.text()).not.toContain(pemBody);
   });
 
@@ -108,7 +103,7 @@ describe('OAuth service app (private_key_jwt)', () => {
     const err = (await rejectionOf(fx.source(privateKeyAuth(garbage)).read())) as SourceReadError;
     expect(err).toBeInstanceOf(SourceReadError);
     expect(err.hint).toMatch(/PEM/);
-    expect(everything(err)).not.toContain('Tm90QUtleUF0QWxsSnVzdFNvbWVCeXRlc0hlcmU');
+    expect(errorText(err)).not.toContain('Tm90QUtleUF0QWxsSnVzdFNvbWVCeXRlc0hlcmU');
     expect(fx.emu.http.requests).toHaveLength(0);
   });
 

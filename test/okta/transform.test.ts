@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  attributeList,
   groupNameOf,
   isActive,
   isTeamGroupName,
@@ -11,25 +10,6 @@ import {
 } from '../../src/sources/okta/transform.ts';
 
 /** Okta AppUser/User JSON → IdpUser, one row per rule. */
-
-describe('docker* attributes become lists', () => {
-  it.each<[string, unknown, string[]]>([
-    ['a string', 'member', ['member']],
-    ['an array', ['backend', 'frontend'], ['backend', 'frontend']],
-    ['null', null, []],
-    ['missing', undefined, []],
-    ['an empty string', '', []],
-    ['an array with null and empty entries', ['backend', null, '', 'data'], ['backend', 'data']],
-    ['untrimmed values, kept for the rules to judge', ['  backend ', 'Owner'], ['  backend ', 'Owner']],
-    ['whitespace only, kept (only "" is empty)', ' ', [' ']],
-    ['a number (schema typed number)', 3, ['3']],
-    ['a boolean', true, ['true']],
-    ['an object, kept as JSON so it is reported', { a: 1 }, ['{"a":1}']],
-    ['an empty array', [], []],
-  ])('%s', (_label, value, expected) => {
-    expect(attributeList(value)).toEqual(expected);
-  });
-});
 
 describe('userName: app profile email first (Docker keys Okta users by email)', () => {
   it.each<[string, AppUserWire, string | null]>([

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { inspect } from 'node:util';
 import { createLogger, type Logger } from '../../src/logging/logger.ts';
 
 /** A real pino logger writing JSON lines into memory, to assert what is logged and what is not. */
@@ -33,4 +34,10 @@ export async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected the read to fail, but it returned a snapshot');
+}
+
+/** Everything an admin or a log could see of an error: message, hint, JSON and inspect() forms. */
+export function errorText(err: unknown): string {
+  const e = err as Error & { hint?: string; describe?: () => string };
+  return [e.message, e.hint ?? '', e.describe?.() ?? '', JSON.stringify(e), inspect(e, { depth: 10 })].join('\n');
 }

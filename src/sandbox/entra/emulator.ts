@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Directory, DirectoryGroup, DirectoryUser } from '../directory.ts';
 import { makeEmulatorCertificate, type EmulatorCertificate } from '../http/certificate.ts';
-import { Emulator, type EmulatorRequest, type EmulatorResponse } from '../http/emulator.ts';
+import { Emulator, compilePattern, type EmulatorRequest, type EmulatorResponse } from '../http/emulator.ts';
 import { handleBatch, type BatchItem } from './batch.ts';
 import { BatchItemFaults, GRAPH_CONTENT_TYPE } from './faults.ts';
 import { IdentityPlatform, type BearerVerdict } from './identity.ts';
@@ -253,18 +253,7 @@ export class GraphEmulator {
   // ── plumbing ────────────────────────────────────────────────────────────────────────────────
 
   private graphRoute(method: string, pattern: string, name: string, permission: GraphPermission | null, handler: GraphHandler): void {
-    const keys: string[] = [];
-    const source = pattern
-      .split('/')
-      .map((seg) => {
-        if (seg.startsWith(':')) {
-          keys.push(seg.slice(1));
-          return '([^/]+)';
-        }
-        return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      })
-      .join('/');
-    const route: GraphRoute = { method, name, regex: new RegExp(`^${source}/?$`), keys, permission, handler };
+    const route: GraphRoute = { method, name, ...compilePattern(pattern), permission, handler };
     this.routes.push(route);
     this.http.route(method, `/v1.0${pattern}`, name, async (req) => {
       const greq: GraphReq = {

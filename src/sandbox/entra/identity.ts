@@ -1,5 +1,6 @@
 import { X509Certificate, constants, createHash, randomBytes, randomUUID, verify, type KeyObject } from 'node:crypto';
 import type { EmulatorRequest, EmulatorResponse } from '../http/emulator.ts';
+import { parseJwt, type ParsedJwt } from '../http/jwt.ts';
 
 /**
  * The Microsoft identity platform as `@azure/identity` reaches it for an app signing in with its
@@ -211,26 +212,6 @@ function tenantNotFound(tenant: string): EmulatorResponse {
   return oauthError(400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
 }
 
-interface ParsedJwt {
-  header: Record<string, unknown>;
-  payload: Record<string, unknown>;
-  signingInput: string;
-  signature: Buffer;
-}
-
-function parseJwt(compact: string): ParsedJwt | null {
-  const parts = compact.split('.');
-  if (parts.length !== 3) return null;
-  const [h, p, s] = parts as [string, string, string];
-  try {
-    const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as unknown;
-    const payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as unknown;
-    if (!header || typeof header !== 'object' || !payload || typeof payload !== 'object') return null;
-    return { header: header as Record<string, unknown>, payload: payload as Record<string, unknown>, signingInput: `${h}.${p}`, signature: Buffer.from(s, 'base64url') };
-  } catch {
-    return null;
-  }
-}
 
 function verifySignature(jwt: ParsedJwt, key: KeyObject): boolean {
   const data = Buffer.from(jwt.signingInput);

@@ -94,18 +94,7 @@ export class Emulator {
 
   /** Pattern segments starting with ":" are parameters; a parameter may hold anything but "/". */
   route(method: string, pattern: string, name: string, handler: Handler): this {
-    const keys: string[] = [];
-    const source = pattern
-      .split('/')
-      .map((seg) => {
-        if (seg.startsWith(':')) {
-          keys.push(seg.slice(1));
-          return '([^/]+)';
-        }
-        return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      })
-      .join('/');
-    this.routes.push({ method: method.toUpperCase(), name, regex: new RegExp(`^${source}/?$`), keys, handler });
+    this.routes.push({ method: method.toUpperCase(), name, ...compilePattern(pattern), handler });
     return this;
   }
 
@@ -299,6 +288,22 @@ export class Emulator {
     this.requests.push(rec);
     this.onRequest?.(rec);
   }
+}
+
+/** A path pattern (segments starting with ":" are parameters, anything but "/") as a regex and its keys. */
+export function compilePattern(pattern: string): { regex: RegExp; keys: string[] } {
+  const keys: string[] = [];
+  const source = pattern
+    .split('/')
+    .map((seg) => {
+      if (seg.startsWith(':')) {
+        keys.push(seg.slice(1));
+        return '([^/]+)';
+      }
+      return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return { regex: new RegExp(`^${source}/?$`), keys };
 }
 
 export function sleep(ms: number): Promise<void> {

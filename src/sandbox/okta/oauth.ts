@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, randomBytes, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { EmulatorRequest, EmulatorResponse } from '../http/emulator.ts';
+import { parseJwt, type ParsedJwt } from '../http/jwt.ts';
 
 /**
  * Okta's org authorization server for an OAuth service app using private_key_jwt
@@ -180,26 +181,6 @@ function oauthError(status: number, error: string, description: string): Emulato
   return { status, body: { error, error_description: description } };
 }
 
-interface ParsedJwt {
-  header: Record<string, unknown>;
-  payload: Record<string, unknown>;
-  signingInput: string;
-  signature: Buffer;
-}
-
-function parseJwt(compact: string): ParsedJwt | null {
-  const parts = compact.split('.');
-  if (parts.length !== 3) return null;
-  const [h, p, s] = parts as [string, string, string];
-  try {
-    const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as unknown;
-    const payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as unknown;
-    if (!header || typeof header !== 'object' || !payload || typeof payload !== 'object') return null;
-    return { header: header as Record<string, unknown>, payload: payload as Record<string, unknown>, signingInput: `${h}.${p}`, signature: Buffer.from(s, 'base64url') };
-  } catch {
-    return null;
-  }
-}
 
 const ALGS: Record<string, { hash: string; ec: boolean }> = {
   RS256: { hash: 'sha256', ec: false },

@@ -3,6 +3,7 @@ import type { SourceReadError } from '../../model/errors.ts';
 import { backoffMs, retryAfterMs, sleep, type BackoffPolicy } from '../../util/retry.ts';
 import { MAX_RETRY_AFTER_MS, type GraphApi } from './client.ts';
 import { EntraAbortedError, EntraHttpError, EntraMalformedError } from './errors.ts';
+import { eachLimited } from '../../util/concurrency.ts';
 
 /**
  * GETs many objects through `POST /$batch`, built by hand (entra-graph.md §1.4, gotcha 7): the SDK's
@@ -139,20 +140,3 @@ function headerOf(headers: Record<string, string>, name: string): string | null 
   return null;
 }
 
-/** Runs `work` over `items`, `limit` at a time; the first failure stops new work and is rethrown. */
-export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | null = null;
-  const worker = async () => {
-    while (failure === null && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failure !== null) throw (failure as { err: unknown }).err;
-}

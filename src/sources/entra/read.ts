@@ -2,7 +2,8 @@ import type { Logger } from '../../logging/logger.ts';
 import type { SourceReadError } from '../../model/errors.ts';
 import type { IdpGroup, IdpSnapshot, IdpUser, SourceNote } from '../../model/idp.ts';
 import type { BackoffPolicy } from '../../util/retry.ts';
-import { batchGet, eachLimited, type BatchGet } from './batch.ts';
+import { eachLimited } from '../../util/concurrency.ts';
+import { batchGet, type BatchGet } from './batch.ts';
 import type { GraphApi } from './client.ts';
 import { EntraAbortedError, EntraMalformedError, READ_PERMISSIONS } from './errors.ts';
 import {

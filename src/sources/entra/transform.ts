@@ -1,4 +1,5 @@
 import type { IdpGroup, IdpUser, SourceNote } from '../../model/idp.ts';
+import { attributeList } from '../attributes.ts';
 
 /**
  * Graph JSON → the project's own types. Pure: no I/O, no clock. Inputs are typed by the few fields
@@ -106,23 +107,6 @@ export function userNameOf(u: UserWire, source: UserNameSource): { userName: str
   return { userName: null, why: `is a guest: its userPrincipalName ${upn} is not an email address, and it has no mail address to use instead` };
 }
 
-/**
- * A docker* attribute as a list: a string, an array, null or missing all come back as `string[]`.
- * Only null and empty-string entries are dropped; everything else goes to the mapping rules as it
- * is, untrimmed, because they judge and report bad values. A number or boolean is kept as its
- * text, an object as its JSON, so it is reported rather than silently lost.
- */
-export function attributeList(v: unknown): string[] {
-  const items: unknown[] = Array.isArray(v) ? v : [v];
-  const out: string[] = [];
-  for (const item of items) {
-    if (item === null || item === undefined || item === '') continue;
-    if (typeof item === 'string') out.push(item);
-    else if (typeof item === 'number' || typeof item === 'boolean' || typeof item === 'bigint') out.push(String(item));
-    else out.push(JSON.stringify(item));
-  }
-  return out;
-}
 
 /**
  * The values of the app roles behind a user's assignments (direct, or through their assigned

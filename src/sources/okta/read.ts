@@ -1,4 +1,5 @@
 import type { Logger } from '../../logging/logger.ts';
+import { eachLimited } from '../../util/concurrency.ts';
 import type { SourceReadError } from '../../model/errors.ts';
 import type { IdpGroup, IdpSnapshot, IdpUser, SourceNote } from '../../model/idp.ts';
 import type { OktaLists, Pager } from './client.ts';
@@ -129,24 +130,6 @@ export async function* groupMembers(deps: ReadDeps, group: AssignedGroup, counte
     if (bad >= 0) throw deps.fail(new OktaMalformedError(`member ${bad + 1} has no id`), describe(page), 'group');
     yield items as UserWire[];
   }
-}
-
-/** Runs `work` over `items`, `limit` at a time; the first failure stops new work and is rethrown. */
-async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | null = null;
-  const worker = async () => {
-    while (failure === null && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failure !== null) throw (failure as { err: unknown }).err;
 }
 
 /** One complete read, or a SourceReadError. `requests()` reports the executor's count for the stats. */

@@ -1,4 +1,5 @@
 import type { IdpGroup, IdpUser } from '../../model/idp.ts';
+import { attributeList } from '../attributes.ts';
 
 /**
  * Okta wire objects → the project's own types. Pure: no I/O, no clock. The inputs are typed by
@@ -51,24 +52,6 @@ function record(v: unknown): Readonly<Record<string, unknown>> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-/**
- * A docker* attribute as a list: a string, an array, null or missing all come back as `string[]`.
- * Only null and empty-string entries are dropped; everything else goes to the mapping rules as
- * it is, untrimmed, because they are the ones that judge and report bad values. A number or
- * boolean (a schema typed that way) is kept as its text, an object as its JSON, so it is reported
- * rather than silently lost.
- */
-export function attributeList(v: unknown): string[] {
-  const items: unknown[] = Array.isArray(v) ? v : [v];
-  const out: string[] = [];
-  for (const item of items) {
-    if (item === null || item === undefined || item === '') continue;
-    if (typeof item === 'string') out.push(item);
-    else if (typeof item === 'number' || typeof item === 'boolean' || typeof item === 'bigint') out.push(String(item));
-    else out.push(JSON.stringify(item));
-  }
-  return out;
-}
 
 /**
  * The value meant to become Docker's userName. Email first: Docker's Okta integration uses the
