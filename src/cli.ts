@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { demoCommand } from './commands/demo.ts';
 import { loadContext, type CommandContext, type GlobalOptions } from './commands/context.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
+import { stateRebuildCommand } from './commands/state-rebuild.ts';
 import { statusCommand } from './commands/status.ts';
 import { syncCommand } from './commands/sync.ts';
 import { validateConfigCommand } from './commands/validate-config.ts';
@@ -88,6 +89,18 @@ export function buildProgram(): Command {
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((opts) => {
       process.exitCode = statusCommand(ctx(program), opts);
+    });
+
+  program
+    .command('state')
+    .description('Maintain the state file')
+    .command('rebuild')
+    .description('Re-link accounts from Docker by userName into a fresh state file (for a lost or corrupt one); try --dry-run first')
+    .option('--dry-run', 'show what would be linked; write nothing')
+    .option('--force', 'rebuild even though the current state file is readable (it is kept as a .bak copy)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts) => {
+      process.exitCode = await stateRebuildCommand(ctx(program), opts);
     });
 
   program

@@ -124,15 +124,64 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
       return { ...base, status: 'succeeded', dockerId: user.id };
     }
     if (op.kind === 'adopt') {
-      if (op.changes.length > 0) await opts.docker.replaceUser(op.dockerId, op.target);
+      if (op.changes.length > 0) await put(op, op.target);
       state.recordUserSuccess(runId, op, op.dockerId, 'adopted');
       logger.info({ op: op.id, dockerId: op.dockerId, changes: op.changes.length }, `adopted ${op.userName}`);
       return { ...base, status: 'succeeded', dockerId: op.dockerId };
     }
-    await opts.docker.replaceUser(op.dockerId, op.target);
+    const rename = op.changes.find((c) => c.field === 'userName');
+    try {
+      await put(op, op.target);
+    } catch (err) {
+      if (op.kind === 'deactivate' && err instanceof AppError && err.status === 404) {
+        // Gone is as deactivated as it gets: nothing is left to take access away from.
+        state.recordUserSuccess(runId, op, op.dockerId, null, 'the account no longer exists in Docker');
+        logger.warn({ op: op.id, dockerId: op.dockerId }, `${op.userName} was to be deactivated but no longer exists in Docker`);
+        return { ...base, status: 'succeeded', dockerId: op.dockerId, note: 'no longer exists in Docker' };
+      }
+      if (!rename || !(err instanceof AppError) || (err.status !== 400 && err.status !== 409)) throw err;
+      // Docker refused the new userName (whether it allows renames is undocumented). The other
+      // changes go through under the old one; the rename is reported, never turned into a new
+      // account plus a deactivation.
+      const before = String(rename.before);
+      const kept = { ...op.target, userName: before };
+      await put(op, kept);
+      state.recordUserSuccess(runId, { ...op, target: kept }, op.dockerId, null, `rename to ${op.userName} refused`);
+      const message = `Docker refused to rename ${before} to ${op.userName}${err.remoteMessage ? ` (${err.remoteMessage})` : ''}; the other changes were applied under the old userName, and nothing was duplicated or deactivated`;
+      logger.warn({ op: op.id, dockerId: op.dockerId, status: err.status }, message);
+      return {
+        ...base,
+        status: 'failed',
+        dockerId: op.dockerId,
+        error: {
+          code: 'DOCKER_RENAME_REFUSED',
+          message: `${message} (fix: change the email back in the IdP, or have the account's email changed in Docker; the next run then matches)`,
+          ...(err.status !== undefined ? { status: err.status } : {}),
+          ...(err.remoteMessage !== undefined ? { detail: err.remoteMessage } : {}),
+        },
+      };
+    }
     state.recordUserSuccess(runId, op, op.dockerId, null);
     logger.info({ op: op.id, dockerId: op.dockerId, fields: op.changes.map((c) => c.field) }, `${pastTense(op.kind)} ${op.userName}`);
     return { ...base, status: 'succeeded', dockerId: op.dockerId };
+  }
+
+  /** PUT, with a vanished account (404) explained for the admin. */
+  async function put(op: UserOperation & { dockerId: string }, target: UserAttributes): Promise<void> {
+    try {
+      await opts.docker.replaceUser(op.dockerId, target);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 404 && op.kind !== 'deactivate') {
+        throw new AppError(`the Docker account ${op.dockerId} (${op.userName}) vanished after the plan was made`, {
+          system: 'docker',
+          operation: `PUT /Users/${op.dockerId}`,
+          status: 404,
+          hint: 'nothing to do: the next run re-creates the account or re-links one with the same userName',
+          cause: err,
+        });
+      }
+      throw err;
+    }
   }
 
   async function changeTeam(op: TeamOperation): Promise<OperationResult> {

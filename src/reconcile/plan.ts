@@ -80,7 +80,23 @@ export function buildPlan(input: PlanInput): Plan {
   const ordered = [...desired.users.filter((u) => u.active), ...desired.users.filter((u) => !u.active)];
   for (const d of ordered) {
     const link = linkByIdp.get(d.idpId);
-    const linked = link ? observedById.get(link.dockerId) : undefined;
+    let linked = link ? observedById.get(link.dockerId) : undefined;
+
+    // The linked id now answers for another userName than the one this tool last wrote and the
+    // one the IdP wants: it is someone else's account now (or Docker reused the id). It is not
+    // touched; this user is re-linked by userName or re-created, as if the account were gone.
+    if (link && linked && !answersFor(linked, link.userName, d.userName)) {
+      findings.push({
+        code: 'LINKED_ACCOUNT_CHANGED',
+        severity: 'warning',
+        subject: d.userName,
+        idpId: d.idpId,
+        dockerId: linked.id,
+        message: `the Docker account this tool linked (${linked.id}) now has userName ${linked.userName}, not ${link.userName}; it is no longer treated as this user's account and is left alone`,
+        advice: 'check who changed the account in Docker; the plan re-links this user by userName or re-creates the account',
+      });
+      linked = undefined;
+    }
 
     if (link && linked) {
       if (claimed.has(linked.id)) continue;
@@ -91,7 +107,7 @@ export function buildPlan(input: PlanInput): Plan {
     }
 
     let gone = '';
-    if (link && !linked) {
+    if (link && !observedById.has(link.dockerId)) {
       gone = `the linked Docker account ${link.dockerId} (${link.userName}) no longer exists; `;
       findings.push({
         code: 'LINKED_ACCOUNT_GONE',
@@ -389,6 +405,11 @@ function byOperation(a: Operation, b: Operation): number {
   const sa = subjectOf(a);
   const sb = subjectOf(b);
   return sa < sb ? -1 : sa > sb ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function answersFor(docker: DockerUser, lastApplied: string, wanted: string): boolean {
+  const name = docker.userName.toLowerCase();
+  return name === lastApplied.toLowerCase() || name === wanted.toLowerCase();
 }
 
 function fmt(v: string | boolean | null | undefined): string {

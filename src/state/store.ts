@@ -301,6 +301,15 @@ export class StateStore {
     })();
   }
 
+  /** A rebuild: replaces every link with those re-made from Docker, as one recorded run. */
+  replaceLinks(runId: string, links: readonly { idpId: string; dockerId: string; applied: AppliedState }[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM links').run();
+      for (const l of links) this.putLink(l.idpId, l.dockerId, 'adopted', l.applied);
+      this.journal(runId, { id: 'rebuild', kind: 'adopt' }, 'succeeded', { links: links.length, note: 're-linked from Docker by userName' });
+    })();
+  }
+
   recordGroupSuccess(runId: string, op: Operation, groupId: string, existed: boolean): void {
     this.journal(runId, op, 'succeeded', { groupId, existed }, groupId);
   }

@@ -48,6 +48,8 @@ export interface DockerScimEmulatorOptions {
   echoExtension?: boolean;
   /** Status of the "Not enough seats" error, which is undocumented; default 403. */
   seatErrorStatus?: number;
+  /** Default true; false makes a PUT that changes userName fail with 400 mutability (an undocumented point). */
+  allowRename?: boolean;
   /**
    * A fixed-window limit on every request with the token: `perMinute` requests per window, the
    * window a minute unless `windowMs` shortens it (tests). 429s carry `Retry-After` (seconds, the
@@ -83,6 +85,7 @@ export class DockerScimEmulator {
       defaultOrg,
       defaultTeam: opts.defaultTeam === undefined ? 'everyone' : opts.defaultTeam,
       seatErrorStatus: opts.seatErrorStatus ?? 403,
+      allowRename: opts.allowRename ?? true,
     });
     this.resourcesKey = opts.resourcesKey ?? 'resources';
     this.echoExtension = opts.echoExtension ?? true;

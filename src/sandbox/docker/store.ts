@@ -18,6 +18,11 @@ export interface StoreConfig {
   defaultOrg: string;
   defaultTeam: string | null;
   seatErrorStatus: number;
+  /**
+   * Whether a PUT may change userName. Docker documents no userName on PUT (reference §3.4, a gap):
+   * the emulator allows it by default and can be told to refuse, as a real tenant might.
+   */
+  allowRename: boolean;
 }
 
 const ROLES: ReadonlySet<string> = new Set(['member', 'editor', 'owner']);
@@ -346,6 +351,9 @@ export class DockerStore {
     const u = this.getUser(id);
     requireSchema(body, CORE_USER);
     const userName = hasCI(body, 'userName') ? checkUserName(getCI(body, 'userName')) : u.userName;
+    if (!this.config.allowRename && userName.toLowerCase() !== u.userName.toLowerCase()) {
+      throw new ScimError(400, `userName of ${u.userName} cannot be changed`, 'mutability');
+    }
     this.checkUnique(userName, u);
     const name = this.readName(body);
     let active: boolean;
