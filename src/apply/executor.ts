@@ -47,10 +47,20 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   const { plan, state, runId, logger } = opts;
   const results = new Map<string, OperationResult>();
   const groupIds = new Map<string, string>();
-  // Team changes go only to accounts that are linked when they run: those linked before this run
-  // and those this run created or adopted. An adoption that failed leaves its account unmanaged,
-  // so its team memberships must not be touched either.
-  const dockerIdOf = new Map(state.links().map((l) => [l.idpId, l.dockerId]));
+  // Team changes go only to accounts this user is linked to when the changes run: the planned
+  // account, if it was already linked to them before this run, or the one this run created or
+  // adopted for them. A failed adoption, or a link the plan disowned (the id now answers for
+  // someone else), leaves no account to touch.
+  const linkedBefore = new Map(state.links().map((l) => [l.idpId, l.dockerId]));
+  const dockerIdOf = new Map<string, string>();
+  for (const op of plan.operations) {
+    if (op.kind !== 'team-add' && op.kind !== 'team-remove') continue;
+    for (const m of op.members) if (m.dockerId !== null && linkedBefore.get(m.idpId) === m.dockerId) dockerIdOf.set(m.idpId, m.dockerId);
+  }
+  for (const m of plan.memberships) {
+    const id = linkedBefore.get(m.idpId);
+    if (id !== undefined && !plan.operations.some((o) => o.kind === 'adopt' && o.idpId === m.idpId)) dockerIdOf.set(m.idpId, id);
+  }
 
   const settle = (r: OperationResult) => {
     results.set(r.opId, r);
@@ -125,6 +135,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
     }
     if (op.kind === 'adopt') {
       if (op.changes.length > 0) await put(op, op.target);
+      dockerIdOf.set(op.idpId, op.dockerId);
       state.recordUserSuccess(runId, op, op.dockerId, 'adopted');
       logger.info({ op: op.id, dockerId: op.dockerId, changes: op.changes.length }, `adopted ${op.userName}`);
       return { ...base, status: 'succeeded', dockerId: op.dockerId };
@@ -194,7 +205,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
         hint: 'see the failed group-create operation above',
       });
     }
-    const ready = op.members.filter((m) => dockerIdOf.has(m.idpId));
+    const ready = op.members.filter((m) => dockerIdOf.has(m.idpId) && (m.dockerId === null || m.dockerId === dockerIdOf.get(m.idpId)));
     const ids = ready.map((m) => dockerIdOf.get(m.idpId) as string);
     const missing = op.members.length - ready.length;
     const requests = ids.length === 0 ? 0 : op.kind === 'team-add' ? await opts.docker.addMembers(groupId, ids) : await opts.docker.removeMembers(groupId, ids);

@@ -52,7 +52,8 @@ export function mapSnapshot(snapshot: IdpSnapshot, defaults: RuleDefaults): Desi
     const k = u.userName.toLowerCase();
     byName.set(k, [...(byName.get(k) ?? []), u]);
   }
-  for (const group of byName.values()) {
+  for (const unsorted of byName.values()) {
+    const group = [...unsorted].sort((a, b) => cmp(a.idpId, b.idpId));
     if (group.length === 1) {
       users.push(group[0] as DesiredUser);
       continue;

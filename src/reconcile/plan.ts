@@ -75,6 +75,28 @@ export function buildPlan(input: PlanInput): Plan {
   /** The IdP still wants this person to have access, or cannot say because their record is bad. */
   const wantsAccess = (idpId: string) => activeIds.has(idpId) || held.has(idpId);
 
+  // Links whose account now answers for another userName than the one this tool last wrote and
+  // the one the IdP wants: someone else's account now (or an id Docker reused). Worked out before
+  // the main pass, so no user is refused that account as "already linked to someone".
+  const disowned = new Set<string>();
+  const desiredById = new Map(desired.users.map((u) => [u.idpId, u]));
+  for (const l of links) {
+    // A held user's link is frozen with everything else about them until their record is fixed.
+    if (held.has(l.idpId)) continue;
+    const account = observedById.get(l.dockerId);
+    const d = desiredById.get(l.idpId);
+    if (account && !answersFor(account, l.userName, d?.userName ?? l.userName)) disowned.add(account.id);
+  }
+
+  // Linked accounts this plan renames away from their current userName (an email handed on): the
+  // user who has that userName now waits one run for it, with a finding instead of an error.
+  const vacating = new Set<string>();
+  for (const l of links) {
+    const account = observedById.get(l.dockerId);
+    const d = desiredById.get(l.idpId);
+    if (account && d?.active && !disowned.has(account.id) && account.userName.toLowerCase() !== d.userName.toLowerCase()) vacating.add(account.id);
+  }
+
   // Active users first: an active user may take over the account of an inactive one with the same
   // userName (a leaver and their rehire), and the inactive one must then not deactivate it.
   const ordered = [...desired.users.filter((u) => u.active), ...desired.users.filter((u) => !u.active)];
@@ -85,7 +107,7 @@ export function buildPlan(input: PlanInput): Plan {
     // The linked id now answers for another userName than the one this tool last wrote and the
     // one the IdP wants: it is someone else's account now (or Docker reused the id). It is not
     // touched; this user is re-linked by userName or re-created, as if the account were gone.
-    if (link && linked && !answersFor(linked, link.userName, d.userName)) {
+    if (link && linked && disowned.has(linked.id)) {
       findings.push({
         code: 'LINKED_ACCOUNT_CHANGED',
         severity: 'warning',
@@ -137,18 +159,35 @@ export function buildPlan(input: PlanInput): Plan {
       continue;
     }
 
-    const owner = linkByDocker.get(candidate.id);
-    if (claimed.has(candidate.id)) continue;
-    if (owner && owner.idpId !== d.idpId && wantsAccess(owner.idpId)) {
-      findings.push({
-        code: 'USERNAME_CONFLICT',
-        severity: 'error',
-        subject: d.userName,
-        idpId: d.idpId,
-        dockerId: candidate.id,
-        message: `Docker account ${candidate.userName} is already linked to IdP user ${owner.idpId}, who is still assigned`,
-        advice: 'two IdP users claim one Docker account: fix the email of one of them in the IdP',
-      });
+    const owner = disowned.has(candidate.id) ? undefined : linkByDocker.get(candidate.id);
+    const heldByOther = owner !== undefined && owner.idpId !== d.idpId && wantsAccess(owner.idpId);
+    if (claimed.has(candidate.id) || heldByOther) {
+      // Another user of this plan keeps or takes this account. If that user's rename is moving the
+      // email away (an email handed on), this one waits a run for it; otherwise two IdP users claim
+      // one account, which only the IdP can settle.
+      if (vacating.has(candidate.id) || !heldByOther) {
+        if (d.active) {
+          findings.push({
+            code: 'USERNAME_PENDING',
+            severity: 'info',
+            subject: d.userName,
+            idpId: d.idpId,
+            dockerId: candidate.id,
+            message: `the userName is still held by Docker account ${candidate.id}, which this run keeps for another IdP user or renames; this user is created on the next run`,
+            advice: 'nothing to do; if it persists, two IdP users share this email',
+          });
+        }
+      } else {
+        findings.push({
+          code: 'USERNAME_CONFLICT',
+          severity: 'error',
+          subject: d.userName,
+          idpId: d.idpId,
+          dockerId: candidate.id,
+          message: `Docker account ${candidate.userName} is already linked to IdP user ${owner?.idpId}, who is still assigned`,
+          advice: 'two IdP users claim one Docker account: fix the email of one of them in the IdP',
+        });
+      }
       continue;
     }
     if (!d.active) {
@@ -216,17 +255,29 @@ export function buildPlan(input: PlanInput): Plan {
     const taken = observedByName.get(d.userName.toLowerCase());
     if (taken && taken.id !== docker.id) {
       // The new email already belongs to another Docker account: renaming would fail with 409 (or
-      // worse, merge two people). Keep the old userName and say so; everything else still syncs.
+      // worse, merge two people). Keep the old userName this run; everything else still syncs.
       target = { ...target, userName: docker.userName };
-      findings.push({
-        code: 'USERNAME_CONFLICT',
-        severity: 'error',
-        subject: d.userName,
-        idpId: d.idpId,
-        dockerId: docker.id,
-        message: `${docker.userName} was renamed to ${d.userName} in ${idp}, but another Docker account (${taken.id}) already has that userName; the rename is not sent`,
-        advice: 'remove or rename the other Docker account, or give the IdP user a different email',
-      });
+      findings.push(
+        vacating.has(taken.id)
+          ? {
+              code: 'USERNAME_PENDING',
+              severity: 'info',
+              subject: d.userName,
+              idpId: d.idpId,
+              dockerId: docker.id,
+              message: `${docker.userName} becomes ${d.userName} on the next run: this run renames account ${taken.id}, which still has that userName, for another IdP user`,
+              advice: 'nothing to do',
+            }
+          : {
+              code: 'USERNAME_CONFLICT',
+              severity: 'error',
+              subject: d.userName,
+              idpId: d.idpId,
+              dockerId: docker.id,
+              message: `${docker.userName} was renamed to ${d.userName} in ${idp}, but another Docker account (${taken.id}) already has that userName; the rename is not sent`,
+              advice: 'remove or rename the other Docker account, or give the IdP user a different email',
+            },
+      );
     }
     const changes = diffUser(current, target, link.applied);
     members.push({ idpId: d.idpId, userName: d.userName, dockerId: docker.id, teams: d.teams });
@@ -304,6 +355,19 @@ export function buildPlan(input: PlanInput): Plan {
     if (desiredIds.has(link.idpId) || held.has(link.idpId)) continue;
     const docker = observedById.get(link.dockerId);
     if (!docker || claimed.has(docker.id)) continue;
+    if (disowned.has(docker.id)) {
+      // A leaver's account that now answers for someone else is not the leaver's to deactivate.
+      findings.push({
+        code: 'LINKED_ACCOUNT_CHANGED',
+        severity: 'warning',
+        subject: link.userName,
+        idpId: link.idpId,
+        dockerId: docker.id,
+        message: `${link.userName} left the IdP, but the Docker account this tool linked (${docker.id}) now has userName ${docker.userName}; it is not deactivated`,
+        advice: 'check who changed the account in Docker, and deactivate it by hand if it should be',
+      });
+      continue;
+    }
     claimed.add(docker.id);
     const reason = deprovisioned.has(link.idpId)
       ? `inactive in ${idp} (disabled or deprovisioned); its IdP record has errors, which do not matter for a deactivation`
