@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Native SQLite and real sockets: forked workers keep each file's servers and handles apart.
     pool: 'forks',
+    // Most end-to-end time is spent waiting (Retry-After, backoff, child processes starting), not
+    // computing, so more workers than cores finish the suite sooner.
+    maxWorkers: 4,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // The product never reads proxies from the test environment: the Okta SDK applies HTTPS_PROXY to

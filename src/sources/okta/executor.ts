@@ -1,7 +1,7 @@
 import { DefaultRequestExecutor } from '@okta/okta-sdk-nodejs';
 import type { Logger } from '../../logging/logger.ts';
 import { backoffMs, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy } from '../../util/retry.ts';
-import { ATTEMPTS_HEADER, OktaAbortedError, OktaTokenError, OktaTransportError } from './errors.ts';
+import { ATTEMPTS_HEADER, OktaAbortedError, OktaMalformedError, OktaTokenError, OktaTransportError } from './errors.ts';
 import { RateGate, bucketOf } from './pacing.ts';
 
 /**
@@ -145,6 +145,12 @@ export class OktaRequestExecutor extends DefaultRequestExecutor {
       }
 
       if (isToken) checkTokenResponse(status, body, attempt + 1);
+      // A 2xx that is not JSON (a proxy's or captive portal's HTML page): the SDK would turn it into
+      // a list of its characters and the read would complain about "item 1". Say what it is.
+      const type = res.headers.get('content-type') ?? '';
+      if (status >= 200 && status < 300 && body.length > 0 && !/json/i.test(type)) {
+        throw new OktaMalformedError(`the answer is not JSON but ${type.split(';')[0] || 'untyped'} (an HTML page from a proxy?)`);
+      }
 
       // Hand the SDK an equivalent response over the buffered body; same class, so nothing else changes.
       const Ctor = res.constructor as FetchResponseCtor;
