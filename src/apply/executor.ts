@@ -1,10 +1,11 @@
 import type { Logger } from '../logging/logger.ts';
 import type { DockerGroup, DockerUser, UserAttributes } from '../model/docker.ts';
 import { AppError } from '../model/errors.ts';
-import type { GroupCreateOperation, Operation, Plan, TeamOperation, UserOperation } from '../model/plan.ts';
+import type { Link } from '../model/link.ts';
+import { subjectOf, type GroupCreateOperation, type Operation, type Plan, type TeamOperation, type UserOperation } from '../model/plan.ts';
 import type { OperationError, OperationResult } from '../model/result.ts';
 import type { StateStore } from '../state/store.ts';
-import { runPool } from './pool.ts';
+import { eachLimited } from '../util/concurrency.ts';
 
 /**
  * Applies a plan exactly as planned. Each write is journaled before it is sent and after it is
@@ -30,10 +31,10 @@ export interface ExecuteOptions {
   readonly logger: Logger;
   readonly concurrency: number;
   readonly adoptExisting: boolean;
+  /** The links the plan was made from. */
+  readonly links: readonly Link[];
   /** Once aborted, no new operation starts; those in flight finish and are journaled. */
   readonly signal?: AbortSignal;
-  /** Called after each operation settles (progress, metrics). */
-  readonly onResult?: (r: OperationResult) => void;
 }
 
 const PHASES: ReadonlyArray<ReadonlyArray<Operation['kind']>> = [
@@ -51,7 +52,8 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   // account, if it was already linked to them before this run, or the one this run created or
   // adopted for them. A failed adoption, or a link the plan disowned (the id now answers for
   // someone else), leaves no account to touch.
-  const linkedBefore = new Map(state.links().map((l) => [l.idpId, l.dockerId]));
+  const linkedBefore = new Map(opts.links.map((l) => [l.idpId, l.dockerId]));
+  const adopting = new Set(plan.operations.flatMap((o) => (o.kind === 'adopt' ? [o.idpId] : [])));
   const dockerIdOf = new Map<string, string>();
   for (const op of plan.operations) {
     if (op.kind !== 'team-add' && op.kind !== 'team-remove') continue;
@@ -59,17 +61,16 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   }
   for (const m of plan.memberships) {
     const id = linkedBefore.get(m.idpId);
-    if (id !== undefined && !plan.operations.some((o) => o.kind === 'adopt' && o.idpId === m.idpId)) dockerIdOf.set(m.idpId, id);
+    if (id !== undefined && !adopting.has(m.idpId)) dockerIdOf.set(m.idpId, id);
   }
 
   const settle = (r: OperationResult) => {
     results.set(r.opId, r);
-    opts.onResult?.(r);
   };
 
   for (const kinds of PHASES) {
     const ops = plan.operations.filter((o) => kinds.includes(o.kind));
-    await runPool(ops, opts.concurrency, async (op) => {
+    await eachLimited(ops, opts.concurrency, async (op) => {
       if (op.blocked) {
         settle({ opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'blocked', note: op.blocked });
         return;
@@ -214,10 +215,6 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
     logger.info({ op: op.id, groupId, members: ids.length, requests }, `${op.kind === 'team-add' ? 'added' : 'removed'} ${ids.length} member${ids.length === 1 ? '' : 's'} ${op.kind === 'team-add' ? 'to' : 'from'} ${op.group}`);
     return { ...base, status: missing > 0 && ids.length === 0 ? 'skipped' : 'succeeded', dockerId: groupId, members: ids.length, ...(note ? { note } : {}) };
   }
-}
-
-function subjectOf(op: Operation): string {
-  return 'userName' in op ? op.userName : op.group;
 }
 
 function pastTense(kind: string): string {

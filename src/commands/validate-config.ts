@@ -1,4 +1,5 @@
 import { CONFIG_KEYS } from '../config/keys.ts';
+import { flatten } from '../config/load.ts';
 import type { CommandContext } from './context.ts';
 
 /** `validate-config`: the effective configuration, where each value came from, secrets masked. */
@@ -17,15 +18,6 @@ export function validateConfigCommand(ctx: CommandContext): number {
   return 0;
 }
 
-function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const p = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, p));
-    else out[p] = v;
-  }
-  return out;
-}
 
 /** Keys whose validated form lives elsewhere in Config (timeouts in ms, the auth union). */
 function rawOf(path: string, config: CommandContext['config']): unknown {

@@ -121,7 +121,8 @@ function readYaml(file: string, readFile: (p: string) => string): Record<string,
   return doc as Record<string, unknown>;
 }
 
-function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+/** A nested object as dotted paths (okta.orgUrl), the way keys are named. */
+export function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const path = prefix ? `${prefix}.${k}` : k;

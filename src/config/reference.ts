@@ -1,4 +1,5 @@
 import { CONFIG_KEYS, type ConfigKey } from './keys.ts';
+import { ALWAYS_REQUIRED, ENTRA_REQUIRED, OKTA_REQUIRED } from './schema.ts';
 
 /**
  * The configuration reference in docs/, generated from the key table so it cannot drift from the
@@ -39,5 +40,5 @@ export function renderConfigReference(): string {
 }
 
 function isRequired(k: ConfigKey): boolean {
-  return ['source', 'docker.scimBaseUrl', 'docker.scimToken', 'docker.defaultOrg', 'okta.orgUrl', 'okta.appId', 'entra.tenantId', 'entra.clientId', 'entra.appId'].includes(k.path);
+  return [...ALWAYS_REQUIRED, ...OKTA_REQUIRED, ...ENTRA_REQUIRED].includes(k.path);
 }

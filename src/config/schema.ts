@@ -107,9 +107,9 @@ function keySchema(key: ConfigKey): z.ZodType {
 }
 
 /** Keys required for every source, or for the chosen one (checked in the refinement below). */
-const ALWAYS_REQUIRED = ['source', 'docker.scimBaseUrl', 'docker.scimToken', 'docker.defaultOrg'];
-const OKTA_REQUIRED = ['okta.orgUrl', 'okta.appId'];
-const ENTRA_REQUIRED = ['entra.tenantId', 'entra.clientId', 'entra.appId'];
+export const ALWAYS_REQUIRED = ['source', 'docker.scimBaseUrl', 'docker.scimToken', 'docker.defaultOrg'];
+export const OKTA_REQUIRED = ['okta.orgUrl', 'okta.appId'];
+export const ENTRA_REQUIRED = ['entra.tenantId', 'entra.clientId', 'entra.appId'];
 
 export function flatSchema() {
   const shape: Record<string, z.ZodType> = {};

@@ -2,7 +2,7 @@ import type { DesiredState, DesiredUser } from '../model/desired.ts';
 import type { Finding } from '../model/finding.ts';
 import type { IdpSnapshot, IdpUser } from '../model/idp.ts';
 import { parseTeamGroup, placeUser, type RuleDefaults } from './rules.ts';
-import { MAX_NAME_LENGTH, hasControlCharacters, isValidEmail, preview } from './validate.ts';
+import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, hasControlCharacters, isValidEmail, preview } from './validate.ts';
 
 /**
  * Applies Docker's rules to a whole IdP snapshot. Every bad record becomes a finding and its user
@@ -14,13 +14,15 @@ export function mapSnapshot(snapshot: IdpSnapshot, defaults: RuleDefaults): Desi
   const deprovisioned: string[] = [];
 
   // Team groups first, so a malformed group is reported once, not once per member.
+  const memberCount = new Map<string, number>();
+  for (const u of snapshot.users) for (const g of new Set(u.groups)) memberCount.set(g, (memberCount.get(g) ?? 0) + 1);
   const teamOfGroup = new Map<string, string | null>();
   for (const name of new Set([...snapshot.groups.map((g) => g.name), ...snapshot.users.flatMap((u) => u.groups)])) {
     const parsed = parseTeamGroup(name);
     if (parsed === 'not-a-team-group') teamOfGroup.set(name, null);
     else if ('code' in parsed) {
       teamOfGroup.set(name, null);
-      const members = snapshot.users.filter((u) => u.groups.includes(name)).length;
+      const members = memberCount.get(name) ?? 0;
       findings.push({
         code: 'MALFORMED_GROUP',
         severity: 'warning',
@@ -97,8 +99,8 @@ function mapUser(
   const userName = user.userName?.trim() ?? '';
   if (userName === '') {
     problems.push(finding('MISSING_EMAIL', `IdP user ${user.idpId} has no email to use as Docker userName${user.note ? ` (${user.note})` : ''}`, 'give the user an email address in the IdP'));
-  } else if (userName.length > 254) {
-    problems.push(finding('VALUE_TOO_LONG', `userName is ${userName.length} characters; email addresses stop at 254`, 'fix the email address in the IdP'));
+  } else if (userName.length > MAX_EMAIL_LENGTH) {
+    problems.push(finding('VALUE_TOO_LONG', `userName is ${userName.length} characters; email addresses stop at ${MAX_EMAIL_LENGTH}`, 'fix the email address in the IdP'));
   } else if (!isValidEmail(userName)) {
     problems.push(finding('INVALID_EMAIL', `userName ${preview(userName)} is not a valid email address`, 'Docker needs a reachable email as userName; fix it in the IdP'));
   }
@@ -143,7 +145,8 @@ function blankToNull(v: string | null): string | null {
   return t ? t : null;
 }
 
-function cmp(a: string, b: string): number {
+/** Plain code-unit order: the same everywhere, whatever the locale. */
+export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -1,19 +1,14 @@
-import type { DockerRole } from './docker.ts';
+import type { UserAttributes } from './docker.ts';
 import type { Finding } from './finding.ts';
 
-/** An IdP user after Docker's role/org/team rules: what Docker should hold for them. */
-export interface DesiredUser {
+/**
+ * An IdP user after Docker's role/org/team rules: what Docker should hold for them. `userName` is
+ * a valid email in the IdP's own case (Docker compares userNames case-insensitively); `org` the
+ * one the extension names (dockerOrg, else the default org); `team` the one it names (the first
+ * dockerTeam, the default team, or null for dockerOrg alone).
+ */
+export interface DesiredUser extends UserAttributes {
   readonly idpId: string;
-  /** A valid email, in the IdP's own case. Docker compares userNames case-insensitively. */
-  readonly userName: string;
-  readonly givenName: string | null;
-  readonly familyName: string | null;
-  readonly active: boolean;
-  readonly role: DockerRole;
-  /** The organization the user's extension names (dockerOrg, else the default org). */
-  readonly org: string;
-  /** The team sent in the extension: the first dockerTeam, the default team, or null (dockerOrg alone). */
-  readonly team: string | null;
   /** Every team membership as `org:team`, from the attributes and from assigned org:team groups; sorted, unique. */
   readonly teams: readonly string[];
 }

@@ -6,7 +6,7 @@ export type * from './link.ts';
 export type * from './plan.ts';
 export type * from './result.ts';
 export { DOCKER_ROLES } from './docker.ts';
-export { OPERATION_KINDS, PLAN_SCHEMA_VERSION } from './plan.ts';
+export { OPERATION_KINDS, PLAN_SCHEMA_VERSION, formatValue, subjectOf } from './plan.ts';
 export { AppError, SourceReadError } from './errors.ts';
 export type { ExternalSystem, AppErrorInit } from './errors.ts';
 export type * from './recovery.ts';

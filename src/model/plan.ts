@@ -134,6 +134,18 @@ export interface Plan {
   readonly counts: PlanCounts;
 }
 
+/** What an operation is about: the user's userName, or the team's name. */
+export function subjectOf(op: Operation): string {
+  return 'userName' in op ? op.userName : op.group;
+}
+
+/** A value as reports and findings show it: strings quoted, unset values named. */
+export function formatValue(v: string | boolean | null | undefined): string {
+  if (v === null || v === undefined) return '(unset)';
+  if (typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
 /** A link the executor records after a create or adopt. */
 export interface LinkRecord {
   readonly idpId: string;

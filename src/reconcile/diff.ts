@@ -1,5 +1,5 @@
 import type { DesiredUser } from '../model/desired.ts';
-import type { DockerRole, DockerUser, UserAttributes } from '../model/docker.ts';
+import { DOCKER_ROLES, type DockerRole, type DockerUser, type UserAttributes } from '../model/docker.ts';
 import type { AppliedState } from '../model/link.ts';
 import type { Change, UserField } from '../model/plan.ts';
 
@@ -66,7 +66,7 @@ export function deactivationAttributes(current: CurrentState, applied: AppliedSt
     givenName: current.givenName,
     familyName: current.familyName,
     active: false,
-    role: (['member', 'editor', 'owner'] as const).includes(role) ? role : 'member',
+    role: DOCKER_ROLES.includes(role) ? role : 'member',
     org: current.org ?? applied?.org ?? '',
     team: current.team ?? applied?.team ?? null,
   };

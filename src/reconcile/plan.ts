@@ -7,6 +7,8 @@ import type { Link } from '../model/link.ts';
 import {
   OPERATION_KINDS,
   PLAN_SCHEMA_VERSION,
+  formatValue,
+  subjectOf,
   type AdoptOperation,
   type BlockReason,
   type Change,
@@ -210,25 +212,24 @@ export function buildPlan(input: PlanInput): Plan {
     // asking. Any other existing account is an adoption, even when our own link lost its account:
     // the one with the same userName now is not the one this tool created.
     const relink = owner !== undefined;
+    const current = currentState(candidate, owner?.applied ?? null);
+    const target = targetAttributes(d, current, true);
+    const changes = diffUser(current, target, null);
+    if (!candidate.active) changes.unshift({ field: 'active', before: false, after: true });
     if (!relink && !options.adoptExisting) {
-      const current = currentState(candidate, null);
-      const changes = describeChanges(diffUser(current, targetAttributes(d, current, true), null), candidate.active);
+      const described = describeChanges(changes);
       findings.push({
         code: 'ADOPTABLE_ACCOUNT',
         severity: 'warning',
         subject: d.userName,
         idpId: d.idpId,
         dockerId: candidate.id,
-        message: `an existing Docker account matches this assigned user and can be adopted${changes ? `; adoption would change ${changes}` : ''}`,
+        message: `an existing Docker account matches this assigned user and can be adopted${described ? `; adoption would change ${described}` : ''}`,
         advice: 'set ADOPT_EXISTING=true to link it and manage it from the IdP; until then it is not touched',
       });
       continue;
     }
     claimed.add(candidate.id);
-    const current = currentState(candidate, owner?.applied ?? null);
-    const target = targetAttributes(d, current, true);
-    const changes = diffUser(current, target, null);
-    if (!candidate.active) changes.unshift({ field: 'active', before: false, after: true });
     userOps.push({
       id: `adopt:${d.idpId}`,
       kind: 'adopt',
@@ -288,7 +289,7 @@ export function buildPlan(input: PlanInput): Plan {
         subject: d.userName,
         idpId: d.idpId,
         dockerId: docker.id,
-        message: `Docker's ${c.field} is ${fmt(c.before)} but this tool last applied ${fmt(link.applied[c.field as keyof typeof link.applied] as string | null)}; it is set back to ${fmt(c.after)}`,
+        message: `Docker's ${c.field} is ${formatValue(c.before)} but this tool last applied ${formatValue(link.applied[c.field as keyof typeof link.applied] as string | null)}; it is set back to ${formatValue(c.after)}`,
         advice: 'something else writes to this account: disable JIT provisioning in Docker (recommended) or make the SSO attribute mapping match the IdP values',
       });
     }
@@ -405,7 +406,7 @@ export function buildPlan(input: PlanInput): Plan {
   // The share is of accounts this tool manages that are active now: long-gone leavers still have
   // links, and counting them would let a mass deactivation look small.
   const managedActive = links.filter((l) => observedById.get(l.dockerId)?.active === true).length;
-  const safety = judgeSafety(deactivations.length, managedActive, desired.users.length + desired.held.length + desired.deprovisioned.length, options);
+  const safety = judgeSafety(deactivations.length, managedActive, input.idpUsers, options);
   const block: BlockReason | null = !options.deactivate ? 'deactivation-disabled' : safety.tripped && !options.force ? 'safety-threshold' : null;
   const finalUserOps = block
     ? userOps.map((o) => (o.kind === 'deactivate' ? { ...o, blocked: block } : o))
@@ -458,16 +459,12 @@ export function buildPlan(input: PlanInput): Plan {
 
 const KIND_ORDER = new Map(OPERATION_KINDS.map((k, i) => [k, i]));
 
-function subjectOf(op: Operation): string {
-  return 'userName' in op ? op.userName.toLowerCase() : op.group.toLowerCase();
-}
-
 /** Groups first, then users by kind, team changes, and deactivations last; alphabetical within. */
 function byOperation(a: Operation, b: Operation): number {
   const k = (KIND_ORDER.get(a.kind) ?? 0) - (KIND_ORDER.get(b.kind) ?? 0);
   if (k !== 0) return k;
-  const sa = subjectOf(a);
-  const sb = subjectOf(b);
+  const sa = subjectOf(a).toLowerCase();
+  const sb = subjectOf(b).toLowerCase();
   return sa < sb ? -1 : sa > sb ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
@@ -476,12 +473,7 @@ function answersFor(docker: DockerUser, lastApplied: string, wanted: string): bo
   return name === lastApplied.toLowerCase() || name === wanted.toLowerCase();
 }
 
-function fmt(v: string | boolean | null | undefined): string {
-  return v === null || v === undefined ? '(unset)' : JSON.stringify(v);
-}
 
-function describeChanges(changes: readonly Change[], active: boolean): string {
-  const parts = changes.map((c) => `${c.field} ${fmt(c.before)} → ${fmt(c.after)}`);
-  if (!active) parts.unshift('active false → true');
-  return parts.join(', ');
+function describeChanges(changes: readonly Change[]): string {
+  return changes.map((c) => `${c.field} ${formatValue(c.before)} → ${formatValue(c.after)}`).join(', ');
 }

@@ -1,3 +1,4 @@
+import { cmp } from '../mapping/map.ts';
 import type { DockerGroup } from '../model/docker.ts';
 import type { GroupCreateOperation, TeamMember, TeamOperation } from '../model/plan.ts';
 
@@ -101,8 +102,4 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
     });
   }
   return { groupCreates, adds: addOps, removes: removeOps, satisfied };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-import type { Change, Operation, Plan } from '../model/plan.ts';
+import { formatValue, type Change, type Operation, type Plan } from '../model/plan.ts';
 import type { OperationResult, RunResult } from '../model/result.ts';
 
 /**
@@ -14,14 +14,9 @@ export interface ReportInput {
   readonly dryRun: boolean;
 }
 
-export function fmtValue(v: string | boolean | null | undefined): string {
-  if (v === null || v === undefined) return '(unset)';
-  if (typeof v === 'boolean') return String(v);
-  return JSON.stringify(v);
-}
 
 export function changeLine(c: Change): string {
-  return `${c.field}: ${fmtValue(c.before)} → ${fmtValue(c.after)}${c.drift ? ' (drift)' : ''}`;
+  return `${c.field}: ${formatValue(c.before)} → ${formatValue(c.after)}${c.drift ? ' (drift)' : ''}`;
 }
 
 const MEMBERS_SHOWN = 5;
@@ -48,12 +43,9 @@ export function changeLines(op: Operation): string[] {
   }
 }
 
-export function subjectOf(op: Operation): string {
-  return 'userName' in op ? op.userName : op.group;
-}
-
-export function resultOf(result: RunResult | undefined, op: Operation): OperationResult | undefined {
-  return result?.results.find((r) => r.opId === op.id);
+/** Each operation's result by operation id: one lookup per row, whatever the size of the run. */
+export function resultsById(result: RunResult | undefined): ReadonlyMap<string, OperationResult> {
+  return new Map(result?.results.map((r) => [r.opId, r]) ?? []);
 }
 
 export function statusText(r: OperationResult | undefined, op: Operation): string {

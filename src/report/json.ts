@@ -1,4 +1,4 @@
-import type { ReportInput } from './describe.ts';
+import { resultsById, type ReportInput } from './describe.ts';
 
 /**
  * The JSON report: a documented, versioned shape (docs/report-format.md) for scripts and archives.
@@ -9,7 +9,7 @@ export const REPORT_VERSION = 1;
 
 export function renderJson(input: ReportInput): string {
   const { plan, result } = input;
-  const byId = new Map(result?.results.map((r) => [r.opId, r]) ?? []);
+  const byId = resultsById(result);
   const doc = {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,

@@ -1,4 +1,5 @@
-import { changeLines, countsLines, resultOf, statusText, subjectOf, title, type ReportInput } from './describe.ts';
+import { subjectOf } from '../model/plan.ts';
+import { changeLines, countsLines, resultsById, statusText, title, type ReportInput } from './describe.ts';
 
 /** A report to paste into a ticket or a change request. */
 export function renderMarkdown(input: ReportInput): string {
@@ -9,11 +10,12 @@ export function renderMarkdown(input: ReportInput): string {
   if (ops.length === 0) out.push('None: Docker already matches the IdP.');
   else {
     const withResult = input.result !== undefined || ops.some((o) => o.blocked);
+    const results = resultsById(input.result);
     out.push(`| # | Operation | Subject | Change | ${withResult ? 'Result | ' : ''}Reason |`);
     out.push(`|---|---|---|---|${withResult ? '---|' : ''}---|`);
     ops.forEach((op, i) => {
       const cells = [String(i + 1), `\`${op.kind}\``, esc(subjectOf(op)), changeLines(op).map(esc).join('<br>')];
-      if (withResult) cells.push(esc(statusText(resultOf(input.result, op), op)));
+      if (withResult) cells.push(esc(statusText(results.get(op.id), op)));
       cells.push(esc(op.reason));
       out.push(`| ${cells.join(' | ')} |`);
     });

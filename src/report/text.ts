@@ -1,4 +1,5 @@
-import { changeLines, countsLines, resultOf, statusText, subjectOf, title, type ReportInput } from './describe.ts';
+import { subjectOf } from '../model/plan.ts';
+import { changeLines, countsLines, resultsById, statusText, title, type ReportInput } from './describe.ts';
 
 /** A report for a terminal: counts first, one row per operation, then findings. */
 export function renderText(input: ReportInput): string {
@@ -12,18 +13,23 @@ export function renderText(input: ReportInput): string {
     out.push('Operations: none — Docker already matches the IdP.');
   } else {
     const withResult = input.result !== undefined || ops.some((o) => o.blocked);
+    const results = resultsById(input.result);
     const rows = ops.map((op) => ({
       kind: op.kind,
       subject: subjectOf(op),
       change: changeLines(op),
       reason: op.reason,
-      status: statusText(resultOf(input.result, op), op),
+      status: statusText(results.get(op.id), op),
     }));
-    const w = {
-      kind: Math.max(4, ...rows.map((r) => r.kind.length)),
-      subject: Math.min(40, Math.max(7, ...rows.map((r) => r.subject.length))),
-      change: Math.min(56, Math.max(6, ...rows.flatMap((r) => r.change.map((c) => c.length)))),
-    };
+    // Widths by a loop: spreading 100,000 rows into Math.max overflows the call stack.
+    const w = { kind: 4, subject: 7, change: 6 };
+    for (const r of rows) {
+      w.kind = Math.max(w.kind, r.kind.length);
+      w.subject = Math.max(w.subject, r.subject.length);
+      for (const c of r.change) w.change = Math.max(w.change, c.length);
+    }
+    w.subject = Math.min(40, w.subject);
+    w.change = Math.min(56, w.change);
     out.push('Operations');
     out.push(`  ${pad('KIND', w.kind)}  ${pad('SUBJECT', w.subject)}  ${pad('CHANGE', w.change)}  ${withResult ? 'RESULT · ' : ''}REASON`);
     for (const r of rows) {

@@ -39,7 +39,6 @@ export interface SyncOptions {
   /** --no-deactivate: plan deactivations but apply none (overrides DEACTIVATE for this run). */
   readonly noDeactivate?: boolean;
   readonly signal?: AbortSignal;
-  readonly onResult?: (r: OperationResult) => void;
 }
 
 export interface SyncOutcome {
@@ -86,6 +85,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     // In a dry run the store is an in-memory copy, so recording the recovery there shows its effect
     // in the plan without touching the file.
     if (recovery.links.length || recovery.abandoned.length) state.recordRecovery(recovery, runId);
+    const links = recovery.links.length ? state.links() : before;
     for (const l of recovery.links) log.warn({ idpId: l.idpId, dockerId: l.dockerId, op: l.opId, interruptedRun: l.runId }, `recovered link for ${l.userName}: the interrupted ${l.origin === 'created' ? 'create' : 'adopt'} had reached Docker`);
 
     const desired = mapSnapshot(snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
@@ -93,7 +93,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       source: config.source,
       idpUsers: snapshot.users.length,
       desired,
-      links: state.links(),
+      links,
       observed,
       options: {
         adoptExisting: config.sync.adoptExisting,
@@ -120,8 +120,8 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       logger: log,
       concurrency: config.docker.concurrency,
       adoptExisting: config.sync.adoptExisting,
+      links,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.onResult ? { onResult: opts.onResult } : {}),
     });
     const status = runStatus(results);
     const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered };

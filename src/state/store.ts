@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { UserAttributes } from '../model/docker.ts';
 import type { AppliedState, Link, LinkOrigin } from '../model/link.ts';
 import type { Operation } from '../model/plan.ts';
@@ -84,15 +84,27 @@ export class StateStore {
     if (this.db.open) this.db.close();
   }
 
+  private readonly statements = new Map<string, Statement>();
+
+  /** Each SQL text prepared once per store: per-row writes at 100,000 users would otherwise spend seconds preparing. */
+  private stmt(sql: string): Statement {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      prepared = this.db.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+
   // ── meta ────────────────────────────────────────────────────────────────────────────────────
 
   getMeta(key: string): string | null {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value ?? null;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   // ── run lock ──────────────────────────────────────────────────────────────────────────────
@@ -136,7 +148,7 @@ export class StateStore {
       this.db
         .transaction(() => {
           const raw = this.getMeta('run-lock');
-          if (raw && (JSON.parse(raw) as RunLock).pid === me.pid && (JSON.parse(raw) as RunLock).host === me.host) this.db.prepare("DELETE FROM meta WHERE key = 'run-lock'").run();
+          if (raw && (JSON.parse(raw) as RunLock).pid === me.pid && (JSON.parse(raw) as RunLock).host === me.host) this.stmt("DELETE FROM meta WHERE key = 'run-lock'").run();
         })
         .immediate();
     };
@@ -145,7 +157,7 @@ export class StateStore {
   // ── links ───────────────────────────────────────────────────────────────────────────────────
 
   links(): Link[] {
-    const rows = this.db.prepare('SELECT idp_id, docker_id, user_name, origin, applied FROM links ORDER BY idp_id').all() as Array<{
+    const rows = this.stmt('SELECT idp_id, docker_id, user_name, origin, applied FROM links ORDER BY idp_id').all() as Array<{
       idp_id: string;
       docker_id: string;
       user_name: string;
@@ -162,13 +174,13 @@ export class StateStore {
   }
 
   linkCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM links').get() as { n: number }).n;
+    return (this.stmt('SELECT count(*) AS n FROM links').get() as { n: number }).n;
   }
 
   /** Inserts or replaces the link of an IdP user; a link another IdP user held on the same account moves. */
   private putLink(idpId: string, dockerId: string, origin: LinkOrigin, applied: AppliedState): void {
     const now = this.now();
-    this.db.prepare('DELETE FROM links WHERE docker_id = ? AND idp_id <> ?').run(dockerId, idpId);
+    this.stmt('DELETE FROM links WHERE docker_id = ? AND idp_id <> ?').run(dockerId, idpId);
     this.db
       .prepare(
         `INSERT INTO links (idp_id, docker_id, user_name, origin, applied, created_at, updated_at)
@@ -180,7 +192,7 @@ export class StateStore {
   }
 
   private updateApplied(idpId: string, change: (a: AppliedState) => AppliedState): void {
-    const row = this.db.prepare('SELECT applied FROM links WHERE idp_id = ?').get(idpId) as { applied: string } | undefined;
+    const row = this.stmt('SELECT applied FROM links WHERE idp_id = ?').get(idpId) as { applied: string } | undefined;
     if (!row) return;
     const next = change(JSON.parse(row.applied) as AppliedState);
     this.db
@@ -193,7 +205,7 @@ export class StateStore {
   startRun(source: string, forced: boolean): string {
     const started = this.now();
     const id = `${started.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
-    this.db.prepare('INSERT INTO runs (id, started_at, source, status, forced) VALUES (?, ?, ?, ?, ?)').run(id, started, source, 'running', forced ? 1 : 0);
+    this.stmt('INSERT INTO runs (id, started_at, source, status, forced) VALUES (?, ?, ?, ?, ?)').run(id, started, source, 'running', forced ? 1 : 0);
     return id;
   }
 
@@ -228,11 +240,6 @@ export class StateStore {
     }));
   }
 
-  runResult(runId: string): RunResult | null {
-    const row = this.db.prepare('SELECT result FROM runs WHERE id = ?').get(runId) as { result: string | null } | undefined;
-    return row?.result ? (JSON.parse(row.result) as RunResult) : null;
-  }
-
   // ── journal ─────────────────────────────────────────────────────────────────────────────────
 
   private journal(runId: string, op: Pick<Operation, 'id' | 'kind'> & Partial<Record<'idpId' | 'userName' | 'dockerId', string | null>>, status: string, detail: unknown, dockerId?: string | null): void {
@@ -265,7 +272,7 @@ export class StateStore {
   recordUserSuccess(runId: string, op: Operation & { idpId: string; target: UserAttributes }, dockerId: string, origin: LinkOrigin | null, note?: string): void {
     this.db.transaction(() => {
       if (origin) {
-        const previous = this.db.prepare('SELECT applied FROM links WHERE idp_id = ?').get(op.idpId) as { applied: string } | undefined;
+        const previous = this.stmt('SELECT applied FROM links WHERE idp_id = ?').get(op.idpId) as { applied: string } | undefined;
         const teams = previous ? (JSON.parse(previous.applied) as AppliedState).teams : [];
         this.putLink(op.idpId, dockerId, origin, { ...op.target, teams });
       } else {
@@ -304,7 +311,7 @@ export class StateStore {
   /** A rebuild: replaces every link with those re-made from Docker, as one recorded run. */
   replaceLinks(runId: string, links: readonly { idpId: string; dockerId: string; applied: AppliedState }[]): void {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM links').run();
+      this.stmt('DELETE FROM links').run();
       for (const l of links) this.putLink(l.idpId, l.dockerId, 'adopted', l.applied);
       this.journal(runId, { id: 'rebuild', kind: 'adopt' }, 'succeeded', { links: links.length, note: 're-linked from Docker by userName' });
     })();
@@ -340,8 +347,8 @@ export class StateStore {
 
   /** Runs still marked running when a new run starts were killed; say so. */
   markInterruptedRuns(): string[] {
-    const ids = (this.db.prepare("SELECT id FROM runs WHERE status = 'running'").all() as Array<{ id: string }>).map((r) => r.id);
-    if (ids.length) this.db.prepare("UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE status = 'running'").run(this.now());
+    const ids = (this.stmt("SELECT id FROM runs WHERE status = 'running'").all() as Array<{ id: string }>).map((r) => r.id);
+    if (ids.length) this.stmt("UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE status = 'running'").run(this.now());
     return ids;
   }
 
@@ -366,7 +373,7 @@ export class StateStore {
   }
 
   journalOf(runId: string): JournalRow[] {
-    const rows = this.db.prepare('SELECT * FROM journal WHERE run_id = ? ORDER BY seq').all(runId) as Array<{
+    const rows = this.stmt('SELECT * FROM journal WHERE run_id = ? ORDER BY seq').all(runId) as Array<{
       seq: number; run_id: string; op_id: string; kind: string; idp_id: string | null; user_name: string | null; docker_id: string | null; status: string; detail: string | null; at: string;
     }>;
     return rows.map((r) => ({

@@ -90,3 +90,22 @@ describe('reports', () => {
     expect(renderReport('markdown', { plan: empty, generatedAt: at, dryRun: true })).toContain('None: Docker already matches the IdP.');
   });
 });
+
+describe('reports at scale', () => {
+  it('render a plan of 100,000 operations (once: the text report overflowed the call stack)', () => {
+    const many = Array.from({ length: 100_000 }, (_, i) => desired({ idpId: `u${i}`, userName: `user${i}@example.com`, teams: [] }));
+    const big = buildPlan({
+      source: 'okta',
+      idpUsers: many.length,
+      desired: { users: many, held: [], deprovisioned: [], findings: [] },
+      links: [],
+      observed: { users: [], groups: [] },
+      options: { adoptExisting: true, deactivate: true, maxDeactivations: 25, maxDeactivationPercent: 10, force: false },
+    });
+    const done: RunResult = { ...result, plan: big, results: big.operations.map((op) => ({ opId: op.id, kind: op.kind, subject: 'x', status: 'succeeded' as const })) };
+    for (const format of ['text', 'markdown'] as const) {
+      const text = renderReport(format, { plan: big, result: done, generatedAt: at, dryRun: false });
+      expect(text).toContain('user99999@example.com');
+    }
+  });
+});
