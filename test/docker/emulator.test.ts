@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DockerScimEmulator, type DockerScimEmulatorOptions } from '../../src/sandbox/docker/emulator.ts';
+import { raw } from './fixture.ts';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const EXT = 'urn:ietf:params:scim:schemas:extension:docker:2.0:User';
@@ -15,16 +16,6 @@ async function start(opts: DockerScimEmulatorOptions = {}) {
   running.push(emu);
   await emu.start();
   return emu;
-}
-
-async function raw(emu: DockerScimEmulator, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${emu.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${emu.token}`, 'content-type': 'application/scim+json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Record<string, any> | undefined };
 }
 
 describe('Docker SCIM emulator', () => {

@@ -21,3 +21,14 @@ export async function setup(emuOpts: DockerScimEmulatorOptions = {}, clientOpts:
 export function attrs(userName: string, over: Partial<UserAttributes> = {}): UserAttributes {
   return { userName, givenName: 'Ada', familyName: 'Lovelace', active: true, role: 'member', org: 'acme', team: 'everyone', ...over };
 }
+
+/** A request sent straight to the emulator (not through the client), to test what it answers. */
+export async function raw(emu: DockerScimEmulator, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${emu.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${emu.token}`, 'content-type': 'application/scim+json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Record<string, any> | undefined };
+}

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DockerApiError } from '../../src/docker/errors.ts';
-import type { DockerScimEmulator } from '../../src/sandbox/docker/emulator.ts';
-import { attrs, setup } from './fixture.ts';
+import { attrs, raw, setup } from './fixture.ts';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-
-async function raw(emu: DockerScimEmulator, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${emu.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${emu.token}`, 'content-type': 'application/scim+json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> | undefined };
-}
 
 describe('groups', () => {
   it('creates a team and answers a 409 with the existing one', async () => {
