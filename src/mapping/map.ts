@@ -96,6 +96,12 @@ function mapUser(
     advice,
   });
 
+  // A value of the wrong type is not guessed at (a number is no org, "true" is no boolean): the
+  // user is held until the IdP sends what the field can hold.
+  for (const bad of user.illTyped ?? []) {
+    problems.push(finding('ILL_TYPED_VALUE', `${bad.field} is ${bad.value}, but it must be ${bad.expected}; not read as anything`, `fix ${bad.field} in the IdP (check the attribute's type in the app's schema or mapping)`));
+  }
+
   const userName = user.userName?.trim() ?? '';
   if (userName === '') {
     problems.push(finding('MISSING_EMAIL', `IdP user ${user.idpId} has no email to use as Docker userName${user.note ? ` (${user.note})` : ''}`, 'give the user an email address in the IdP'));

@@ -25,6 +25,24 @@ export interface IdpUser {
   readonly groups: readonly string[];
   /** A short human note for reports, e.g. "okta app user PROVISIONED (GROUP)". */
   readonly note?: string;
+  /**
+   * Values the IdP sent with a type their field cannot have. They are never coerced into a
+   * meaning: the mapping holds the user (an active one is neither changed nor deactivated) and the
+   * report names each value. A source that cannot tell whether the user is active because that
+   * very field is ill-typed reports it here and sets `active: true`, so the user is held, not
+   * deactivated.
+   */
+  readonly illTyped?: readonly IllTypedValue[];
+}
+
+/** A value of the wrong type, e.g. `dockerOrg` sent as the number 42, or `accountEnabled` as the string "true". */
+export interface IllTypedValue {
+  /** The field as the IdP names it, e.g. `profile.dockerOrg` or `accountEnabled`. */
+  readonly field: string;
+  /** The value as JSON, cut short. */
+  readonly value: string;
+  /** What the field must hold, e.g. "a string or a list of strings". */
+  readonly expected: string;
 }
 
 export interface IdpGroup {

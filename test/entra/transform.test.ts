@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { IllTypedValue } from '../../src/model/idp.ts';
 import {
   DEFAULT_ACCESS,
   attributeValues,
@@ -50,7 +51,9 @@ describe('docker* attributes become lists', () => {
     ['extensionAttribute1', { kind: 'extensionAttribute', index: 1 }, ['owner']],
     ['an empty extensionAttribute', { kind: 'extensionAttribute', index: 2 }, []],
   ])('from %s', (_label, source, expected) => {
-    expect(attributeValues(user, source, ['editor'])).toEqual(expected);
+    const illTyped: IllTypedValue[] = [];
+    expect(attributeValues(user, source, ['editor'], illTyped)).toEqual(expected);
+    expect(illTyped).toEqual([]);
   });
 });
 

@@ -34,6 +34,7 @@ describe('mapping a snapshot', () => {
     { rule: 'an oversized name', user: { givenName: 'x'.repeat(256) }, code: 'VALUE_TOO_LONG' },
     { rule: 'a name with a line break', user: { familyName: 'Doe\nInjected' }, code: 'INVALID_NAME' },
     { rule: 'an unknown role', user: { dockerRole: ['admin'] }, code: 'UNKNOWN_ROLE' },
+    { rule: 'an ill-typed value (dockerOrg sent as a number)', user: { illTyped: [{ field: 'profile.dockerOrg', value: '42', expected: 'a string or a list of strings' }] }, code: 'ILL_TYPED_VALUE' },
   ])('$rule becomes a $code finding and the user is held; the others proceed', ({ user, code }) => {
     const s = snapshot([idpUser({ idpId: 'bad', ...user }), idpUser({ idpId: 'good' })]);
     const d = mapSnapshot(s, defaults);
@@ -41,6 +42,14 @@ describe('mapping a snapshot', () => {
     expect(d.held).toEqual(['bad']);
     expect(d.findings.map((f) => f.code)).toContain(code);
     expect(d.findings.every((f) => f.idpId === 'bad')).toBe(true);
+  });
+
+  it('an ill-typed value is named in the finding, and a leaver with one is still deactivated', () => {
+    const illTyped = [{ field: 'accountEnabled', value: '"true"', expected: 'a boolean' }];
+    const d = mapSnapshot(snapshot([idpUser({ idpId: 'odd', illTyped }), idpUser({ idpId: 'gone', active: false, illTyped })]), defaults);
+    expect(d.held).toEqual(['odd']);
+    expect(d.deprovisioned).toEqual(['gone']);
+    expect(d.findings.find((f) => f.idpId === 'odd')?.message).toContain('accountEnabled is "true", but it must be a boolean');
   });
 
   it('an inactive user with a bad record is deprovisioned, not held: nothing about the record matters for a leaver', () => {

@@ -1,4 +1,4 @@
-import type { IdpGroup, IdpUser, SourceNote } from '../../model/idp.ts';
+import type { IdpGroup, IdpUser, IllTypedValue, SourceNote } from '../../model/idp.ts';
 import { attributeList } from '../attributes.ts';
 
 /**
@@ -124,18 +124,18 @@ export function roleValues(roleIds: Iterable<string>, roles: ReadonlyMap<string,
   return [...out].sort();
 }
 
-export function attributeValues(u: UserWire, source: AttributeSource, appRoleValues: readonly string[]): string[] {
+export function attributeValues(u: UserWire, source: AttributeSource, appRoleValues: readonly string[], illTyped: IllTypedValue[]): string[] {
   switch (source.kind) {
     case 'none':
       return [];
     case 'appRole':
       return [...appRoleValues];
     case 'extension':
-      return attributeList(u[source.property]);
+      return attributeList(u[source.property], source.property, illTyped);
     case 'extensionAttribute': {
       const ext = u.onPremisesExtensionAttributes;
       if (ext === null || typeof ext !== 'object') return [];
-      return attributeList((ext as Record<string, unknown>)[`extensionAttribute${source.index}`]);
+      return attributeList((ext as Record<string, unknown>)[`extensionAttribute${source.index}`], `onPremisesExtensionAttributes.extensionAttribute${source.index}`, illTyped);
     }
   }
 }
@@ -156,6 +156,10 @@ export function toIdpUser(u: UserWire, ctx: UserContext): { user: IdpUser; note:
   const { userName, why } = userNameOf(u, ctx.userNameSource);
   const upn = str(u.userPrincipalName);
   const groups = [...new Set(ctx.groups)].sort();
+  const illTyped: IllTypedValue[] = [];
+  const dockerRole = attributeValues(u, ctx.attributes.dockerRole, ctx.appRoleValues, illTyped);
+  const dockerOrg = attributeValues(u, ctx.attributes.dockerOrg, ctx.appRoleValues, illTyped);
+  const dockerTeam = attributeValues(u, ctx.attributes.dockerTeam, ctx.appRoleValues, illTyped);
   const user: IdpUser = {
     idpId: String(u.id),
     userName,
@@ -163,11 +167,12 @@ export function toIdpUser(u: UserWire, ctx: UserContext): { user: IdpUser; note:
     familyName: str(u.surname),
     // Blocked from sign-in in Entra is inactive in Docker; enabled again reactivates (§7).
     active: u.accountEnabled === true,
-    dockerRole: attributeValues(u, ctx.attributes.dockerRole, ctx.appRoleValues),
-    dockerOrg: attributeValues(u, ctx.attributes.dockerOrg, ctx.appRoleValues),
-    dockerTeam: attributeValues(u, ctx.attributes.dockerTeam, ctx.appRoleValues),
+    dockerRole,
+    dockerOrg,
+    dockerTeam,
     groups,
     note: noteOf(ctx.direct, groups, u, why),
+    ...(illTyped.length > 0 ? { illTyped } : {}),
   };
   const note: SourceNote | null = why
     ? { code: 'ENTRA_USER_WITHOUT_EMAIL', subject: upn ?? String(u.id), message: `Entra user ${upn ?? String(u.id)} ${why}, so it has no Docker userName and is not synced; give it a mail address in Entra.` }

@@ -1,4 +1,4 @@
-import type { IdpGroup, IdpUser } from '../../model/idp.ts';
+import type { IdpGroup, IdpUser, IllTypedValue } from '../../model/idp.ts';
 import { attributeList } from '../attributes.ts';
 
 /**
@@ -94,6 +94,10 @@ export function noteOf(au: AppUserWire): string {
  */
 export function toIdpUser(au: AppUserWire, groups: readonly string[]): IdpUser {
   const profile = record(au.profile);
+  const illTyped: IllTypedValue[] = [];
+  const dockerRole = attributeList(profile.dockerRole, 'profile.dockerRole', illTyped);
+  const dockerOrg = attributeList(profile.dockerOrg, 'profile.dockerOrg', illTyped);
+  const dockerTeam = attributeList(profile.dockerTeam, 'profile.dockerTeam', illTyped);
   return {
     // AppUser.id is the Okta user id (00u…), stable across email changes.
     idpId: String(au.id),
@@ -101,11 +105,12 @@ export function toIdpUser(au: AppUserWire, groups: readonly string[]): IdpUser {
     givenName: nameOf(au, ['givenName', 'firstName'], 'firstName'),
     familyName: nameOf(au, ['familyName', 'lastName'], 'lastName'),
     active: isActive(au.status, au._embedded?.user?.status),
-    dockerRole: attributeList(profile.dockerRole),
-    dockerOrg: attributeList(profile.dockerOrg),
-    dockerTeam: attributeList(profile.dockerTeam),
+    dockerRole,
+    dockerOrg,
+    dockerTeam,
     groups: [...new Set(groups)].sort(),
     note: noteOf(au),
+    ...(illTyped.length > 0 ? { illTyped } : {}),
   };
 }
 
