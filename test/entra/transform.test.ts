@@ -146,3 +146,41 @@ describe('a whole user', () => {
     expect(noteOf(direct, groups, { accountEnabled: true, userPrincipalName: 'a@b.c' }, null)).toBe(expected);
   });
 });
+
+describe('values of the wrong type are reported, never coerced (the mapping holds the user)', () => {
+  const ctx = { userNameSource: 'userPrincipalName' as const, attributes: NONE, appRoleValues: [], groups: [], direct: true };
+  const base: UserWire = { id: 'u1', accountEnabled: true, userPrincipalName: 'jane@acme.com', mail: 'jane@acme.com', givenName: 'Jane', surname: 'Doe' };
+  it.each<[string, UserWire, 'userPrincipalName' | 'mail', Partial<ReturnType<typeof toIdpUser>['user']>, IllTypedValue[]]>([
+    ['accountEnabled "true" is not true: active, so held, not deactivated', { ...base, accountEnabled: 'true' }, 'userPrincipalName', { active: true }, [{ field: 'accountEnabled', value: '"true"', expected: 'a boolean' }]],
+    ['accountEnabled 1', { ...base, accountEnabled: 1 }, 'userPrincipalName', { active: true }, [{ field: 'accountEnabled', value: '1', expected: 'a boolean' }]],
+    ['accountEnabled "false" is not false either', { ...base, accountEnabled: 'false' }, 'userPrincipalName', { active: true }, [{ field: 'accountEnabled', value: '"false"', expected: 'a boolean' }]],
+    ['accountEnabled missing (it is always selected)', { ...base, accountEnabled: null }, 'userPrincipalName', { active: true }, [{ field: 'accountEnabled', value: 'null', expected: 'a boolean' }]],
+    ['a numeric UPN: no userName, and mail does not stand in', { ...base, userPrincipalName: 42 }, 'userPrincipalName', { userName: null }, [{ field: 'userPrincipalName', value: '42', expected: 'a string' }]],
+    ['a guest whose mail is a list: no userName, and the UPN does not stand in', { ...base, userPrincipalName: 'j_p.com#EXT#@t.onmicrosoft.com', mail: ['j@p.com'] }, 'userPrincipalName', { userName: null }, [{ field: 'mail', value: '["j@p.com"]', expected: 'a string' }]],
+    ['mail as the source, sent as an object', { ...base, mail: { address: 'j@acme.com' } }, 'mail', { userName: null }, [{ field: 'mail', value: '{"address":"j@acme.com"}', expected: 'a string' }]],
+    ['a UPN that is fine with a mail that is not: the UPN is used, the mail still reported', { ...base, mail: 7 }, 'userPrincipalName', { userName: 'jane@acme.com' }, [{ field: 'mail', value: '7', expected: 'a string' }]],
+    ['givenName and surname of other types', { ...base, givenName: 7, surname: ['Doe'] }, 'userPrincipalName', { givenName: null, familyName: null }, [
+      { field: 'givenName', value: '7', expected: 'a string' },
+      { field: 'surname', value: '["Doe"]', expected: 'a string' },
+    ]],
+  ])('%s', (_label, u, source, expected, illTyped) => {
+    const { user, note } = toIdpUser(u, { ...ctx, userNameSource: source });
+    expect(user).toMatchObject(expected);
+    expect(user.illTyped).toEqual(illTyped);
+    // The ill-typed value is what the report names; no "give it a mail address" note on top.
+    expect(note).toBeNull();
+  });
+
+  it('a well-typed user carries no illTyped at all', () => {
+    expect(toIdpUser(base, ctx).user.illTyped).toBeUndefined();
+    expect(toIdpUser({ ...base, accountEnabled: false, mail: null, givenName: null }, ctx).user).toMatchObject({ active: false, givenName: null });
+  });
+
+  it.each<[string, UserWire, boolean]>([
+    ['accountEnabled "true" was read (and is judged, not read again)', { id: '1', userPrincipalName: 'a@b.c', accountEnabled: 'true' }, true],
+    ['a numeric UPN was read', { id: '1', userPrincipalName: 42, accountEnabled: true }, true],
+    ['an empty UPN was not', { id: '1', userPrincipalName: '', accountEnabled: true }, false],
+  ])('fully read: %s', (_label, u, expected) => {
+    expect(isFullyRead(u)).toBe(expected);
+  });
+});

@@ -82,7 +82,8 @@ async function runChunk(chunk: readonly BatchGet[], deps: BatchDeps, results: Ma
       } else {
         // Any other status fails the read, 404 included: an object deleted between the listing and
         // this read (or a replication lag) would otherwise silently drop an assigned user. Complete
-        // or an error; the next run sees a consistent directory.
+        // or an error; the next run sees a consistent directory. A 3xx item is such an error too:
+        // nothing inside a $batch answer (Location, links) is ever followed (invariant 10).
         throw deps.fail(itemError(a, attempt + 1), `${p.item.describe} (in $batch)`, p.item.subject);
       }
     }

@@ -1,10 +1,10 @@
-import { ClientCertificateCredential, ClientSecretCredential, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+import { ClientCertificateCredential, ClientSecretCredential, type AccessToken, type ClientSecretCredentialOptions, type GetTokenOptions, type TokenCredential } from '@azure/identity';
 import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, TelemetryHandler, type Context, type Middleware, type MiddlewareOptions } from '@microsoft/microsoft-graph-client';
 // Under ESM the directory import throws ERR_UNSUPPORTED_DIR_IMPORT (gotcha 13).
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { Logger } from '../../logging/logger.ts';
 import { backoffMs, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy } from '../../util/retry.ts';
-import { EntraAbortedError, EntraHttpError, EntraMalformedError, EntraTokenError, EntraTransportError, errorCode } from './errors.ts';
+import { EntraAbortedError, EntraHttpError, EntraMalformedError, EntraOffOriginError, EntraTokenError, EntraTransportError, errorCode, originOf } from './errors.ts';
 
 /**
  * Builds the credential and the Graph client with the settings the reference says are not optional
@@ -14,7 +14,10 @@ import { EntraAbortedError, EntraHttpError, EntraMalformedError, EntraTokenError
  *   Graph hosts; otherwise the SDK sends no token, silently (gotcha 1);
  * - `disableInstanceDiscovery` when the authority is not one of Microsoft's, so MSAL does not call
  *   login.microsoftonline.com to validate it (gotcha 3);
- * - one retry policy, ours (RetryMiddleware below), in place of the SDK's RetryHandler.
+ * - one retry policy, ours (RetryMiddleware below), in place of the SDK's RetryHandler;
+ * - the token and every Graph request go only to their configured origins (invariant 10): Graph
+ *   redirects are handled by hand and followed only on GRAPH_BASE_URL's origin, and the
+ *   credential follows none.
  */
 
 export type EntraCredential = { kind: 'secret'; secret: string } | { kind: 'certificate'; certificatePath: string /* PEM file with private key + certificate */ };
@@ -39,6 +42,9 @@ const MICROSOFT_GRAPH_HOSTS = new Set(['graph.microsoft.com', 'graph.microsoft.u
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 /** The longest `Retry-After` honoured, as the SDK caps it (§5.3); more means a broken header. */
 export const MAX_RETRY_AFTER_MS = 180_000;
+/** Same-origin redirects followed for one request; Graph itself does not redirect reads (a proxy might, once). */
+export const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export interface ClientOptions {
   tenantId: string;
@@ -69,8 +75,10 @@ export interface GraphApi {
   get(target: string, opts: { route: string; select?: readonly string[]; top?: number }): Promise<Record<string, unknown>>;
   /** POST JSON to a path relative to the version (`/$batch`). */
   post(path: string, body: unknown, opts: { route: string }): Promise<Record<string, unknown>>;
-  /** Whether a nextLink is on a host the client sends the token to (the base's, or Microsoft's Graph). */
-  isGraphUrl(url: string): boolean;
+  /** The configured Graph origin (scheme, host and port): the only one a request may go to. */
+  readonly origin: string;
+  /** Whether `url` is on that origin, so the token may go with it; any other URL is never requested. */
+  isOnGraphOrigin(url: string): boolean;
 }
 
 export function isMicrosoftAuthority(authorityHost: string): boolean {
@@ -86,13 +94,47 @@ export function customHostsFor(graphBaseUrl: string): Set<string> {
   return MICROSOFT_GRAPH_HOSTS.has(host) ? new Set() : new Set([host]);
 }
 
-export function createCredential(opts: Pick<ClientOptions, 'tenantId' | 'clientId' | 'credential' | 'authorityHost' | 'maxRetries' | 'backoff'>): TokenCredential {
-  const common = {
+/** A redirect the sign-in service answered with, which was not followed. */
+export interface RefusedRedirect {
+  status: number;
+  /** The Location's origin only, or `no Location`. */
+  origin: string;
+}
+
+export function createCredential(
+  opts: Pick<ClientOptions, 'tenantId' | 'clientId' | 'credential' | 'authorityHost' | 'maxRetries' | 'backoff'>,
+  onRedirect: (r: RefusedRedirect) => void = () => undefined,
+): TokenCredential {
+  const common: ClientSecretCredentialOptions = {
     authorityHost: opts.authorityHost,
     disableInstanceDiscovery: !isMicrosoftAuthority(opts.authorityHost),
     // The token endpoint's 429/5xx are retried by the credential's own pipeline (§5.5); with our
     // bounds, so one setting governs how long a read can spend on retries.
     retryOptions: { maxRetries: opts.maxRetries, retryDelayInMs: Math.max(1, opts.backoff.baseMs), maxRetryDelayInMs: Math.max(1, opts.backoff.capMs) },
+    // No redirects at all for discovery and the token POST. core-rest-pipeline's redirect policy
+    // re-sends a POST's body on a 307 (the client secret or assertion), and only its newer versions
+    // (ts-http-runtime's allowCrossOriginRedirects, default false) keep that to the same origin; a
+    // real authority never redirects these requests, so one that does gets an error, whatever
+    // version is installed (invariant 10).
+    redirectOptions: { maxRetries: 0 },
+    // MSAL then fails on the 3xx with a message that quotes the Location; this tells the caller
+    // what really happened, so the admin gets a plain error.
+    additionalPolicies: [
+      {
+        position: 'perRetry',
+        policy: {
+          name: 'docker-idp-sync-refused-redirect',
+          async sendRequest(request, next) {
+            const response = await next(request);
+            if (response.status >= 300 && response.status < 400) {
+              const location = response.headers.get('location');
+              onRedirect({ status: response.status, origin: location ? originOf(location, request.url) : 'no Location' });
+            }
+            return response;
+          },
+        },
+      },
+    ],
   };
   return opts.credential.kind === 'secret'
     ? new ClientSecretCredential(opts.tenantId, opts.clientId, opts.credential.secret, common)
@@ -119,7 +161,11 @@ class CallTrace implements MiddlewareOptions {
  *   capped exponential backoff with full jitter; timeouts and resets likewise with backoff;
  * - each attempt has `timeoutMs`, which covers the body: it is read here, so a reset mid-body is
  *   retried like any other and the SDK parses a buffered copy;
- * - every wait is logged at warn with the route, status and wait.
+ * - every wait is logged at warn with the route, status and wait;
+ * - redirects are not left to fetch (which would re-send a $batch body on a 307/308, and to any
+ *   origin): `redirect: 'manual'`, and a 3xx is followed here only when its Location is on the
+ *   configured Graph origin, at most MAX_REDIRECTS times; one elsewhere is an EntraOffOriginError
+ *   and nothing is sent there (invariant 10).
  * Bounded by `maxRetries`; then the last answer goes to the SDK (which raises GraphError for it), or
  * a transport error is thrown. Token failures are not retried: the credential already did (§5.5).
  */
@@ -127,10 +173,13 @@ class RetryMiddleware implements Middleware {
   private next: Middleware | null = null;
   private readonly opts: ClientOptions;
   private readonly session: () => ReadSession;
+  /** The configured Graph origin: the only one a redirect may lead to. */
+  private readonly origin: string;
 
   constructor(opts: ClientOptions, session: () => ReadSession) {
     this.opts = opts;
     this.session = session;
+    this.origin = new URL(opts.graphBaseUrl).origin;
   }
 
   setNext(next: Middleware): void {
@@ -152,6 +201,10 @@ class RetryMiddleware implements Middleware {
       if (trace) trace.failure = err;
       return err;
     };
+
+    // fetch follows redirects by default; they are judged below instead.
+    options.redirect = 'manual';
+    let redirects = 0;
 
     for (let attempt = 0; ; attempt++) {
       if (external?.aborted) throw record(new EntraAbortedError());
@@ -179,6 +232,20 @@ class RetryMiddleware implements Middleware {
       }
 
       const res = context.response as Response;
+      const location = REDIRECT_STATUSES.has(res.status) ? res.headers.get('location') : null;
+      if (location !== null) {
+        const target = this.redirectTarget(context, res.status, location, ++redirects, record);
+        logger.debug({ route, status: res.status, redirects }, 'graph redirected the request on its own origin; following');
+        context.request = target;
+        // 303, and 301/302 after a POST, become a GET without a body, as fetch would do.
+        if (res.status === 303 || ((res.status === 301 || res.status === 302) && (options.method ?? 'GET').toUpperCase() === 'POST')) {
+          options.method = 'GET';
+          delete options.body;
+          for (const k of Object.keys(headers)) if (k.toLowerCase() === 'content-type') delete headers[k];
+        }
+        attempt -= 1; // a redirect is not a retry
+        continue;
+      }
       if (!RETRY_STATUSES.has(res.status) || attempt >= maxRetries) return;
       // Retry-After in seconds (fractions allowed) or as a date; without one, backoff (§3 "Retry").
       const asked = retryAfterMs(res.headers);
@@ -189,6 +256,24 @@ class RetryMiddleware implements Middleware {
       );
       await this.pause(waitMs, external, record);
     }
+  }
+
+  /**
+   * Where a 3xx may be followed: its Location, resolved against the request, if it is on the
+   * configured Graph origin. Anything else throws; the error names the origin only, since the
+   * full URL of a hostile Location may carry anything.
+   */
+  private redirectTarget(context: Context, status: number, location: string, hop: number, record: (err: unknown) => unknown): string {
+    const from = typeof context.request === 'string' ? context.request : context.request.url;
+    let target: URL | null = null;
+    try {
+      target = new URL(location, from);
+    } catch {
+      target = null;
+    }
+    if (target === null || target.origin !== this.origin) throw record(new EntraOffOriginError(`a redirect (HTTP ${status})`, target === null ? 'an invalid URL' : target.origin, this.origin));
+    if (hop > MAX_REDIRECTS) throw record(new EntraMalformedError(`Graph redirected the request more than ${MAX_REDIRECTS} times (last HTTP ${status})`));
+    return target.href;
   }
 
   private async pause(ms: number, signal: AbortSignal | undefined, record: (err: unknown) => unknown): Promise<void> {
@@ -212,7 +297,10 @@ export interface GraphConnection {
 }
 
 export function connectGraph(opts: ClientOptions): GraphConnection {
-  const credential = createCredential(opts);
+  let refused: RefusedRedirect | null = null;
+  const credential = createCredential(opts, (r) => {
+    refused = r;
+  });
   const state: { session: ReadSession } = { session: { signal: undefined, requests: 0 } };
   const session = () => state.session;
 
@@ -224,6 +312,7 @@ export function connectGraph(opts: ClientOptions): GraphConnection {
   const tokens: TokenCredential = {
     async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
       const signal = session().signal;
+      refused = null;
       const pending = credential.getToken(scopes, { ...options, ...(signal ? { abortSignal: signal } : {}) });
       pending.catch(() => undefined);
       let timer: NodeJS.Timeout | undefined;
@@ -240,7 +329,7 @@ export function connectGraph(opts: ClientOptions): GraphConnection {
       } catch (err) {
         if (err instanceof EntraTokenError || err instanceof EntraAbortedError) throw err;
         if (signal?.aborted) throw new EntraAbortedError();
-        throw new EntraTokenError(err);
+        throw new EntraTokenError(err, { redirect: refused });
       } finally {
         clearTimeout(timer);
         if (onAbort) signal?.removeEventListener('abort', onAbort);
@@ -276,8 +365,8 @@ export function connectGraph(opts: ClientOptions): GraphConnection {
     return result as Record<string, unknown>;
   }
 
-  const allowedHosts = new Set([...MICROSOFT_GRAPH_HOSTS, base.hostname.toLowerCase()]);
   const api: GraphApi = {
+    origin: base.origin,
     get(target, o) {
       return call(o.route, (trace) => {
         let req = client.api(target).middlewareOptions([trace]);
@@ -289,13 +378,11 @@ export function connectGraph(opts: ClientOptions): GraphConnection {
     post(path, body, o) {
       return call(o.route, (trace) => client.api(path).middlewareOptions([trace]).post(body));
     },
-    isGraphUrl(url) {
-      try {
-        const u = new URL(url);
-        return u.protocol === 'https:' && allowedHosts.has(u.hostname.toLowerCase());
-      } catch {
-        return false;
-      }
+    // The whole origin, port and scheme included: the SDK would send the token to any https URL
+    // on the base's hostname or on one of Microsoft's Graph hosts (gotcha 1), which is wider than
+    // what the admin configured.
+    isOnGraphOrigin(url) {
+      return originOf(url) === base.origin;
     },
   };
   return {

@@ -60,7 +60,9 @@ export class EntraTokenError extends Error {
   readonly networkCode: string | null;
   /** The sign-in service did not answer within the read's bound. */
   readonly timedOut: boolean;
-  constructor(cause: unknown, opts: { timedOut?: boolean } = {}) {
+  /** The sign-in service answered with a redirect, which the credential does not follow (invariant 10). */
+  readonly redirect: { status: number; origin: string } | null;
+  constructor(cause: unknown, opts: { timedOut?: boolean; redirect?: { status: number; origin: string } | null } = {}) {
     const text = cause instanceof Error ? cause.message : String(cause);
     super('token request failed', { cause });
     this.name = 'EntraTokenError';
@@ -73,7 +75,8 @@ export class EntraTokenError extends Error {
     const status = causeChain(cause)
       .map((e) => (e as { statusCode?: unknown }).statusCode)
       .find((s): s is number => typeof s === 'number' && s > 0);
-    this.httpStatus = status ?? null;
+    this.redirect = opts.redirect ?? null;
+    this.httpStatus = this.redirect?.status ?? status ?? null;
     this.networkCode = networkCodeOf(cause);
     this.timedOut = opts.timedOut ?? false;
   }
@@ -95,6 +98,39 @@ export class EntraMalformedError extends Error {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'EntraMalformedError';
     this.hint = opts.hint ?? null;
+  }
+}
+
+/**
+ * A paging link or redirect that leads away from the configured Graph origin (scheme, host and
+ * port), refused before anything is sent there: the bearer token, and a $batch body, go only to
+ * GRAPH_BASE_URL (invariant 10). Only the origin is kept, never the full URL.
+ */
+export class EntraOffOriginError extends Error {
+  /** What pointed there, e.g. `the next page link`, `a redirect (HTTP 307)`. */
+  readonly what: string;
+  /** Where it pointed: an origin, or `an invalid URL`. */
+  readonly origin: string;
+  /** The configured Graph origin. */
+  readonly allowed: string;
+  constructor(what: string, origin: string, allowed: string) {
+    super(`${what} points at ${origin}, not the configured Graph origin ${allowed}`);
+    this.name = 'EntraOffOriginError';
+    this.what = what;
+    this.origin = origin;
+    this.allowed = allowed;
+  }
+}
+
+/**
+ * A URL's origin (`https://host:port`; the text `null` for an opaque one such as `data:`), resolved
+ * against `base` when relative, or `an invalid URL`.
+ */
+export function originOf(url: string, base?: string): string {
+  try {
+    return new URL(url, base).origin;
+  } catch {
+    return 'an invalid URL';
   }
 }
 
@@ -142,6 +178,16 @@ export function toSourceReadError(err: unknown, ctx: ErrorContext): SourceReadEr
   }
 
   if (err instanceof EntraTokenError) return tokenError(err, ctx);
+
+  if (err instanceof EntraOffOriginError) {
+    return new SourceReadError(`entra: ${op} was refused: ${err.message}; nothing was sent there`, {
+      system: 'entra',
+      operation: op,
+      hint: `Links and redirects from Microsoft Graph are followed only on GRAPH_BASE_URL's origin (${err.allowed}: scheme, host and port), so the access token never goes anywhere else. If GRAPH_BASE_URL is a proxy, it must rewrite Graph's links and Location headers to its own origin; otherwise something between this tool and Graph is altering answers.`,
+      transient: false,
+      cause: err,
+    });
+  }
 
   if (err instanceof EntraTransportError) {
     if (err.kind === 'timeout') {
@@ -229,7 +275,9 @@ function tokenError(err: EntraTokenError, ctx: ErrorContext): SourceReadError {
     err.oauthError === 'endpoints_resolution_error'
       ? `GET ${ctx.authorityHost}/${ctx.tenantId}/v2.0/.well-known/openid-configuration`
       : `POST ${ctx.authorityHost}/${ctx.tenantId}/oauth2/v2.0/token`;
-  return new SourceReadError(`entra: signing in to Microsoft Entra ID failed: ${remote ?? (library || 'no token')}`, {
+  // MSAL's own text for a redirect quotes the Location in full; the origin is what the admin needs.
+  const what = err.redirect ? `the sign-in service answered HTTP ${err.redirect.status}, a redirect to ${err.redirect.origin}, which is never followed` : (remote ?? (library || 'no token'));
+  return new SourceReadError(`entra: signing in to Microsoft Entra ID failed: ${what}`, {
     system: 'entra',
     operation,
     ...(err.httpStatus !== null ? { status: err.httpStatus } : {}),
@@ -243,6 +291,9 @@ function tokenError(err: EntraTokenError, ctx: ErrorContext): SourceReadError {
 
 function tokenHint(err: EntraTokenError, ctx: ErrorContext): string {
   const cred = ctx.credentialKind === 'secret' ? 'ENTRA_CLIENT_SECRET' : 'ENTRA_CLIENT_CERTIFICATE_FILE';
+  if (err.redirect) {
+    return `The sign-in request goes only to the configured authority (${ctx.authorityHost}), and a redirect is never followed, so the ${ctx.credentialKind === 'secret' ? 'client secret' : 'client assertion'} cannot be re-sent anywhere else. Microsoft's sign-in service does not redirect token requests: point ENTRA_AUTHORITY_HOST (or ENTRA_CLOUD) at the authority itself, or at a proxy that forwards requests instead of redirecting them.`;
+  }
   switch (err.aadsts) {
     case '7000215':
       return `ENTRA_CLIENT_SECRET is not a valid secret of app registration ${ctx.clientId} (ENTRA_CLIENT_ID). Use the secret's Value, shown once when it was created, not its Secret ID; and check it was not deleted.`;

@@ -39,6 +39,12 @@ export interface EntraSourceOptions {
   maxRetries?: number;
   /** Capped exponential backoff with full jitter, when Graph names no wait. Default 1 000 / 30 000 ms. */
   backoff?: { baseMs: number; capMs: number };
+  /**
+   * The most users the tenant is expected to assign to the Docker app. Each listing stops with an
+   * error past ceil(maxUsers / 999) + 1 pages, so a Graph (or proxy) that never stops handing out
+   * next-page links cannot hold a read forever. Default 1 000 000.
+   */
+  maxUsers?: number;
 }
 
 /** Member listings, and batches, in flight at once: well inside Graph's per-app concurrency. */
@@ -48,6 +54,7 @@ export function createEntraSource(opts: EntraSourceOptions): Source {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const maxRetries = opts.maxRetries ?? 4;
   const backoff = opts.backoff ?? { baseMs: 1000, capMs: 30_000 };
+  const maxUsers = opts.maxUsers ?? 1_000_000;
   const authorityHost = opts.authorityHost.trim().replace(/\/+$/, '');
   const graphBaseUrl = opts.graphBaseUrl.trim().replace(/\/+$/, '');
   const logger = opts.logger;
@@ -139,6 +146,7 @@ export function createEntraSource(opts: EntraSourceOptions): Source {
           backoff,
           fail,
           concurrency: CONCURRENCY,
+          maxUsers,
         },
         () => session.requests,
       );

@@ -5,7 +5,7 @@ import type { BackoffPolicy } from '../../util/retry.ts';
 import { eachLimited } from '../../util/concurrency.ts';
 import { batchGet, type BatchGet } from './batch.ts';
 import type { GraphApi } from './client.ts';
-import { EntraAbortedError, EntraMalformedError, READ_PERMISSIONS } from './errors.ts';
+import { EntraAbortedError, EntraMalformedError, EntraOffOriginError, READ_PERMISSIONS, originOf } from './errors.ts';
 import {
   DEFAULT_ACCESS,
   isFullyRead,
@@ -49,6 +49,8 @@ export interface ReadDeps {
   fail: (err: unknown, operation: string, subject: 'app' | 'group' | 'user' | 'read') => SourceReadError;
   /** Member listings, and batches, in flight at once. */
   concurrency: number;
+  /** The most users the tenant is expected to assign; bounds every listing's page count (see pageCap). */
+  maxUsers: number;
 }
 
 /** `$top` for every listing: Graph's maximum for users and members (999); for `appRoleAssignedTo` the maximum is undocumented and 999 assumed (§9). */
@@ -59,17 +61,32 @@ export interface PageCounter {
 }
 
 /**
+ * The most pages one listing may have: enough for `maxUsers` objects at PAGE_SIZE a page, plus one.
+ * A listing that goes on past it is an error, not a longer wait: Graph (or something in between)
+ * that keeps handing out fresh next-page links would otherwise hold the read forever. Graph may
+ * serve fewer than `$top` a page; then the cap trips early and its error says to raise maxUsers,
+ * which errs on the side of stopping.
+ */
+export function pageCap(maxUsers: number): number {
+  return Math.ceil(Math.max(1, maxUsers) / PAGE_SIZE) + 1;
+}
+
+/**
  * Pages through one listing, following `@odata.nextLink` by hand (no PageIterator, whose callback
  * must return true or it stops after one item, gotcha 6). `describe(n)` names page n for errors.
+ * A listing that does not end is an error: a link that repeats, a page of nothing but items
+ * already read, or more pages than pageCap allows.
  */
 export async function* pages(
-  deps: Pick<ReadDeps, 'api' | 'fail' | 'signal'>,
+  deps: Pick<ReadDeps, 'api' | 'fail' | 'signal' | 'maxUsers'>,
   first: { path: string; route: string; select: readonly string[] },
   describe: (page: number) => string,
   subject: 'app' | 'group' | 'read',
   counter: PageCounter,
 ): AsyncGenerator<unknown[], void, undefined> {
+  const maxPages = pageCap(deps.maxUsers);
   const visited = new Set<string>();
+  const seen = new Set<string>();
   let next: string | null = null;
   for (let page = 1; ; page++) {
     const op = describe(page);
@@ -84,29 +101,44 @@ export async function* pages(
     if (!Array.isArray(value)) throw deps.fail(new EntraMalformedError('the page has no "value" array'), op, subject);
     const link = body['@odata.nextLink'];
     if (link !== undefined && link !== null && typeof link !== 'string') throw deps.fail(new EntraMalformedError('"@odata.nextLink" is not a string'), op, subject);
+    // A page that brings nothing new (a fresh skiptoken over the same items) would loop as surely
+    // as a repeated link, only with a different link each time.
+    const ids = value.map((item) => str((item as { id?: unknown } | null)?.id));
+    if (value.length > 0 && ids.every((id) => id !== null && seen.has(id))) {
+      throw deps.fail(new EntraMalformedError(`the page holds only items already read on earlier pages of this listing (${value.length}), so the listing would never end`), op, subject);
+    }
+    for (const id of ids) if (id !== null) seen.add(id);
     counter.pages += 1;
     yield value;
     if (typeof link !== 'string' || link === '') return;
-    // The SDK sends the token only to https URLs on the base's host or Microsoft's Graph hosts
-    // (gotcha 1); a link elsewhere would go out without it, or to a host we were not told to trust.
-    if (!deps.api.isGraphUrl(link)) throw deps.fail(new EntraMalformedError(`the next page link points at another host (${hostOf(link)})`), describe(page + 1), subject);
+    // The token goes only to the configured origin (invariant 10): a link elsewhere (another port,
+    // plain http, even one of Microsoft's Graph hosts when the base is a proxy) is never requested.
+    // Checked here, before the SDK sees the link: it would send the token to any https URL on a
+    // Graph host, and it reads a non-https link as a path on the base.
+    if (!deps.api.isOnGraphOrigin(link)) throw deps.fail(new EntraOffOriginError('the next page link', originOf(link), deps.api.origin), describe(page + 1), subject);
     // A link that repeats would loop forever.
     if (visited.has(link)) throw deps.fail(new EntraMalformedError('the next page link points back at a page already read'), describe(page + 1), subject);
+    if (page >= maxPages) {
+      throw deps.fail(
+        new EntraMalformedError(`the listing goes on past ${maxPages} pages, the most that maxUsers = ${deps.maxUsers} allows at ${PAGE_SIZE} a page`, {
+          hint: `If more than ${deps.maxUsers} users are really assigned to the Docker app, raise maxUsers; otherwise Microsoft Graph (or a proxy in between) keeps sending next-page links, and the read was stopped so it cannot run forever. Nothing was planned from it.`,
+        }),
+        describe(page + 1),
+        subject,
+      );
+    }
     visited.add(link);
     next = link;
   }
 }
 
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'an invalid URL';
-  }
-}
-
 function str(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
+}
+
+/** A JSON value's type, for an error: never the value itself. */
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 interface ServicePrincipal {
@@ -131,10 +163,18 @@ async function servicePrincipal(deps: ReadDeps): Promise<ServicePrincipal> {
   if (sp.appRoles !== undefined && sp.appRoles !== null && !Array.isArray(sp.appRoles)) throw deps.fail(new EntraMalformedError('"appRoles" is not an array'), op, 'app');
   // `isEnabled` is not checked: Entra keeps the assignments of a role that was disabled, and the
   // value it carried is still what the admin assigned; the mapping rules judge the value.
-  for (const r of (sp.appRoles as unknown[] | null | undefined) ?? []) {
+  // A role without a string id, or whose value is neither a string nor null, fails the read rather
+  // than being skipped: Graph types both as strings, so this is a broken or altered answer, and
+  // skipping it would silently turn its holders' role into the default one. A null value is a role
+  // that names no value: its holders get access without a role, as with default access.
+  for (const [i, r] of ((sp.appRoles as unknown[] | null | undefined) ?? []).entries()) {
     const role = r as { id?: unknown; value?: unknown } | null;
     const roleId = str(role?.id);
-    if (roleId !== null) roles.set(roleId.toLowerCase(), typeof role?.value === 'string' ? role.value : '');
+    const value = role?.value;
+    if (roleId === null || (value !== null && value !== undefined && typeof value !== 'string')) {
+      throw deps.fail(new EntraMalformedError(`app role ${i + 1} has ${roleId === null ? 'no string id' : `a value that is not a string (${typeName(value)})`}`), op, 'app');
+    }
+    roles.set(roleId.toLowerCase(), typeof value === 'string' ? value : '');
   }
   return { id, roles };
 }
@@ -160,8 +200,9 @@ async function assignments(deps: ReadDeps, sp: ServicePrincipal, counter: PageCo
       const principalId = str(a.principalId);
       const type = str(a.principalType);
       const roleId = str(a.appRoleId);
+      // Each decides who gets Docker and with which role: one missing or of another type fails the read.
       if (principalId === null || type === null || roleId === null) {
-        throw deps.fail(new EntraMalformedError(`assignment ${i + 1} has no principalId, principalType or appRoleId`), describe(page), 'app');
+        throw deps.fail(new EntraMalformedError(`assignment ${i + 1} has no principalId, principalType or appRoleId, or one is not a string`), describe(page), 'app');
       }
       // principalType is filtered here: a $filter on it is not documented (§1.1).
       const target = type === 'User' ? out.users : type === 'Group' ? out.groups : null;
@@ -195,7 +236,7 @@ async function groupMembers(deps: ReadDeps, groupId: string, counter: PageCounte
     page += 1;
     for (const [i, raw] of items.entries()) {
       const m = (raw ?? {}) as UserWire;
-      if (str(m.id) === null || str(m['@odata.type']) === null) throw deps.fail(new EntraMalformedError(`member ${i + 1} has no id or @odata.type`), describe(page), 'group');
+      if (str(m.id) === null || str(m['@odata.type']) === null) throw deps.fail(new EntraMalformedError(`member ${i + 1} has no id or @odata.type, or one is not a string`), describe(page), 'group');
       // Members are users, groups, devices, contacts, service principals: only users get Docker.
       // Filtered here rather than with an OData cast, which older docs tie to ConsistencyLevel (§1.3).
       if (m['@odata.type'] === '#microsoft.graph.user') out.users.push(m);
@@ -248,8 +289,10 @@ export async function readEntra(deps: ReadDeps, requests: () => number): Promise
 
   const groupName = new Map<string, string>();
   for (const id of groupIds) {
-    const name = str(read.get(`g:${id}`)?.displayName);
-    if (name === null) throw deps.fail(new EntraMalformedError('the group has no displayName'), `GET /groups/${id} (in $batch)`, 'group');
+    // The name decides the team (org:team): one missing or of another type fails the read.
+    const raw = read.get(`g:${id}`)?.displayName;
+    const name = str(raw);
+    if (name === null) throw deps.fail(new EntraMalformedError(`the group's displayName is ${raw === undefined || raw === null || raw === '' ? 'missing' : `not a string (${typeName(raw)})`}`), `GET /groups/${id} (in $batch)`, 'group');
     groupName.set(id, name);
   }
   for (const id of toRead) {
@@ -262,6 +305,10 @@ export async function readEntra(deps: ReadDeps, requests: () => number): Promise
         `GET /users/${id} (in $batch)`,
         'user',
       );
+    }
+    // The object read must be the one asked for: its id becomes the link to a Docker account.
+    if (typeof u.id !== 'string' || u.id.toLowerCase() !== id.toLowerCase()) {
+      throw deps.fail(new EntraMalformedError(`the user read has ${typeof u.id === 'string' && u.id !== '' ? `another id (${u.id.slice(0, 40)})` : 'no string id'}`), `GET /users/${id} (in $batch)`, 'user');
     }
     users.set(id, u);
   }

@@ -1,5 +1,5 @@
 import type { IdpGroup, IdpUser, IllTypedValue, SourceNote } from '../../model/idp.ts';
-import { attributeList } from '../attributes.ts';
+import { attributeList, illTypedValue } from '../attributes.ts';
 
 /**
  * Graph JSON → the project's own types. Pure: no I/O, no clock. Inputs are typed by the few fields
@@ -74,14 +74,41 @@ function str(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
 }
 
+/** Set, and not an empty string: null, missing and '' are how Graph says "no value". */
+function present(v: unknown): boolean {
+  return v !== null && v !== undefined && v !== '';
+}
+
 /**
  * Whether a user object carries what a read needs. A member listing made without User.Read.All
  * returns users as `id` and `@odata.type` with everything else null, and no error (gotcha 11);
  * trusting those nulls would read as "no email" and "disabled". Every Entra user has a UPN, and
- * `accountEnabled` is a boolean whenever it was selected and readable.
+ * `accountEnabled` whenever it was selected and readable. Presence only: a value of the wrong type
+ * was read, and toIdpUser reports it (re-reading would only fetch it again).
  */
 export function isFullyRead(u: UserWire): boolean {
-  return str(u.userPrincipalName) !== null && typeof u.accountEnabled === 'boolean';
+  return present(u.userPrincipalName) && present(u.accountEnabled);
+}
+
+/** A value sent where Graph documents a string (or null): a number, a boolean, an object. */
+function illTypedText(v: unknown): boolean {
+  return v !== null && v !== undefined && typeof v !== 'string';
+}
+
+/**
+ * The user's properties whose type is not the one Graph documents. None is coerced: a number is no
+ * address or name, and `"true"` or `1` is no answer to "may this account sign in". The mapping holds
+ * a user with any of these (neither changed nor deactivated) and names the value in the report.
+ */
+export function illTypedProperties(u: UserWire): IllTypedValue[] {
+  const out: IllTypedValue[] = [];
+  for (const field of ['userPrincipalName', 'mail', 'givenName', 'surname'] as const) {
+    if (illTypedText(u[field])) out.push(illTypedValue(field, u[field], 'a string'));
+  }
+  // accountEnabled is always selected (userSelect), so anything but a boolean, null included, is
+  // ill-typed; the reader never hands over a user without it (isFullyRead).
+  if (typeof u.accountEnabled !== 'boolean') out.push(illTypedValue('accountEnabled', u.accountEnabled ?? null, 'a boolean'));
+  return out;
 }
 
 export function isGuestUpn(upn: string): boolean {
@@ -94,14 +121,20 @@ export function isGuestUpn(upn: string): boolean {
  *   no address anyone receives mail at, so a guest falls back to `mail`.
  * - mail: the user's primary SMTP address; nothing else stands in for it.
  * No validation: an odd-looking value goes to the mapping rules, which report it.
+ * A field of the wrong type (illTypedProperties) gives no userName and no fallback to the other
+ * field: `why` is null then, since the ill-typed value is what the report names, and the user is
+ * held on it.
  */
 export function userNameOf(u: UserWire, source: UserNameSource): { userName: string | null; why: string | null } {
   const upn = str(u.userPrincipalName);
   const mail = str(u.mail);
   if (source === 'mail') {
+    if (illTypedText(u.mail)) return { userName: null, why: null };
     return mail !== null ? { userName: mail, why: null } : { userName: null, why: 'has no mail address, which ENTRA_USERNAME_SOURCE=mail makes the Docker userName' };
   }
+  if (illTypedText(u.userPrincipalName)) return { userName: null, why: null };
   if (upn !== null && !isGuestUpn(upn)) return { userName: upn, why: null };
+  if (illTypedText(u.mail)) return { userName: null, why: null };
   if (mail !== null) return { userName: mail, why: null };
   if (upn === null) return { userName: null, why: 'has no userPrincipalName and no mail address' };
   return { userName: null, why: `is a guest: its userPrincipalName ${upn} is not an email address, and it has no mail address to use instead` };
@@ -156,7 +189,7 @@ export function toIdpUser(u: UserWire, ctx: UserContext): { user: IdpUser; note:
   const { userName, why } = userNameOf(u, ctx.userNameSource);
   const upn = str(u.userPrincipalName);
   const groups = [...new Set(ctx.groups)].sort();
-  const illTyped: IllTypedValue[] = [];
+  const illTyped = illTypedProperties(u);
   const dockerRole = attributeValues(u, ctx.attributes.dockerRole, ctx.appRoleValues, illTyped);
   const dockerOrg = attributeValues(u, ctx.attributes.dockerOrg, ctx.appRoleValues, illTyped);
   const dockerTeam = attributeValues(u, ctx.attributes.dockerTeam, ctx.appRoleValues, illTyped);
@@ -165,8 +198,10 @@ export function toIdpUser(u: UserWire, ctx: UserContext): { user: IdpUser; note:
     userName,
     givenName: str(u.givenName),
     familyName: str(u.surname),
-    // Blocked from sign-in in Entra is inactive in Docker; enabled again reactivates (§7).
-    active: u.accountEnabled === true,
+    // Blocked from sign-in in Entra is inactive in Docker; enabled again reactivates (§7). Anything
+    // but a boolean is not read as either: it is in illTyped, and `active: true` makes the mapping
+    // hold the user. Read as false, a `"true"` would deactivate everyone it came with.
+    active: typeof u.accountEnabled === 'boolean' ? u.accountEnabled : true,
     dockerRole,
     dockerOrg,
     dockerTeam,
