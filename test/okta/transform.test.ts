@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { IllTypedValue } from '../../src/model/idp.ts';
 import {
   groupNameOf,
   isActive,
@@ -110,7 +111,55 @@ describe('groups', () => {
     ['embedded name', { id: '00g1', _embedded: { group: { profile: { name: 'acme:backend' } } } }, 'acme:backend'],
     ['no embedding', { id: '00g1' }, null],
     ['empty name', { id: '00g1', _embedded: { group: { profile: { name: '' } } } }, null],
+    // The reader turns null into a read error: a group name decides teams and is never coerced.
+    ['a name that is a number', { id: '00g1', _embedded: { group: { profile: { name: 42 } } } }, null],
   ])('%s', (_label, ga, expected) => {
     expect(groupNameOf(ga as Parameters<typeof groupNameOf>[0])).toBe(expected);
+  });
+});
+
+describe('ill-typed values are reported and hold the user, never coerced or passed over', () => {
+  const base: AppUserWire = {
+    id: '00u1',
+    status: 'PROVISIONED',
+    profile: { email: 'jane@x.com', givenName: 'Jane', familyName: 'Doe' },
+    _embedded: { user: { status: 'ACTIVE', profile: { email: 'other@x.com', firstName: 'Other', lastName: 'Person' } } },
+  };
+
+  it.each<[string, AppUserWire, Partial<ReturnType<typeof toIdpUser>>, string, string]>([
+    // A status that is not a string does not mean "active" by default: it is reported, and active
+    // stays true only so that the mapping holds the user instead of deactivating them.
+    ['AppUser status as a number', { ...base, status: 1 }, { active: true }, 'status', '1'],
+    ['AppUser status as an object, beside a valid INACTIVE user status', { ...base, status: { v: 'INACTIVE' }, _embedded: { user: { status: 'DEPROVISIONED' } } }, { active: true }, 'status', '{"v":"INACTIVE"}'],
+    ['Okta user status as an object', { ...base, _embedded: { user: { status: { s: 'ACTIVE' } } } }, { active: true }, '_embedded.user.status', '{"s":"ACTIVE"}'],
+    ['Okta user status as a number beside an INACTIVE app user', { ...base, status: 'INACTIVE', _embedded: { user: { status: 0 } } }, { active: true }, '_embedded.user.status', '0'],
+    // The next candidate could be another person's address: an ill-typed email gives no userName.
+    ['app profile email as a number', { ...base, profile: { ...base.profile, email: 42 } }, { userName: null }, 'profile.email', '42'],
+    ['Okta user email as an object', { ...base, profile: {}, _embedded: { user: { profile: { email: { primary: 'x@x.com' } } } } }, { userName: null }, '_embedded.user.profile.email', '{"primary":"x@x.com"}'],
+    ['app credentials userName as a list', { id: '00u1', credentials: { userName: ['a@x.com'] }, profile: { userName: 'b@x.com' } }, { userName: null }, 'credentials.userName', '["a@x.com"]'],
+    ['givenName as a number', { ...base, profile: { ...base.profile, givenName: 7 } }, { givenName: null }, 'profile.givenName', '7'],
+    ['firstName as a boolean', { ...base, profile: { email: 'jane@x.com', firstName: true } }, { givenName: null }, 'profile.firstName', 'true'],
+    ['Okta user lastName as a number', { ...base, profile: { email: 'jane@x.com' }, _embedded: { user: { profile: { lastName: 3 } } } }, { familyName: null }, '_embedded.user.profile.lastName', '3'],
+    ['a profile that is not an object', { ...base, profile: 'jane@x.com' as unknown as Record<string, unknown> }, {}, 'profile', '"jane@x.com"'],
+  ])('%s', (_label, au, expected, field, value) => {
+    const u = toIdpUser(au, []);
+    expect(u).toMatchObject(expected);
+    expect(u.illTyped).toContainEqual({ field, value, expected: expect.stringMatching(/^an? /) });
+  });
+
+  it('a well-typed record reports nothing', () => {
+    expect(toIdpUser(base, []).illTyped).toBeUndefined();
+  });
+
+  it('a wrong type in a field not read (a later candidate) is not held against the user', () => {
+    const u = toIdpUser({ ...base, credentials: { userName: 5 } }, []);
+    expect(u).toMatchObject({ userName: 'jane@x.com' });
+    expect(u.illTyped).toBeUndefined();
+  });
+
+  it('isActive reports an ill-typed status and answers true', () => {
+    const bad: IllTypedValue[] = [];
+    expect(isActive(404, 'DEPROVISIONED', bad)).toBe(true);
+    expect(bad).toEqual([{ field: 'status', value: '404', expected: 'a string' }]);
   });
 });

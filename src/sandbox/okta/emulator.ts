@@ -74,6 +74,12 @@ export class OktaEmulator {
    * assignments asynchronously, so for a while a member is missing from `/apps/{id}/users`.
    */
   readonly notYetAssigned = new Set<string>();
+  /**
+   * The origin clients reach this emulator by when a proxy sits in front (test/support/proxy.ts):
+   * a client assertion's `aud` names the token URL on the origin the client was configured with.
+   * null: the emulator's own.
+   */
+  publicOrigin: string | null = null;
   private readonly limiter: WindowLimiter;
   /**
    * The sorted id list of each listing in progress, taken when its first page is served. Sorting
@@ -165,7 +171,7 @@ export class OktaEmulator {
 
   private token(req: EmulatorRequest): EmulatorResponse {
     if (!this.authServer) return this.error(404, 'E0000007', 'Not found: Resource not found: /oauth2/v1/token');
-    return this.authServer.token(req, `${this.baseUrl}/oauth2/v1/token`);
+    return this.authServer.token(req, `${this.publicOrigin ?? this.baseUrl}/oauth2/v1/token`);
   }
 
   private appNotFound(req: EmulatorRequest): EmulatorResponse | null {

@@ -28,6 +28,12 @@ export interface Pager {
   getNextPage(): Promise<unknown>;
 }
 
+/**
+ * Page sizes asked for: the app-users maximum, the app-groups maximum, and Okta's recommended size
+ * for group members (no documented max; okta.md §1). The reader derives its page caps from them.
+ */
+export const PAGE_SIZE = { appUsers: 500, appGroups: 200, groupUsers: 200 } as const;
+
 export interface OktaLists {
   /** `GET /api/v1/apps/{appId}/users?limit=500&expand=user`. */
   appUsers(appId: string): Promise<Pager>;
@@ -80,12 +86,13 @@ export interface OktaConnection {
 }
 
 export function connectOkta(opts: ClientOptions): OktaConnection {
-  const executor = new OktaRequestExecutor({ logger: opts.logger, timeoutMs: opts.timeoutMs, maxRetries: opts.maxRetries, backoff: opts.backoff });
+  const origin = new URL(normalizeOrgUrl(opts.orgUrl)).origin;
+  const executor = new OktaRequestExecutor({ origin, logger: opts.logger, timeoutMs: opts.timeoutMs, maxRetries: opts.maxRetries, backoff: opts.backoff });
   const client = createSdkClient(opts.orgUrl, opts.auth, executor);
   const lists: OktaLists = {
-    appUsers: (appId) => client.applicationApi.listApplicationUsers({ appId, limit: 500, expand: 'user' }),
-    appGroups: (appId) => client.applicationApi.listApplicationGroupAssignments({ appId, limit: 200, expand: 'group' }),
-    groupUsers: (groupId) => client.groupApi.listGroupUsers({ groupId, limit: 200 }),
+    appUsers: (appId) => client.applicationApi.listApplicationUsers({ appId, limit: PAGE_SIZE.appUsers, expand: 'user' }),
+    appGroups: (appId) => client.applicationApi.listApplicationGroupAssignments({ appId, limit: PAGE_SIZE.appGroups, expand: 'group' }),
+    groupUsers: (groupId) => client.groupApi.listGroupUsers({ groupId, limit: PAGE_SIZE.groupUsers }),
   };
   return { lists, executor };
 }

@@ -62,6 +62,40 @@ export class OktaMalformedError extends Error {
   }
 }
 
+/**
+ * A request the executor refused to send because its URL, or the Location of a redirect, is not on
+ * OKTA_ORG_URL's origin. Only origins are kept: a full URL may carry a token or a cursor.
+ */
+export class OktaOffOriginError extends Error {
+  /** The origin the request would have gone to. */
+  readonly foreign: string;
+  /** OKTA_ORG_URL's origin. */
+  readonly expected: string;
+  /** The 3xx that pointed there; null when the URL itself (a paging `next` link) was elsewhere. */
+  readonly redirectStatus: number | null;
+  constructor(foreign: string, expected: string, redirectStatus: number | null) {
+    super(`refused to send a request to ${foreign}: only ${expected} gets the Okta credentials`);
+    this.name = 'OktaOffOriginError';
+    this.foreign = foreign;
+    this.expected = expected;
+    this.redirectStatus = redirectStatus;
+  }
+}
+
+/** A listing ran past the page cap that `maxUsers` implies: Okta's paging loops, or the cap is too low. */
+export class OktaListingTooLongError extends Error {
+  readonly maxPages: number;
+  readonly pageSize: number;
+  readonly maxUsers: number;
+  constructor(maxPages: number, pageSize: number, maxUsers: number) {
+    super(`the listing goes on past ${maxPages} pages of ${pageSize}`);
+    this.name = 'OktaListingTooLongError';
+    this.maxPages = maxPages;
+    this.pageSize = pageSize;
+    this.maxUsers = maxUsers;
+  }
+}
+
 export interface ErrorContext {
   /** e.g. `GET /api/v1/apps/0oa1/users (page 3)`. */
   operation: string;
@@ -83,6 +117,31 @@ export function toSourceReadError(err: unknown, ctx: ErrorContext): SourceReadEr
 
   if (err instanceof OktaAbortedError) {
     return new SourceReadError(`okta: ${op} was cancelled`, { system: 'okta', operation: op, hint: 'The read was stopped (shutdown or cancel); nothing was planned from it.', transient: true });
+  }
+
+  if (err instanceof OktaOffOriginError) {
+    const what = err.redirectStatus === null
+      ? `the paging link (Link rel="next") from Okta's previous answer points to ${err.foreign}`
+      : `Okta answered HTTP ${err.redirectStatus}, a redirect to ${err.foreign}`;
+    return new SourceReadError(`okta: ${op} refused: ${what}, which is not the origin of OKTA_ORG_URL (${err.expected}); nothing was sent there`, {
+      system: 'okta',
+      operation: op,
+      ...(err.redirectStatus === null ? {} : { status: err.redirectStatus }),
+      hint: `Okta credentials go only to OKTA_ORG_URL's own scheme, host and port. If the org moved (a custom domain, another URL), set OKTA_ORG_URL to the address Okta answers from; otherwise something between this tool and Okta (a proxy, a captive portal) is rewriting answers. The run was stopped before planning.`,
+      // An admin has to look: retrying would only be refused again.
+      transient: false,
+      cause: err,
+    });
+  }
+
+  if (err instanceof OktaListingTooLongError) {
+    return new SourceReadError(`okta: ${op} refused: ${err.message}, more than ${err.maxUsers} users (maxUsers) can need`, {
+      system: 'okta',
+      operation: op,
+      hint: `If the Docker app really has more than ${err.maxUsers} users or group members, raise maxUsers; otherwise Okta (or a proxy) keeps sending next links that never end. The run was stopped before planning.`,
+      transient: false,
+      cause: err,
+    });
   }
 
   if (err instanceof OktaTransportError) {

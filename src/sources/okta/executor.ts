@@ -1,7 +1,7 @@
 import { DefaultRequestExecutor } from '@okta/okta-sdk-nodejs';
 import type { Logger } from '../../logging/logger.ts';
 import { backoffMs, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy } from '../../util/retry.ts';
-import { ATTEMPTS_HEADER, OktaAbortedError, OktaMalformedError, OktaTokenError, OktaTransportError } from './errors.ts';
+import { ATTEMPTS_HEADER, OktaAbortedError, OktaMalformedError, OktaOffOriginError, OktaTokenError, OktaTransportError } from './errors.ts';
 import { RateGate, bucketOf } from './pacing.ts';
 
 /**
@@ -12,7 +12,10 @@ import { RateGate, bucketOf } from './pacing.ts';
  * - 5xx, timeouts, resets and refused connections: capped exponential backoff with jitter;
  * - a per-request timeout that covers the body, not just the headers;
  * - pacing by `X-Rate-Limit-Remaining` (pacing.ts), so 429s are the exception;
- * - token-endpoint failures become an error instead of a cached "token" of `undefined` (§5.2).
+ * - token-endpoint failures become an error instead of a cached "token" of `undefined` (§5.2);
+ * - the credential goes only to the configured origin (DESIGN.md invariant 10): a request whose URL
+ *   is elsewhere (a paging link Okta, or something posing as it, sent) is refused before it is
+ *   sent, and redirects are followed here, within the origin, never by node-fetch.
  * Retries are bounded by `maxRetries`; when they run out the last answer goes to the SDK, which
  * raises OktaApiError for it, or a transport error is thrown.
  */
@@ -40,6 +43,8 @@ type FetchResponseCtor = new (
 ) => FetchResponse;
 
 export interface ExecutorOptions {
+  /** OKTA_ORG_URL's origin (scheme, host and port): the only place requests, and so credentials, may go. */
+  origin: string;
   logger: Logger;
   timeoutMs: number;
   maxRetries: number;
@@ -53,6 +58,9 @@ const MAX_RATE_LIMIT_WAIT_MS = 120_000;
  * not share one clock; the SDK adds a whole second for the same reason (okta.md §3.4).
  */
 const RESET_MARGIN_MS = 500;
+/** Okta does not redirect API or token calls at all; a few hops allow a proxy's path fix-up, more is a loop. */
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** Per read: the caller's abort signal and the request count for ReadStats. */
 export interface ReadSession {
@@ -71,9 +79,41 @@ export class OktaRequestExecutor extends DefaultRequestExecutor {
     this.opts = opts;
   }
 
+  /**
+   * node-fetch v2 would follow a redirect itself, keeping `Authorization` whenever the host name
+   * matches (a different port or scheme included) and resending a POST body (the token request's
+   * client assertion) on 307/308. So redirects are never left to it: each hop is checked against
+   * the configured origin and sent through `send` like any request (retries, pacing, timeout).
+   * Every hop keeps the method and body, as 307/308 require; 301/302/303 do the same rather than
+   * turn into a GET (Okta sends none of them, so no real answer depends on the difference).
+   */
   override async fetch(request: SdkRequest): Promise<FetchResponse> {
+    let current = request as SdkRequest & { url?: unknown };
+    for (let hop = 0; ; hop++) {
+      const res = await this.send(current);
+      const location = REDIRECT_STATUSES.has(res.status) ? res.headers.get('location') : null;
+      if (location === null) return res;
+      let to: URL;
+      try {
+        // node-fetch has already resolved a relative Location against the request URL.
+        to = new URL(location, String(current.url));
+      } catch {
+        throw new OktaMalformedError(`HTTP ${res.status} redirects to a Location that is not a URL`);
+      }
+      if (to.origin !== this.opts.origin) throw new OktaOffOriginError(to.origin, this.opts.origin, res.status);
+      if (hop >= MAX_REDIRECTS) throw new OktaMalformedError(`more than ${MAX_REDIRECTS} redirects in a row (the last HTTP ${res.status}); Okta itself does not redirect API calls`);
+      current = { ...current, url: to.href };
+    }
+  }
+
+  /** One request, with retries and pacing; a redirect comes back as it is. */
+  private async send(request: SdkRequest): Promise<FetchResponse> {
     const req = request as { url?: unknown; method?: unknown; headers?: Record<string, string> };
     const url = new URL(String(req.url));
+    // The one check that covers every URL the SDK builds or takes from an answer (paging links
+    // above all): compared by origin, never by host name, so another port or http instead of
+    // https is "elsewhere" too. Refused before the request exists, so no credential leaves.
+    if (url.origin !== this.opts.origin) throw new OktaOffOriginError(url.origin, this.opts.origin, null);
     const path = url.pathname.replace(/\/{2,}/g, '/');
     const method = String(req.method ?? 'GET').toUpperCase();
     const route = `${method} ${routeTemplate(path)}`;
@@ -107,7 +147,7 @@ export class OktaRequestExecutor extends DefaultRequestExecutor {
       let res: FetchResponse;
       let body: Buffer;
       try {
-        res = (await super.fetch({ ...request, headers, signal } as SdkRequest)) as FetchResponse;
+        res = (await super.fetch({ ...request, headers, signal, redirect: 'manual' } as SdkRequest)) as FetchResponse;
         // Read the body here so the timeout and a reset mid-body are retried like any other. It is
         // not parsed here: a complete 200 whose JSON is broken is not a transport hiccup (more
         // likely a proxy rewriting answers), so the SDK's parse error fails the read unretried.
@@ -144,7 +184,8 @@ export class OktaRequestExecutor extends DefaultRequestExecutor {
         continue;
       }
 
-      if (isToken) checkTokenResponse(status, body, attempt + 1);
+      const redirect = REDIRECT_STATUSES.has(status) && res.headers.get('location') !== null;
+      if (isToken && !redirect) checkTokenResponse(status, body, attempt + 1);
       // A 2xx that is not JSON (a proxy's or captive portal's HTML page): the SDK would turn it into
       // a list of its characters and the read would complain about "item 1". Say what it is.
       const type = res.headers.get('content-type') ?? '';

@@ -25,6 +25,11 @@ export interface OktaSourceOptions {
   maxRetries?: number;
   /** Capped exponential backoff with full jitter. Default 1 000 / 30 000 ms. */
   backoff?: { baseMs: number; capMs: number };
+  /**
+   * The most users the app (or one group) may have. Each listing stops with an error after the
+   * pages this many need, plus one, so a paging loop cannot keep a run going forever. Default 1 000 000.
+   */
+  maxUsers?: number;
 }
 
 /** Group-member listings in flight at once. */
@@ -35,6 +40,9 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const maxRetries = opts.maxRetries ?? 4;
   const backoff = opts.backoff ?? { baseMs: 1000, capMs: 30_000 };
+  const maxUsers = opts.maxUsers ?? 1_000_000;
+  // The config schema validates the setting; NaN here would quietly lift every page cap.
+  if (!Number.isInteger(maxUsers) || maxUsers < 1) throw new RangeError(`okta source: maxUsers must be a positive integer, not ${maxUsers}`);
   const auth = opts.auth;
   // Invariant 8: whatever text from Okta or a library ends up in an error is scrubbed of these.
   const scrub = scrubber(auth.kind === 'token' ? [auth.token] : [auth.privateKey]);
@@ -71,7 +79,7 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
     conn.executor.session = session;
     try {
       return await readOkta(
-        { lists: conn.lists, appId: opts.appId, logger, signal, fail, concurrency: MEMBER_READ_CONCURRENCY },
+        { lists: conn.lists, appId: opts.appId, logger, signal, fail, concurrency: MEMBER_READ_CONCURRENCY, maxUsers },
         () => session.requests,
       );
     } catch (err) {

@@ -1,9 +1,10 @@
 import type { Logger } from '../../logging/logger.ts';
 import { eachLimited } from '../../util/concurrency.ts';
+import { illTypedValue } from '../attributes.ts';
 import type { SourceReadError } from '../../model/errors.ts';
 import type { IdpGroup, IdpSnapshot, IdpUser, SourceNote } from '../../model/idp.ts';
-import type { OktaLists, Pager } from './client.ts';
-import { OktaAbortedError, OktaMalformedError } from './errors.ts';
+import { PAGE_SIZE, type OktaLists, type Pager } from './client.ts';
+import { OktaAbortedError, OktaListingTooLongError, OktaMalformedError } from './errors.ts';
 import {
   groupNameOf,
   isTeamGroupName,
@@ -34,6 +35,8 @@ export interface ReadDeps {
   fail: (err: unknown, operation: string, subject: 'app' | 'group') => SourceReadError;
   /** Group-member listings read at once; the executor paces them against the groups bucket. */
   concurrency: number;
+  /** The most users (or members of one group) a listing may hold; caps its pages (see `pageCap`). */
+  maxUsers: number;
 }
 
 export interface PageCounter {
@@ -41,15 +44,27 @@ export interface PageCounter {
 }
 
 /**
+ * The most pages a listing of `pageSize` may take: enough for `maxUsers` items plus one page of
+ * slack (an empty last page, the emulator's gotcha-2 page). A listing that goes on is not read to
+ * the end of time: Okta, or something posing as it, is looping with ever-new cursors.
+ */
+export function pageCap(maxUsers: number, pageSize: number): number {
+  return Math.ceil(maxUsers / pageSize) + 1;
+}
+
+/**
  * Pages through one listing. `describe(n)` names page n for errors, e.g.
- * `GET /api/v1/apps/0oa1/users (page 3)`.
+ * `GET /api/v1/apps/0oa1/users (page 3)`. A listing that cannot end is an error, never a long
+ * wait: a `next` link back to a page already read, a page of nothing but items already read (a
+ * fresh cursor over the same records), or more pages than `maxUsers` allows.
  */
 export async function* pages(
   open: () => Promise<Pager>,
   describe: (page: number) => string,
   subject: 'app' | 'group',
-  deps: Pick<ReadDeps, 'fail' | 'signal'>,
+  deps: Pick<ReadDeps, 'fail' | 'signal' | 'maxUsers'>,
   counter: PageCounter,
+  pageSize: number,
 ): AsyncGenerator<unknown[], void, undefined> {
   let pager: Pager;
   try {
@@ -57,7 +72,9 @@ export async function* pages(
   } catch (err) {
     throw deps.fail(err, describe(1), subject);
   }
+  const maxPages = pageCap(deps.maxUsers, pageSize);
   const visited = new Set<string>();
+  const seen = new Set<string>();
   let page = 0;
   // An empty page that still has a `next` link (gotcha 2) is just an empty page here: paging
   // continues until a page comes without `next`, so nothing is skipped or read twice.
@@ -65,6 +82,7 @@ export async function* pages(
     page += 1;
     const op = describe(page);
     if (deps.signal?.aborted) throw deps.fail(new OktaAbortedError(), op, subject);
+    if (page > maxPages) throw deps.fail(new OktaListingTooLongError(maxPages, pageSize, deps.maxUsers), op, subject);
     // Only the System Log repeats a `next` link (§1.4); here it would loop forever.
     if (visited.has(pager.nextUri)) throw deps.fail(new OktaMalformedError('the next link points back at a page already read'), op, subject);
     visited.add(pager.nextUri);
@@ -75,6 +93,14 @@ export async function* pages(
       throw deps.fail(err, op, subject);
     }
     if (!Array.isArray(items)) throw deps.fail(new OktaMalformedError('the page is not a JSON array'), op, subject);
+    // Okta's cursor paging never serves a record twice. A page of only records already read is a
+    // listing going round in circles under fresh cursors; a partly repeated page still makes
+    // progress, and the page cap bounds it.
+    const ids = items.filter(hasId).map((x) => x.id);
+    if (ids.length > 0 && ids.length === items.length && ids.every((id) => seen.has(id))) {
+      throw deps.fail(new OktaMalformedError(`every item on the page was already read on an earlier page (a next link that starts the listing over)`), op, subject);
+    }
+    for (const id of ids) seen.add(id);
     counter.pages += 1;
     yield items;
   }
@@ -88,7 +114,7 @@ function hasId(item: unknown): item is { id: string } {
 export async function* appUsers(deps: ReadDeps, counter: PageCounter): AsyncGenerator<AppUserWire[], void, undefined> {
   const path = `GET /api/v1/apps/${deps.appId}/users`;
   let page = 0;
-  for await (const items of pages(() => deps.lists.appUsers(deps.appId), (n) => `${path} (page ${n})`, 'app', deps, counter)) {
+  for await (const items of pages(() => deps.lists.appUsers(deps.appId), (n) => `${path} (page ${n})`, 'app', deps, counter, PAGE_SIZE.appUsers)) {
     page += 1;
     const bad = items.findIndex((x) => !hasId(x));
     if (bad >= 0) throw deps.fail(new OktaMalformedError(`item ${bad + 1} has no id`), `${path} (page ${page})`, 'app');
@@ -105,13 +131,18 @@ export interface AssignedGroup {
 export async function* appGroups(deps: ReadDeps, counter: PageCounter): AsyncGenerator<AssignedGroup[], void, undefined> {
   const path = `GET /api/v1/apps/${deps.appId}/groups`;
   let page = 0;
-  for await (const items of pages(() => deps.lists.appGroups(deps.appId), (n) => `${path} (page ${n})`, 'app', deps, counter)) {
+  for await (const items of pages(() => deps.lists.appGroups(deps.appId), (n) => `${path} (page ${n})`, 'app', deps, counter, PAGE_SIZE.appGroups)) {
     page += 1;
     const out: AssignedGroup[] = [];
     for (const [i, item] of items.entries()) {
-      const name = hasId(item) ? groupNameOf(item as GroupAssignmentWire) : null;
-      if (!hasId(item) || name === null) {
-        throw deps.fail(new OktaMalformedError(`group assignment ${i + 1} has no id or no embedded group name`), `${path} (page ${page})`, 'app');
+      if (!hasId(item)) throw deps.fail(new OktaMalformedError(`group assignment ${i + 1} has no id`), `${path} (page ${page})`, 'app');
+      // The name decides teams: one that is missing or not a string stops the read rather than
+      // being guessed at (a number turned into text could name a real org:team).
+      const name = groupNameOf(item as GroupAssignmentWire);
+      if (name === null) {
+        const raw = (item as GroupAssignmentWire)._embedded?.group?.profile?.name;
+        const what = raw === undefined || raw === null || raw === '' ? 'no embedded group name' : `a group name that is not a string but ${illTypedValue('name', raw, 'a string').value}`;
+        throw deps.fail(new OktaMalformedError(`group assignment ${i + 1} (${item.id}) has ${what}`), `${path} (page ${page})`, 'app');
       }
       out.push({ id: item.id, name });
     }
@@ -124,7 +155,7 @@ export async function* groupMembers(deps: ReadDeps, group: AssignedGroup, counte
   const path = `GET /api/v1/groups/${group.id}/users`;
   const describe = (n: number) => `${path} (page ${n}, group "${group.name}")`;
   let page = 0;
-  for await (const items of pages(() => deps.lists.groupUsers(group.id), describe, 'group', deps, counter)) {
+  for await (const items of pages(() => deps.lists.groupUsers(group.id), describe, 'group', deps, counter, PAGE_SIZE.groupUsers)) {
     page += 1;
     const bad = items.findIndex((x) => !hasId(x));
     if (bad >= 0) throw deps.fail(new OktaMalformedError(`member ${bad + 1} has no id`), describe(page), 'group');

@@ -1,5 +1,5 @@
 import type { IdpGroup, IdpUser, IllTypedValue } from '../../model/idp.ts';
-import { attributeList } from '../attributes.ts';
+import { attributeList, illTypedValue } from '../attributes.ts';
 
 /**
  * Okta wire objects → the project's own types. Pure: no I/O, no clock. The inputs are typed by
@@ -52,32 +52,74 @@ function record(v: unknown): Readonly<Record<string, unknown>> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
+/** Okta leaves a field out, or sends null or "", when it has no value. */
+function absent(v: unknown): boolean {
+  return v === undefined || v === null || v === '';
+}
+
+/**
+ * The first of `candidates` that holds a value, when that value is a string. One of another type
+ * (a number, an object) is reported and ends the search with null: the next candidate may well be
+ * a different person's address or name, so it is not taken in its place, and the report holds the
+ * user until Okta sends what the field can hold.
+ */
+function firstString(candidates: ReadonlyArray<readonly [field: string, value: unknown]>, illTyped: IllTypedValue[]): string | null {
+  for (const [field, v] of candidates) {
+    if (absent(v)) continue;
+    if (typeof v === 'string') return v;
+    illTyped.push(illTypedValue(field, v, 'a string'));
+    return null;
+  }
+  return null;
+}
 
 /**
  * The value meant to become Docker's userName. Email first: Docker's Okta integration uses the
  * email as the unique identifier (userName) of a Docker account, and the app username format of
  * the Docker app is usually the email anyway. Then the app's own username, then the profile's.
+ * A candidate of the wrong type gives null (reported in `illTyped`), not the next candidate.
  */
-export function userNameOf(au: AppUserWire): string | null {
+export function userNameOf(au: AppUserWire, illTyped: IllTypedValue[] = []): string | null {
   const profile = record(au.profile);
   const userProfile = record(au._embedded?.user?.profile);
-  return str(profile.email) ?? str(userProfile.email) ?? str(au.credentials?.userName) ?? str(profile.userName);
+  return firstString(
+    [
+      ['profile.email', profile.email],
+      ['_embedded.user.profile.email', userProfile.email],
+      ['credentials.userName', record(au.credentials).userName],
+      ['profile.userName', profile.userName],
+    ],
+    illTyped,
+  );
 }
 
 /** Base profile names depend on the app's schema (SCIM: givenName/familyName; SAML: firstName/lastName); read both, then the Okta user's. */
-function nameOf(au: AppUserWire, appKeys: readonly string[], userKey: string): string | null {
+function nameOf(au: AppUserWire, appKeys: readonly string[], userKey: string, illTyped: IllTypedValue[]): string | null {
   const profile = record(au.profile);
-  for (const k of appKeys) {
-    const v = str(profile[k]);
-    if (v !== null) return v;
-  }
-  return str(record(au._embedded?.user?.profile)[userKey]);
+  const userProfile = record(au._embedded?.user?.profile);
+  return firstString([...appKeys.map((k) => [`profile.${k}`, profile[k]] as const), [`_embedded.user.profile.${userKey}`, userProfile[userKey]]], illTyped);
 }
 
-export function isActive(appUserStatus: unknown, userStatus: unknown): boolean {
+/**
+ * Whether Okta says the user keeps access. A status that is not a string (a number, an object)
+ * says nothing: it is reported in `illTyped` and the answer is `true`, whatever the other status
+ * says, because an ill-typed user is held by the mapping only while active; an inactive one would
+ * be deactivated in Docker on the strength of a record that is known to be broken.
+ */
+export function isActive(appUserStatus: unknown, userStatus: unknown, illTyped: IllTypedValue[] = []): boolean {
+  const before = illTyped.length;
+  for (const [field, v] of [['status', appUserStatus], ['_embedded.user.status', userStatus]] as const) {
+    if (v !== undefined && v !== null && typeof v !== 'string') illTyped.push(illTypedValue(field, v, 'a string'));
+  }
+  if (illTyped.length > before) return true;
   if (typeof appUserStatus === 'string' && INACTIVE_APP_USER_STATUSES.has(appUserStatus)) return false;
   if (typeof userStatus === 'string' && INACTIVE_USER_STATUSES.has(userStatus)) return false;
   return true;
+}
+
+/** A profile that is there but not an object: every value in it is lost, so that is reported, not read as empty. */
+function checkObject(v: unknown, field: string, illTyped: IllTypedValue[]): void {
+  if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v))) illTyped.push(illTypedValue(field, v, 'an object'));
 }
 
 /** e.g. "okta app user PROVISIONED (GROUP)", with the Okta user's status when it is not ACTIVE. */
@@ -95,16 +137,18 @@ export function noteOf(au: AppUserWire): string {
 export function toIdpUser(au: AppUserWire, groups: readonly string[]): IdpUser {
   const profile = record(au.profile);
   const illTyped: IllTypedValue[] = [];
+  checkObject(au.profile, 'profile', illTyped);
+  checkObject(au._embedded?.user?.profile, '_embedded.user.profile', illTyped);
   const dockerRole = attributeList(profile.dockerRole, 'profile.dockerRole', illTyped);
   const dockerOrg = attributeList(profile.dockerOrg, 'profile.dockerOrg', illTyped);
   const dockerTeam = attributeList(profile.dockerTeam, 'profile.dockerTeam', illTyped);
   return {
     // AppUser.id is the Okta user id (00u…), stable across email changes.
     idpId: String(au.id),
-    userName: userNameOf(au),
-    givenName: nameOf(au, ['givenName', 'firstName'], 'firstName'),
-    familyName: nameOf(au, ['familyName', 'lastName'], 'lastName'),
-    active: isActive(au.status, au._embedded?.user?.status),
+    userName: userNameOf(au, illTyped),
+    givenName: nameOf(au, ['givenName', 'firstName'], 'firstName', illTyped),
+    familyName: nameOf(au, ['familyName', 'lastName'], 'lastName', illTyped),
+    active: isActive(au.status, au._embedded?.user?.status, illTyped),
     dockerRole,
     dockerOrg,
     dockerTeam,
