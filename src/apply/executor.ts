@@ -14,10 +14,17 @@ import { eachLimited } from '../util/concurrency.ts';
  * users, then memberships, then deactivations last.
  */
 
-/** What the executor needs from Docker; the SCIM client provides it. */
+/**
+ * What the executor needs from Docker; the SCIM client provides it. The ids it links and adds to
+ * teams come only from here, so a create must return the account or team it verified to carry the
+ * name that was sent, never whatever id an answer claimed (the client checks, see createUser).
+ */
 export interface DockerWriter {
+  /** The account named attrs.userName (case-insensitively); throws when that cannot be established. */
   createUser(attrs: UserAttributes): Promise<{ user: DockerUser; existed: boolean }>;
+  /** Throws when the answer describes another id. */
   replaceUser(id: string, attrs: UserAttributes): Promise<DockerUser>;
+  /** The team named displayName (case-insensitively); throws when that cannot be established. */
   createGroup(displayName: string): Promise<{ group: DockerGroup; existed: boolean }>;
   addMembers(groupId: string, userIds: readonly string[]): Promise<number>;
   removeMembers(groupId: string, userIds: readonly string[]): Promise<number>;

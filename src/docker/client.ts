@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../logging/logger.ts';
 import type { DockerGroup, DockerSnapshot, DockerUser, UserAttributes } from '../model/docker.ts';
-import { badResponseError, responseError } from './errors.ts';
+import { badResponseError, readLimitError, responseError } from './errors.ts';
 import { eqFilter } from './filter.ts';
 import { ScimTransport, type ScimResponse, type TransportStats } from './http.ts';
 import { WireError, groupBody, membersPatch, readGroup, readList, readUser, userBody, type ReadGroup } from './wire.ts';
@@ -25,6 +25,12 @@ export interface DockerClientOptions {
   concurrency?: number;
   /** Default 200, never more than 200 (Docker's documented maximum). */
   pageSize?: number;
+  /**
+   * The most accounts (and, separately, teams) a listing may hold, default 1,000,000. It caps a
+   * listing at ceil(maxUsers / pageSize) + 1 pages, so a server that never stops answering with new
+   * pages stops the run instead of holding it forever.
+   */
+  maxUsers?: number;
   /** Team member changes per PATCH request, default 100. */
   membersPerPatch?: number;
   /** Default 500 / 30_000. */
@@ -36,12 +42,20 @@ export type DockerClientStats = TransportStats;
 
 /** Docker documents `count` as 1–200 (reference §3.2). */
 const MAX_PAGE_SIZE = 200;
+const DEFAULT_MAX_USERS = 1_000_000;
+/**
+ * Pages a listing may take beyond what the first page's totalResults needs. Accounts added by hand
+ * or by JIT while the listing runs can push its end a page or so further; a total that keeps
+ * growing past that is a server that never lets the listing end, and is treated as one.
+ */
+const PAGE_SLACK = 2;
 
 export class DockerScimClient {
   private readonly http: ScimTransport;
   private readonly log: Logger;
   private readonly pageSize: number;
   private readonly membersPerPatch: number;
+  private readonly maxUsers: number;
 
   constructor(opts: DockerClientOptions) {
     if (!opts.baseUrl) throw new TypeError('DockerScimClient: baseUrl is required');
@@ -49,6 +63,7 @@ export class DockerScimClient {
     this.log = opts.logger;
     this.pageSize = clamp(opts.pageSize ?? MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE);
     this.membersPerPatch = Math.max(1, Math.floor(opts.membersPerPatch ?? 100));
+    this.maxUsers = Math.max(1, Math.floor(opts.maxUsers ?? DEFAULT_MAX_USERS));
     this.http = new ScimTransport({
       baseUrl: opts.baseUrl,
       token: opts.token,
@@ -112,7 +127,7 @@ export class DockerScimClient {
   async getUser(id: string): Promise<DockerUser | null> {
     const res = await this.http.request({ method: 'GET', path: `/Users/${encodeURIComponent(id)}`, accept: [404] });
     if (res.status === 404) return null;
-    return this.read(res, `GET /Users/${id}`, readUser);
+    return this.read(res, `GET /Users/${id}`, (b) => sameId(readUser(b), id));
   }
 
   /**
@@ -124,7 +139,10 @@ export class DockerScimClient {
   async createUser(attrs: UserAttributes): Promise<{ user: DockerUser; existed: boolean }> {
     const label = `create ${attrs.userName}`;
     const res = await this.http.request({ method: 'POST', path: '/Users', body: userBody(attrs), label, accept: [409] });
-    if (res.status !== 409) return { user: this.read(res, `POST /Users (${label})`, readUser), existed: false };
+    if (res.status !== 409) {
+      const user = await this.created(res, `POST /Users (${label})`, 'user', attrs.userName, readUser, (u) => u.userName, (n) => this.findUserByUserName(n));
+      return { user, existed: false };
+    }
     const user = await this.findUserByUserName(attrs.userName);
     if (!user) throw this.conflictWithoutMatch(res, `POST /Users (${label})`);
     const ours = res.ambiguousAttempts > 0;
@@ -137,11 +155,17 @@ export class DockerScimClient {
     return { user, existed: !ours };
   }
 
-  /** PUT /Users/{id} with every managed attribute, `active` always explicit. */
+  /**
+   * PUT /Users/{id} with every managed attribute, `active` always explicit. An answer describing
+   * another id is a bad response: the write went to the id in the URL, but nothing in such an
+   * answer can be trusted, and DOCKER_BAD_RESPONSE is what makes the journal treat the write as
+   * unconfirmed, for the next run to re-read. Its userName is not checked: whether Docker applies
+   * a rename on PUT is undocumented, and the next run's read shows what it did.
+   */
   async replaceUser(id: string, attrs: UserAttributes): Promise<DockerUser> {
     const label = `update ${attrs.userName}`;
     const res = await this.http.request({ method: 'PUT', path: `/Users/${encodeURIComponent(id)}`, body: userBody(attrs), label });
-    return this.read(res, `PUT /Users/${id} (${label})`, readUser);
+    return this.read(res, `PUT /Users/${id} (${label})`, (b) => sameId(readUser(b), id));
   }
 
   async findGroupByName(displayName: string): Promise<DockerGroup | null> {
@@ -157,7 +181,10 @@ export class DockerScimClient {
   async createGroup(displayName: string): Promise<{ group: DockerGroup; existed: boolean }> {
     const label = `create team ${displayName}`;
     const res = await this.http.request({ method: 'POST', path: '/Groups', body: groupBody(displayName), label, accept: [409] });
-    if (res.status !== 409) return { group: this.read(res, `POST /Groups (${label})`, (b) => readGroup(b).group), existed: false };
+    if (res.status !== 409) {
+      const group = await this.created(res, `POST /Groups (${label})`, 'team', displayName, (b) => readGroup(b).group, (g) => g.displayName, (n) => this.findGroupByName(n));
+      return { group, existed: false };
+    }
     const group = await this.findGroupByName(displayName);
     if (!group) throw this.conflictWithoutMatch(res, `POST /Groups (${label})`);
     this.log.info({ group: displayName, groupId: group.id }, `docker: team ${displayName} already exists (409); found it by name`);
@@ -187,11 +214,15 @@ export class DockerScimClient {
   /**
    * Offset paging: startIndex advances by what each page actually returned (a server may return
    * fewer than asked). It ends when startIndex passes totalResults, or on a short page when the
-   * server gives no total. An empty page before the total is reached, or a page of only repeats
-   * (a server ignoring startIndex), is an error: the listing would be incomplete.
+   * server gives no total. Every way a listing could go on without end is an error, since the
+   * listing would be incomplete or never finish: an empty page before the total is reached, a page
+   * of only repeats (a server ignoring startIndex), more pages than the first page's totalResults
+   * allows (plus PAGE_SLACK), and more than the cap `maxUsers` sets, whatever the server claims.
    */
   private async *pages<T extends DockerUser | ReadGroup>(path: '/Users' | '/Groups', read: (v: unknown) => T): AsyncGenerator<T> {
     const seen = new Set<string>();
+    const cap = Math.ceil(this.maxUsers / this.pageSize) + 1;
+    let advertised: { total: number; perPage: number; pages: number } | null = null;
     let startIndex = 1;
     for (let page = 1; ; page++) {
       const label = `page ${page}`;
@@ -214,12 +245,67 @@ export class DockerScimClient {
         if (startIndex > list.totalResults) return;
         if (n === 0) throw badResponseError(op, res.status, `page ${page} is empty but totalResults is ${list.totalResults}; the listing would be incomplete`);
       } else if (n < this.pageSize) return;
+      // The listing goes on. The first page's own size is the page size the server keeps to (it may
+      // return fewer than asked), so its total says how many pages the whole listing needs.
+      if (page === 1 && list.totalResults !== null) advertised = { total: list.totalResults, perPage: n, pages: Math.ceil(list.totalResults / n) };
+      if (advertised !== null && page >= advertised.pages + PAGE_SLACK) {
+        throw badResponseError(
+          op,
+          res.status,
+          `page ${page} does not end the listing, but the first page's totalResults (${advertised.total} at ${advertised.perPage} per page) needs ${advertised.pages} page(s); now it says ${list.totalResults ?? 'nothing'}, so the listing might never end`,
+        );
+      }
+      if (page >= cap) throw readLimitError(`GET ${path}`, res.status, { pages: page, records: seen.size, maxUsers: this.maxUsers, pageSize: this.pageSize });
     }
   }
 
   private async groupById(id: string, displayName: string): Promise<DockerGroup> {
     const res = await this.http.request({ method: 'GET', path: `/Groups/${encodeURIComponent(id)}`, label: `team ${displayName}` });
-    return this.read(res, `GET /Groups/${id}`, (b) => readGroup(b).group);
+    return this.read(res, `GET /Groups/${id}`, (b) => sameId(readGroup(b).group, id));
+  }
+
+  /**
+   * The account or team a create's 2xx answer describes, if it is the one that was sent: the same
+   * name (ignoring case, as Docker compares) and an id. An answer naming anything else cannot say
+   * what the create did, and linking the id it names would send this user's changes and teams to
+   * someone else's account. So the name is looked up: found, that is the result; not found, the
+   * create fails as DOCKER_BAD_RESPONSE, which the journal treats like a lost answer (the write may
+   * have happened), so the next run looks again before planning.
+   */
+  private async created<T extends { id: string }>(
+    res: ScimResponse,
+    operation: string,
+    what: 'user' | 'team',
+    name: string,
+    reader: (body: unknown) => T,
+    nameOf: (t: T) => string,
+    lookup: (name: string) => Promise<T | null>,
+  ): Promise<T> {
+    let claim: string;
+    try {
+      const answer = reader(res.body);
+      if (nameOf(answer).toLowerCase() === name.toLowerCase()) return answer;
+      claim = `it describes ${what} ${short(nameOf(answer))} (id ${short(answer.id)})`;
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      claim = err.message;
+    }
+    let found: T | null;
+    try {
+      found = await lookup(name);
+    } catch (err) {
+      throw badResponseError(operation, res.status, `the answer does not describe ${name} (${claim}), and looking ${name} up failed: ${(err as Error).message}`);
+    }
+    if (found) {
+      this.log.warn({ operation, dockerId: found.id }, `docker: ${operation} answered ${res.status} but ${claim}; found ${name} by name and took that ${what} instead`);
+      return found;
+    }
+    throw badResponseError(
+      operation,
+      res.status,
+      `the answer does not describe ${name} (${claim}), and no ${what} named ${name} was found; whether the create happened is unknown`,
+      'Nothing was linked to the account the answer named. The next run looks for this name again before planning. If this repeats, check that the SCIM base URL points at Docker directly, not through a proxy that changes answers.',
+    );
   }
 
   private async patchMembers(op: 'add' | 'remove', groupId: string, userIds: readonly string[]): Promise<number> {
@@ -259,6 +345,16 @@ export class DockerScimClient {
     this.log.error({ operation, status: 409 }, `docker: ${operation} answered 409 but no match was found by name`);
     return err;
   }
+}
+
+/** A resource fetched or written by id must be that id: anything else is not an answer to the request. */
+function sameId<T extends { id: string }>(got: T, id: string): T {
+  if (got.id !== id) throw new WireError(`the answer describes id ${short(got.id)}, not ${short(id)}; its contents are not trusted`);
+  return got;
+}
+
+function short(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }
 
 function clamp(n: number, lo: number, hi: number): number {

@@ -7,7 +7,7 @@ import { AppError, type AppErrorInit } from '../model/errors.ts';
 import { causeChain } from '../util/retry.ts';
 
 export interface DockerApiErrorInit extends Omit<AppErrorInit, 'system' | 'remoteMessage' | 'remoteCode'> {
-  /** DOCKER_SEATS, DOCKER_UNAUTHORIZED, DOCKER_CONFLICT, DOCKER_NOT_FOUND, DOCKER_RATE_LIMITED, DOCKER_HTTP_<status>, DOCKER_NETWORK, DOCKER_TIMEOUT, DOCKER_BAD_RESPONSE. */
+  /** DOCKER_SEATS, DOCKER_UNAUTHORIZED, DOCKER_CONFLICT, DOCKER_NOT_FOUND, DOCKER_RATE_LIMITED, DOCKER_HTTP_<status>, DOCKER_NETWORK, DOCKER_TIMEOUT, DOCKER_BAD_RESPONSE, DOCKER_REDIRECT, DOCKER_READ_LIMIT. */
   code: string;
   scimType?: string;
   detail?: string;
@@ -112,12 +112,63 @@ export function networkError(operation: string, origin: string, attempts: number
   });
 }
 
-export function badResponseError(operation: string, status: number, why: string): DockerApiError {
+const BAD_RESPONSE_HINT =
+  'Check that the SCIM base URL points at Docker\'s SCIM API (…/v2/scim/2.0) and not at a login page or a proxy; if it does, Docker may have changed its API, so please report this.';
+
+export function badResponseError(operation: string, status: number, why: string, hint = BAD_RESPONSE_HINT): DockerApiError {
   return new DockerApiError(`Docker SCIM ${operation} returned a response this tool cannot read (HTTP ${status}): ${why}`, {
     operation,
     status,
     code: 'DOCKER_BAD_RESPONSE',
-    hint: 'Check that the SCIM base URL points at Docker\'s SCIM API (…/v2/scim/2.0) and not at a login page or a proxy; if it does, Docker may have changed its API, so please report this.',
+    hint,
+  });
+}
+
+/** A listing that went past the page cap set by `maxUsers` without ending. */
+export function readLimitError(operation: string, status: number, f: { pages: number; records: number; maxUsers: number; pageSize: number }): DockerApiError {
+  return new DockerApiError(
+    `Docker SCIM ${operation}: the listing did not end within ${f.pages} pages (${f.records} records read), the cap for at most ${f.maxUsers} accounts at ${f.pageSize} per page; it was stopped rather than read without end`,
+    {
+      operation,
+      status,
+      code: 'DOCKER_READ_LIMIT',
+      hint: `If the organization really holds more than ${f.maxUsers} accounts or teams, raise MAX_USERS (sync.maxUsers). Otherwise Docker, or a proxy in front of it, keeps answering with new pages: check that the SCIM base URL points at Docker directly, and report it.`,
+    },
+  );
+}
+
+export interface RedirectRefusal {
+  operation: string;
+  method: string;
+  status: number;
+  /** The Location's origin only: its path and query can carry a filter with a person's email. */
+  to: string | null;
+  /** The configured SCIM origin. */
+  origin: string;
+  /** Redirects seen for this attempt, the refused one included. */
+  hops: number;
+  /** An earlier attempt of this request got no usable answer, so the write may have happened anyway. */
+  ambiguous: boolean;
+}
+
+/** A 3xx the client refused to follow (http.ts says which ones it follows). */
+export function redirectError(r: RedirectRefusal): DockerApiError {
+  const where = r.to === null ? 'with no usable Location' : `to ${r.to}`;
+  let why: string;
+  if (r.method !== 'GET') why = 'a write is never sent again to where a redirect points, so it was not done';
+  else if (r.to !== null && r.to !== r.origin) why = `only ${r.origin}, the configured SCIM origin, is followed: the token and the read go nowhere else`;
+  else if (r.to === null) why = 'there is nowhere to follow it to';
+  else why = `it was redirected ${r.hops} times in a row`;
+  // A redirected write is not an ambiguous failure: a 3xx means the server we sent it to did not
+  // do it there, and nothing went anywhere else, so Docker holds what it held before. Unless an
+  // earlier attempt of the same write got no answer (timeout, reset, 5xx): that one may have been
+  // done, so the failure keeps an ambiguous code and the journal has the next run check.
+  const code = r.ambiguous && r.method !== 'GET' ? 'DOCKER_BAD_RESPONSE' : 'DOCKER_REDIRECT';
+  return new DockerApiError(`Docker SCIM ${r.operation} was answered with a redirect (HTTP ${r.status}) ${where}; not followed: ${why}`, {
+    operation: r.operation,
+    status: r.status,
+    code,
+    hint: 'Set DOCKER_SCIM_BASE_URL to the SCIM base URL exactly as Docker shows it (Docker Home → Identity & auth → SSO and SCIM → Setup SCIM), with https:// and the final host. A redirect usually means an http:// or outdated address, or a proxy in the way; this tool never follows one with a write or to another origin.',
   });
 }
 

@@ -6,10 +6,14 @@
  * Retried: 429 (after the server's Retry-After / X-Retry-After / X-RateLimit-Reset), 500, 502,
  * 503, 504, timeouts and connection resets, with capped exponential backoff and full jitter.
  * Everything else is answered at once: a 4xx will not change by asking again.
+ *
+ * Redirects are never left to fetch (`redirect: 'manual'`): undici would drop the token across
+ * origins but re-send the body, i.e. the user record, wherever a Location points. Only a GET is
+ * followed, and only within the configured origin (DESIGN.md invariant 10).
  */
 import type { Logger } from '../logging/logger.ts';
 import { backoffMs, causeChain, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy, type HeaderSource } from '../util/retry.ts';
-import { badResponseError, networkError, responseError, DockerApiError } from './errors.ts';
+import { badResponseError, networkError, redirectError, responseError, DockerApiError } from './errors.ts';
 import { RateBudget } from './pacer.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -69,11 +73,15 @@ const MAX_PACE_WAIT_MS = 65_000;
 const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
 /** Methods safe to send again after an unreadable answer (the write may have happened). */
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'PUT', 'DELETE']);
+/** Same-origin redirects one GET may follow; more is a loop or a misconfiguration. */
+const MAX_REDIRECTS = 5;
 
 type Outcome =
   | { kind: 'response'; status: number; headers: Headers; text: string }
   | { kind: 'timeout'; error: unknown }
-  | { kind: 'network'; error: unknown; transient: boolean };
+  | { kind: 'network'; error: unknown; transient: boolean }
+  /** A 3xx this client will not follow; `to` is the Location's origin only (its path and query may name people). */
+  | { kind: 'redirect'; status: number; to: string | null; hops: number };
 
 type Failure = { error: DockerApiError; retry: boolean; serverWaitMs: number | null; status: number | null };
 
@@ -104,9 +112,15 @@ export class ScimTransport {
     let ambiguousAttempts = 0;
     for (let attempt = 0; ; attempt++) {
       const t0 = Date.now();
-      const outcome = await this.send(req.method, url, payload);
+      const outcome = await this.follow(req.method, url, payload);
       const attempts = attempt + 1;
-      this.log.debug({ route, path: req.path, status: outcome.kind === 'response' ? outcome.status : outcome.kind, ms: Date.now() - t0, attempt: attempts }, `docker: ${operation}`);
+      this.log.debug({ route, path: req.path, status: outcome.kind === 'response' || outcome.kind === 'redirect' ? outcome.status : outcome.kind, ms: Date.now() - t0, attempt: attempts }, `docker: ${operation}`);
+      if (outcome.kind === 'redirect') {
+        // Never retried: asking again gets the same redirect.
+        const error = redirectError({ operation, method: req.method, status: outcome.status, to: outcome.to, origin: this.origin, hops: outcome.hops, ambiguous: ambiguousAttempts > 0 });
+        this.log.error({ route, path: req.path, label: req.label, status: outcome.status, location: outcome.to, attempts, code: error.code }, error.message);
+        throw error;
+      }
       let failure: Failure;
       if (outcome.kind === 'response') {
         const { status, headers, text } = outcome;
@@ -161,7 +175,27 @@ export class ScimTransport {
     return `${this.base}${req.path}${q.length > 0 ? `?${q.join('&')}` : ''}`;
   }
 
-  /** One attempt: a slot, the pacing gate, then the request and its whole body under one timeout. */
+  /**
+   * One attempt, with the redirects a GET may follow. A write is never followed, to any origin: its
+   * body would go where nobody configured (and a same-origin Location could still be a trap, e.g.
+   * a POST turned into a GET by a 302). A GET is followed only to the configured origin (scheme,
+   * host and port), where the token goes anyway: every hop is sent by `send`, token included, so
+   * another origin would receive it, and its answer would be read as Docker's.
+   */
+  private async follow(method: HttpMethod, url: string, payload: string | undefined): Promise<Outcome> {
+    let current = url;
+    for (let hops = 1; ; hops++) {
+      const outcome = await this.send(method, current, payload);
+      if (outcome.kind !== 'response' || outcome.status < 300 || outcome.status > 399) return outcome;
+      const next = resolveLocation(outcome.headers.get('location'), current);
+      const to = next === null ? null : new URL(next).origin;
+      if (method !== 'GET' || next === null || to !== this.origin || hops > MAX_REDIRECTS) return { kind: 'redirect', status: outcome.status, to, hops };
+      this.log.debug({ status: outcome.status, hops }, 'docker: following a redirect within the SCIM origin');
+      current = next;
+    }
+  }
+
+  /** One request: a slot, the pacing gate, then the request and its whole body under one timeout. */
   private async send(method: HttpMethod, url: string, payload: string | undefined): Promise<Outcome> {
     const release = await this.slots.acquire();
     try {
@@ -180,6 +214,7 @@ export class ScimTransport {
             ...(payload !== undefined ? { 'content-type': 'application/scim+json' } : {}),
           },
           ...(payload !== undefined ? { body: payload } : {}),
+          redirect: 'manual',
           signal,
         });
         const text = await res.text();
@@ -242,6 +277,16 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; wh
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
     return { ok: false, why: `the body is not JSON (starts with ${JSON.stringify(text.slice(0, 40))})` };
+  }
+}
+
+/** The absolute URL a Location names (relative to the request's URL), or null when there is none to use. */
+function resolveLocation(location: string | null, base: string): string | null {
+  if (location === null || location.trim() === '') return null;
+  try {
+    return new URL(location, base).href;
+  } catch {
+    return null;
   }
 }
 

@@ -2,7 +2,11 @@
  * Docker SCIM JSON ↔ the project's model types (reference docker-scim.md §3, §5, §10). Nothing
  * past this file sees a wire object. Reading is lenient where SCIM allows variation (attribute and
  * key case, `resources` vs `Resources`) and strict where a guess could cause harm (a user with no
- * id or userName is a bad response, not a user to plan against).
+ * id or userName is a bad response, not a user to plan against). A value of the wrong type (the
+ * string "false" for `active`, a number for `dockerOrg`, an object where a list belongs) is never
+ * coerced: it is an error naming the record, the field and the value, so the run stops before
+ * planning, because Docker's own state cannot be guessed at. Absent and null are the same
+ * (RFC 7643 §2.5: unassigned) and keep their documented defaults.
  */
 import type { DockerGroup, DockerUser, UserAttributes } from '../model/docker.ts';
 
@@ -28,8 +32,58 @@ function getCI(obj: Json, key: string): unknown {
   return undefined;
 }
 
-function stringOrNull(v: unknown): string | null {
-  return typeof v === 'string' ? v : null;
+/** The value as the admin would see it in the answer, cut short. */
+function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+function typeName(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+function illTyped(record: string, field: string, v: unknown, expected: string): WireError {
+  return new WireError(`${record}: "${field}" is ${shown(v)} (${typeName(v)}), expected ${expected}`);
+}
+
+/** A string, or null when the attribute is absent or null; any other type is an error. */
+function optString(obj: Json, key: string, record: string, field = key): string | null {
+  const v = getCI(obj, key);
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw illTyped(record, field, v, 'a string');
+  return v;
+}
+
+/** A non-empty string; anything else is an error. */
+function requiredString(obj: Json, key: string, record: string): string {
+  const v = getCI(obj, key);
+  if (typeof v !== 'string' || v === '') throw v === undefined || v === null || v === '' ? new WireError(`${record} has no "${key}"`) : illTyped(record, key, v, 'a string');
+  return v;
+}
+
+/** A boolean, or undefined when absent or null. */
+function optBoolean(obj: Json, key: string, record: string): boolean | undefined {
+  const v = getCI(obj, key);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw illTyped(record, key, v, 'true or false');
+  return v;
+}
+
+/** An object, or null when absent or null. */
+function optObject(obj: Json, key: string, record: string): Json | null {
+  const v = getCI(obj, key);
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) throw illTyped(record, key, v, 'an object');
+  return v;
+}
+
+/** A list, or null when absent or null. */
+function optList(obj: Json, key: string, record: string): unknown[] | null {
+  const v = getCI(obj, key);
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v)) throw illTyped(record, key, v, 'a list');
+  return v;
 }
 
 export interface ListPage {
@@ -41,58 +95,56 @@ export interface ListPage {
 export function readList(body: unknown): ListPage {
   if (!isObject(body)) throw new WireError('the list response is not a JSON object');
   const total = getCI(body, 'totalResults');
-  const totalResults = typeof total === 'number' && Number.isFinite(total) ? total : null;
-  const resources = getCI(body, 'resources');
-  if (resources === undefined || resources === null) {
+  if (total !== undefined && total !== null && !(typeof total === 'number' && Number.isInteger(total) && total >= 0)) {
+    throw illTyped('the list response', 'totalResults', total, 'a whole number');
+  }
+  const totalResults = typeof total === 'number' ? total : null;
+  const resources = optList(body, 'resources', 'the list response');
+  if (resources === null) {
     // RFC 7644 lets a server leave the key out of an empty result.
     if (totalResults === 0) return { resources: [], totalResults };
     throw new WireError('the list response has no "resources" array');
   }
-  if (!Array.isArray(resources)) throw new WireError('"resources" is not an array');
   return { resources, totalResults };
 }
 
 export function readUser(v: unknown): DockerUser {
   if (!isObject(v)) throw new WireError('a user is not a JSON object');
-  const id = getCI(v, 'id');
-  const userName = getCI(v, 'userName');
-  if (typeof id !== 'string' || id === '') throw new WireError('a user has no "id"');
-  if (typeof userName !== 'string' || userName === '') throw new WireError(`user ${id} has no "userName"`);
-  const name = getCI(v, 'name');
-  const nameObj = isObject(name) ? name : {};
-  const activeRaw = getCI(v, 'active');
-  const enabledRaw = getCI(v, 'enabled');
+  const id = requiredString(v, 'id', 'a user');
+  const record = `user ${shown(id)}`;
+  const userName = requiredString(v, 'userName', record);
+  const nameObj = optObject(v, 'name', record) ?? {};
+  // Not read, but a list that arrives as something else says the record is not what it seems.
+  optList(v, 'emails', record);
+  optList(v, 'groups', record);
   // Docker's User resource always carries `active`; the OpenAPI's PUT speaks of `enabled`. With
   // neither, the user is read as active: the planner then never "reactivates" on a guess, and
   // deactivation is decided by the IdP, not by this reading.
-  const active = typeof activeRaw === 'boolean' ? activeRaw : typeof enabledRaw === 'boolean' ? enabledRaw : true;
-  const displayName = stringOrNull(getCI(v, 'displayName'));
-  const ext = getCI(v, DOCKER_EXT);
+  const active = optBoolean(v, 'active', record) ?? optBoolean(v, 'enabled', record) ?? true;
   const base = {
     id,
     userName,
-    givenName: stringOrNull(getCI(nameObj, 'givenName')),
-    familyName: stringOrNull(getCI(nameObj, 'familyName')),
+    givenName: optString(nameObj, 'givenName', record, 'name.givenName'),
+    familyName: optString(nameObj, 'familyName', record, 'name.familyName'),
     active,
-    displayName,
+    displayName: optString(v, 'displayName', record),
   };
   // Whether Docker echoes the extension on reads is a gap (reference §3.1). No extension object at
   // all → role/org/team stay undefined, so the planner falls back to what it last applied rather
   // than read "no team" as a change. Within an echoed extension, a missing dockerRole or dockerOrg
   // is likewise unknown (this tool always sends both), while a missing dockerTeam means "no team":
   // the tool leaves it out exactly when a user has none.
-  if (!isObject(ext)) return base;
-  const known = (key: string) => {
-    const raw = getCI(ext, key);
-    return raw === undefined ? undefined : stringOrNull(raw);
-  };
+  const ext = optObject(v, DOCKER_EXT, record);
+  if (ext === null) return base;
+  const field = (key: string) => `${DOCKER_EXT}.${key}`;
+  const known = (key: string) => (getCI(ext, key) === undefined ? undefined : optString(ext, key, record, field(key)));
   const role = known('dockerRole');
   const org = known('dockerOrg');
   return {
     ...base,
     ...(role !== undefined ? { role } : {}),
     ...(org !== undefined ? { org } : {}),
-    team: stringOrNull(getCI(ext, 'dockerTeam')),
+    team: optString(ext, 'dockerTeam', record, field('dockerTeam')),
   };
 }
 
@@ -104,17 +156,17 @@ export interface ReadGroup {
 
 export function readGroup(v: unknown): ReadGroup {
   if (!isObject(v)) throw new WireError('a group is not a JSON object');
-  const id = getCI(v, 'id');
+  const id = requiredString(v, 'id', 'a group');
+  const record = `group ${shown(id)}`;
   const displayName = getCI(v, 'displayName');
-  if (typeof id !== 'string' || id === '') throw new WireError('a group has no "id"');
-  if (typeof displayName !== 'string') throw new WireError(`group ${id} has no "displayName"`);
-  const raw = getCI(v, 'members');
-  if (raw === undefined || raw === null) return { group: { id, displayName, members: [] }, hasMembers: false };
-  if (!Array.isArray(raw)) throw new WireError(`group ${displayName}: "members" is not an array`);
+  if (typeof displayName !== 'string') throw displayName === undefined || displayName === null ? new WireError(`${record} has no "displayName"`) : illTyped(record, 'displayName', displayName, 'a string');
+  const raw = optList(v, 'members', record);
+  if (raw === null) return { group: { id, displayName, members: [] }, hasMembers: false };
   const members: string[] = [];
   for (const m of raw) {
-    const value = isObject(m) ? getCI(m, 'value') : undefined;
-    if (typeof value !== 'string') throw new WireError(`group ${displayName}: a member has no "value"`);
+    if (!isObject(m)) throw illTyped(record, 'members[]', m, 'an object with a "value"');
+    const value = getCI(m, 'value');
+    if (typeof value !== 'string' || value === '') throw value === undefined || value === null ? new WireError(`${record}: a member has no "value"`) : illTyped(record, 'members[].value', value, 'a user id (string)');
     members.push(value);
   }
   return { group: { id, displayName, members }, hasMembers: true };

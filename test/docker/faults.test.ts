@@ -140,6 +140,17 @@ describe('server errors and the network', () => {
     expect(err).toMatchObject({ code: 'DOCKER_BAD_RESPONSE', status: 200 });
     expect(err.hint).toMatch(/base URL/);
   });
+
+  it('a POST whose 2xx answer is unreadable is never sent again, and fails as ambiguous', async () => {
+    const { emu, client } = await setup({}, { maxRetries: 3 });
+    // The account is made; its answer is cut off halfway.
+    emu.http.faults.add({ route: 'createUser', when: 'after', action: { type: 'truncate' } });
+    const err = (await client.createUser({ userName: 'ada@example.com', givenName: null, familyName: null, active: true, role: 'member', org: 'acme', team: null }).catch((e: unknown) => e)) as DockerApiError;
+    // DOCKER_BAD_RESPONSE is what makes the journal check, next run, whether the account exists.
+    expect(err).toMatchObject({ code: 'DOCKER_BAD_RESPONSE' });
+    expect(emu.http.count({ route: 'createUser' })).toBe(1);
+    expect(emu.allUsers().map((u) => u.userName)).toEqual(['ada@example.com']);
+  });
 });
 
 describe('authentication', () => {
