@@ -47,6 +47,8 @@ export class ForwardingProxy {
   readonly exchanges: Exchange[] = [];
   intercept: Interceptor | null = null;
   rewrite: Rewriter | null = null;
+  /** Holds a request before anything else happens to it, until the promise settles; null passes it at once (e.g. to keep a run mid-flight while a test looks at it). */
+  hold: ((req: Exchange) => Promise<void> | null) | null = null;
   private readonly opts: ProxyOptions;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
@@ -78,6 +80,7 @@ export class ForwardingProxy {
   reset(): void {
     this.intercept = null;
     this.rewrite = null;
+    this.hold = null;
     this.exchanges.length = 0;
   }
 
@@ -85,6 +88,8 @@ export class ForwardingProxy {
     const exchange: Exchange = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: await readBody(req) };
     this.exchanges.push(exchange);
     try {
+      const wait = this.hold?.(exchange) ?? null;
+      if (wait) await wait;
       const own = this.intercept?.(exchange) ?? null;
       let answer = own ?? this.swapOrigin(await this.forward(exchange));
       if (own === null && this.rewrite) answer = this.rewrite(answer, exchange);
@@ -137,7 +142,8 @@ export interface Recorded extends Exchange {
  */
 export class Recorder {
   readonly requests: Recorded[] = [];
-  answer: (req: Exchange) => Answer = () => ({
+  /** May return a promise, e.g. one that never settles, to model a server that never answers. */
+  answer: (req: Exchange) => Answer | Promise<Answer> = () => ({
     status: 200,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ value: [], Resources: [], resources: [], totalResults: 0, itemsPerPage: 0, startIndex: 1 }),
@@ -161,7 +167,7 @@ export class Recorder {
       void readBody(req).then((body) => {
         const ex: Exchange = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
         this.requests.push({ ...ex, at: Date.now() });
-        send(res, this.answer(ex));
+        void Promise.resolve(this.answer(ex)).then((a) => send(res, a));
       });
     });
     this.base = `${this.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
