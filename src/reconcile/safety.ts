@@ -1,4 +1,5 @@
-import type { SafetyVerdict } from '../model/plan.ts';
+import type { Finding } from '../model/finding.ts';
+import type { BlockReason, SafetyVerdict, UserOperation } from '../model/plan.ts';
 
 /**
  * The guard against mass deactivation. A run that would deactivate more than the configured count
@@ -40,4 +41,56 @@ export function judgeSafety(
     deactivationDisabled: !opts.deactivate,
     message,
   };
+}
+
+export interface GuardInput {
+  /** The user operations planned so far, deactivations among them. */
+  readonly operations: readonly UserOperation[];
+  /** Managed accounts active in Docker now (see countManagedActive). */
+  readonly managedActive: number;
+  /** Users the IdP listed, valid or not: zero with deactivations planned is a broken read, not an event. */
+  readonly idpUsers: number;
+  readonly options: SafetyOptions;
+}
+
+export interface Guarded {
+  /** The same operations in the same order; deactivations marked `blocked` when they may not run. */
+  readonly operations: UserOperation[];
+  readonly safety: SafetyVerdict;
+  readonly findings: Finding[];
+}
+
+/**
+ * Phase 6 of the planner: judge the deactivations and block them when the thresholds trip (unless
+ * forced) or DEACTIVATE=false. Blocked operations stay in the plan, so the report shows what a run
+ * would have done.
+ */
+export function guardDeactivations(input: GuardInput): Guarded {
+  const { options } = input;
+  const deactivations = input.operations.filter((o) => o.kind === 'deactivate').length;
+  const safety = judgeSafety(deactivations, input.managedActive, input.idpUsers, options);
+  const block: BlockReason | null = !options.deactivate ? 'deactivation-disabled' : safety.tripped && !options.force ? 'safety-threshold' : null;
+  const operations = block
+    ? input.operations.map((o) => (o.kind === 'deactivate' ? { ...o, blocked: block } : o))
+    : [...input.operations];
+  const findings: Finding[] = [];
+  if (safety.tripped) {
+    findings.push({
+      code: 'SAFETY_THRESHOLD',
+      severity: 'error',
+      subject: 'deactivations',
+      message: options.force ? `${safety.message}; applied anyway because of --force` : `${safety.message}; no deactivation is applied this run`,
+      advice: options.force ? 'nothing to do' : 'review the plan; if the deactivations are right, run once with --force or raise the threshold',
+    });
+  }
+  if (!options.deactivate && deactivations > 0) {
+    findings.push({
+      code: 'DEACTIVATION_DISABLED',
+      severity: 'info',
+      subject: 'deactivations',
+      message: `${deactivations} deactivation${deactivations === 1 ? ' is' : 's are'} planned but not applied (DEACTIVATE=false)`,
+      advice: 'set DEACTIVATE=true once the rollout is trusted',
+    });
+  }
+  return { operations, safety, findings };
 }

@@ -1,12 +1,15 @@
 import { cmp } from '../mapping/map.ts';
+import type { DesiredUser } from '../model/desired.ts';
 import type { DockerGroup } from '../model/docker.ts';
-import type { GroupCreateOperation, TeamMember, TeamOperation } from '../model/plan.ts';
+import type { Link } from '../model/link.ts';
+import type { GroupCreateOperation, MembershipRecord, TeamMember, TeamOperation } from '../model/plan.ts';
 
 /**
  * Team membership as SCIM Groups. For every user this tool manages and keeps active, membership of
  * the teams it manages converges on what the IdP says: teams named by anyone's attributes or
  * org:team groups this run, or applied by this tool before. Teams outside that set, and accounts
  * the tool does not manage, are never touched. Team names compare case-insensitively, as Docker's do.
+ * Phase 4 of the planner: its members are the users phase 2 keeps active.
  */
 
 export interface ManagedMember extends TeamMember {
@@ -102,4 +105,26 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
     });
   }
   return { groupCreates, adds: addOps, removes: removeOps, satisfied };
+}
+
+/** The teams this tool manages: named by any mapped user this run, or applied by this tool before. */
+export function managedTeamsOf(users: readonly DesiredUser[], links: readonly Link[]): Set<string> {
+  const managed = new Set<string>();
+  for (const d of users) for (const t of d.teams) managed.add(t);
+  for (const l of links) for (const t of l.applied.teams) managed.add(t);
+  return managed;
+}
+
+/**
+ * Teams members are already in, as the IdP wants, that their link does not yet record as applied
+ * (see MembershipRecord), by IdP id.
+ */
+export function membershipRecords(satisfied: TeamPlan['satisfied'], linkByIdp: ReadonlyMap<string, Link>): MembershipRecord[] {
+  return [...satisfied]
+    .map(([idpId, list]) => {
+      const recorded = new Set((linkByIdp.get(idpId)?.applied.teams ?? []).map((t) => t.toLowerCase()));
+      return { idpId, teams: list.filter((t) => !recorded.has(t.toLowerCase())).sort() };
+    })
+    .filter((m) => m.teams.length > 0)
+    .sort((a, b) => (a.idpId < b.idpId ? -1 : a.idpId > b.idpId ? 1 : 0));
 }
