@@ -1,7 +1,8 @@
 import { renderReport, type ReportFormat } from '../report/index.ts';
 import { createDockerClient, createSource, sourceIdentity } from '../run/factory.ts';
-import { runSync, type ExitCode } from '../run/sync.ts';
-import { openState } from '../state/open.ts';
+import { outcomeOf, runSync, type ExitCode, type SyncOutcome } from '../run/sync.ts';
+import { openState, type OpenStateOptions } from '../state/open.ts';
+import type { StateStore } from '../state/store.ts';
 import type { CommandContext } from './context.ts';
 import { emit } from './output.ts';
 
@@ -13,10 +14,18 @@ export interface SyncCommandOptions {
   deactivate?: boolean;
 }
 
-/** `sync`: one reconcile. The report goes to stdout (or --output); logs go to stderr. */
-export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions, signal?: AbortSignal): Promise<ExitCode> {
+/**
+ * `sync`: one reconcile. The report goes to stdout (or --output); logs go to stderr. A run that
+ * fails after its plan was made (the state file could not record a step) still prints the report
+ * it has, then fails with the error. `open` is for tests that make the state file misbehave.
+ */
+export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions, signal?: AbortSignal, open: (o: OpenStateOptions) => StateStore = openState): Promise<ExitCode> {
   const dryRun = opts.dryRun === true;
-  const state = openState({ path: ctx.config.state.db, dryRun });
+  const state = open({ path: ctx.config.state.db, dryRun, scrub: ctx.scrub });
+  const report = (outcome: SyncOutcome) => {
+    emit(ctx.scrub(renderReport(opts.format ?? 'text', { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun })), opts.output);
+    if (opts.output) ctx.logger.info({ file: opts.output }, 'report written');
+  };
   try {
     const outcome = await runSync(
       {
@@ -29,15 +38,19 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
       },
       { dryRun, force: opts.force === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}) },
     );
-    const report = renderReport(opts.format ?? 'text', {
-      plan: outcome.plan,
-      ...(dryRun ? {} : { result: outcome.result }),
-      generatedAt: outcome.result.finishedAt,
-      dryRun,
-    });
-    emit(ctx.scrub(report), opts.output);
-    if (opts.output) ctx.logger.info({ file: opts.output }, 'report written');
+    report(outcome);
     return outcome.exitCode;
+  } catch (err) {
+    const partial = outcomeOf(err);
+    if (partial) {
+      try {
+        report(partial);
+      } catch (reportErr) {
+        // The error that stopped the run is the one to tell; this one goes to the log.
+        ctx.logger.error({ err: ctx.scrub((reportErr as Error).message) }, 'could not write the report of the failed run');
+      }
+    }
+    throw err;
   } finally {
     state.close();
   }

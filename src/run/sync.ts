@@ -5,8 +5,8 @@ import { mapSnapshot } from '../mapping/map.ts';
 import type { DockerSnapshot } from '../model/docker.ts';
 import type { Finding } from '../model/finding.ts';
 import type { IdpSnapshot, Source } from '../model/idp.ts';
-import type { Plan } from '../model/plan.ts';
-import type { OperationResult, RunResult, RunStatus } from '../model/result.ts';
+import { subjectOf, type Plan } from '../model/plan.ts';
+import type { OperationError, OperationResult, RunResult, RunStatus } from '../model/result.ts';
 import { buildPlan } from '../reconcile/plan.ts';
 import { recoverInterrupted } from '../reconcile/recover.ts';
 import { StateError } from '../state/errors.ts';
@@ -51,6 +51,17 @@ export interface SyncOutcome {
 export const EXIT = { ok: 0, error: 1, changesPending: 2, held: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/**
+ * What a run that failed after its plan was made had got to (the plan, and each operation's
+ * result as far as it is known), keyed by the error it failed with. The command still prints that
+ * report before the error: an admin whose disk filled up mid-apply needs to know what was sent.
+ */
+const partial = new WeakMap<object, SyncOutcome>();
+
+export function outcomeOf(err: unknown): SyncOutcome | undefined {
+  return typeof err === 'object' && err !== null ? partial.get(err) : undefined;
+}
+
 export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOutcome> {
   const { config, state, logger } = deps;
   const clock = deps.clock ?? (() => new Date());
@@ -61,12 +72,20 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
   // A dry run reads a private copy of the state and needs no lock.
   const release = opts.dryRun ? () => {} : state.acquireRunLock(`${config.source} sync`);
   if (!opts.dryRun) {
-    const interrupted = state.markInterruptedRuns();
-    if (interrupted.length) logger.warn({ runs: interrupted }, `previous run${interrupted.length === 1 ? '' : 's'} ${interrupted.join(', ')} ended without finishing (killed?); recovering from the journal`);
-    runId = state.startRun(config.source, opts.force === true);
+    try {
+      const interrupted = state.markInterruptedRuns();
+      if (interrupted.length) logger.warn({ runs: interrupted }, `previous run${interrupted.length === 1 ? '' : 's'} ${interrupted.join(', ')} ended without finishing (killed?); recovering from the journal`);
+      runId = state.startRun(config.source, opts.force === true);
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
   const log = logger.child({ runId });
 
+  let plan: Plan | undefined;
+  let recovered: string[] = [];
+  let outcome: SyncOutcome | undefined;
   try {
     log.info({ source: config.source }, 'reading the IdP and Docker');
     const [snapshot, observed] = await Promise.all([deps.source.read(opts.signal), deps.docker.snapshot()]);
@@ -89,7 +108,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     for (const l of recovery.links) log.warn({ idpId: l.idpId, dockerId: l.dockerId, op: l.opId, interruptedRun: l.runId }, `recovered link for ${l.userName}: the interrupted ${l.origin === 'created' ? 'create' : 'adopt'} had reached Docker`);
 
     const desired = mapSnapshot(snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
-    const plan = buildPlan({
+    plan = buildPlan({
       source: config.source,
       idpUsers: snapshot.users.length,
       desired,
@@ -106,7 +125,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     });
     log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
 
-    const recovered = recovery.links.map((l) => l.userName);
+    recovered = recovery.links.map((l) => l.userName);
     if (opts.dryRun) {
       const result: RunResult = { runId, dryRun: true, status: 'succeeded', startedAt, finishedAt: clock().toISOString(), plan, results: [], recovered };
       return { plan, result, exitCode: plan.operations.length > 0 ? EXIT.changesPending : EXIT.ok };
@@ -125,16 +144,68 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     });
     const status = runStatus(results);
     const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered };
+    outcome = { plan, result, exitCode: EXIT.error };
     state.finishRun(runId, status, result);
     const failed = results.filter((r) => r.status === 'failed').length;
     log.info({ status, operations: results.length, failed }, `run ${status}`);
     return { plan, result, exitCode: status === 'succeeded' ? EXIT.ok : status === 'held' ? EXIT.held : EXIT.error };
   } catch (err) {
-    if (!opts.dryRun) state.finishRun(runId, 'failed', null, err instanceof Error ? err.message : String(err));
+    const message = err instanceof Error ? err.message : String(err);
+    if (plan && typeof err === 'object' && err !== null) {
+      // With an outcome, the apply finished and only recording its end failed: Docker got what its
+      // results say. Without one, the apply stopped part-way and the journal tells how far it got.
+      const finishedAt = clock().toISOString();
+      partial.set(err, outcome ?? { plan, result: { runId, dryRun: opts.dryRun, status: 'failed', startedAt, finishedAt, plan, results: resultsSoFar(state, runId, plan), recovered }, exitCode: EXIT.error });
+    }
+    if (!opts.dryRun) {
+      try {
+        state.finishRun(runId, 'failed', null, message);
+      } catch (recordErr) {
+        // The same disk or file trouble, most likely: the error that stopped the run is the one to tell.
+        log.error({ err: (recordErr as Error).message }, 'could not record the failed run in the state file');
+      }
+    }
     throw err;
   } finally {
-    release();
+    try {
+      release();
+    } catch (err) {
+      // The lock row stays; the next run takes it over, since this process will be gone.
+      log.warn({ err: (err as Error).message }, 'could not release the run lock');
+    }
   }
+}
+
+/**
+ * Each operation's result after an apply that stopped on an error, from the journal rows this run
+ * managed to write. A write whose answer could not be recorded is reported as such: the next run
+ * finds it in the journal and checks Docker (reconcile/recover.ts).
+ */
+function resultsSoFar(state: StateStore, runId: string, plan: Plan): OperationResult[] {
+  const last = new Map<string, { status: string; dockerId: string | null; detail: Record<string, unknown> | null }>();
+  let readable = true;
+  try {
+    for (const row of state.journalOf(runId)) last.set(row.opId, row);
+  } catch {
+    readable = false;
+  }
+  return plan.operations.map((op): OperationResult => {
+    const base = { opId: op.id, kind: op.kind, subject: subjectOf(op) };
+    if (op.blocked) return { ...base, status: 'blocked', note: op.blocked };
+    const row = last.get(op.id);
+    if (row?.status === 'succeeded') return { ...base, status: 'succeeded', ...(row.dockerId ? { dockerId: row.dockerId } : {}) };
+    if (row?.status === 'failed') return { ...base, status: 'failed', error: operationError(row.detail) };
+    if (row?.status === 'started' || !readable) {
+      return { ...base, status: 'failed', error: { code: 'STATE_UNRECORDED', message: 'the outcome of this write could not be recorded in the state file; the next run checks Docker for it' } };
+    }
+    return { ...base, status: 'skipped', note: 'not started: the run stopped when the state file could not be written' };
+  });
+}
+
+function operationError(detail: Record<string, unknown> | null): OperationError {
+  const code = typeof detail?.code === 'string' ? detail.code : 'FAILED';
+  const message = typeof detail?.message === 'string' ? detail.message : 'failed (no detail recorded)';
+  return { code, message, ...(typeof detail?.status === 'number' ? { status: detail.status } : {}), ...(typeof detail?.detail === 'string' ? { detail: detail.detail } : {}) };
 }
 
 function runStatus(results: readonly OperationResult[]): RunStatus {

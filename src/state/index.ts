@@ -1,3 +1,3 @@
 export { openState, type OpenStateOptions } from './open.ts';
-export { StateStore, type RunRow, type JournalRow } from './store.ts';
-export { StateError } from './errors.ts';
+export { StateStore, type RunRow, type JournalRow, type RunLockRelease } from './store.ts';
+export { StateError, type StateFailure } from './errors.ts';

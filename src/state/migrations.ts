@@ -3,6 +3,18 @@
  * PRAGMA user_version records where it stands, so an old state file upgrades in place and a newer
  * one is refused rather than misread.
  */
+
+/**
+ * PRAGMA application_id of every state file: "DIdS" in ASCII (0x44496453), stored in bytes 68–71
+ * of the SQLite header. It lets the tool tell its own file from another program's database that
+ * STATE_DB points at by mistake, from the header alone and before anything is written (see
+ * identity.ts). Never change it: files in the field carry it.
+ */
+export const APPLICATION_ID = 0x44496453;
+
+/** The tables of schema version 1: a file with application_id 0, these tables and no others is ours from before version 2. */
+export const OWN_TABLES: readonly string[] = ['meta', 'links', 'runs', 'journal'];
+
 export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE meta (
@@ -45,6 +57,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX journal_op ON journal (run_id, op_id);
   CREATE INDEX journal_status ON journal (status);
   `,
+  // 2: mark the file as ours. A file at version 1 gets the mark on its first upgrade.
+  `PRAGMA application_id = ${APPLICATION_ID};`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

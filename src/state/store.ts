@@ -6,12 +6,16 @@ import type { AppliedState, Link, LinkOrigin } from '../model/link.ts';
 import type { Operation } from '../model/plan.ts';
 import type { RunResult, RunStatus } from '../model/result.ts';
 import type { InterruptedWrite, Recovery } from '../model/recovery.ts';
-import { StateError } from './errors.ts';
+import { StateError, stateFailure } from './errors.ts';
+import { isApplied, isObject, isRunLock, parseRow, type RowRef, type RunLockRow } from './rows.ts';
 
 /**
  * Queries over the state file: links, runs and the operation journal. The journal is written as a
  * run goes (a row before each write to Docker and a row after), never only at the end, so a crash
  * at any point leaves a record of what was in flight.
+ *
+ * Every method turns SQLite's failures (a full disk, an I/O error, a damaged row) into a
+ * StateError naming the file and the way out, and every message stored is scrubbed of secrets.
  */
 
 export interface RunRow {
@@ -39,13 +43,15 @@ export interface JournalRow {
 
 type Clock = () => Date;
 
-interface RunLock {
-  pid: number;
-  host: string;
-  run: string;
-  since: string;
-  heartbeat: string;
+export interface StoreOptions {
+  readonly dryRun: boolean;
+  readonly clock?: Clock;
+  /** Applied to every text stored (see OpenStateOptions.scrub). */
+  readonly scrub?: (text: string) => string;
 }
+
+/** Releases a run lock; `token` names the holder, to release it from another connection (state rebuild). */
+export type RunLockRelease = (() => void) & { readonly token: string };
 
 function pidAlive(pid: number): boolean {
   try {
@@ -57,9 +63,8 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Failures after which the write may still have happened: no answer, an unreadable one, or a 5xx. */
-function isAmbiguousFailure(detail: string | null): boolean {
-  if (!detail) return false;
-  const code = (JSON.parse(detail) as { code?: string }).code ?? '';
+function isAmbiguousFailure(detail: Record<string, unknown> | null): boolean {
+  const code = typeof detail?.code === 'string' ? detail.code : '';
   return /^DOCKER_(TIMEOUT|NETWORK|BAD_RESPONSE|HTTP_5\d\d)$/.test(code);
 }
 
@@ -68,20 +73,49 @@ export class StateStore {
   readonly path: string;
   readonly dryRun: boolean;
   private readonly clock: Clock;
+  private readonly scrub: (text: string) => string;
+  private readonly heartbeats = new Set<NodeJS.Timeout>();
 
-  constructor(db: Database, path: string, dryRun: boolean, clock: Clock = () => new Date()) {
+  constructor(db: Database, path: string, opts: StoreOptions) {
     this.db = db;
     this.path = path;
-    this.dryRun = dryRun;
-    this.clock = clock;
+    this.dryRun = opts.dryRun;
+    this.clock = opts.clock ?? (() => new Date());
+    this.scrub = opts.scrub ?? ((t) => t);
   }
 
   private now(): string {
     return this.clock().toISOString();
   }
 
+  /**
+   * Closing stops the lock heartbeats but leaves a held run lock in place: only its release
+   * removes it. `state rebuild` relies on that to keep a file locked while it swaps it out.
+   */
   close(): void {
+    for (const beat of this.heartbeats) clearInterval(beat);
+    this.heartbeats.clear();
     if (this.db.open) this.db.close();
+  }
+
+  /** Runs `fn`, turning any SQLite failure into a StateError that names this file and the way out. */
+  private guard<T>(operation: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw stateFailure(err, this.path, operation);
+    }
+  }
+
+  /** A message as it may be stored: scrubbed of every configured secret. */
+  private text(value: string): string;
+  private text(value: string | null): string | null;
+  private text(value: string | null): string | null {
+    return value === null ? null : this.scrub(value);
+  }
+
+  private json(text: string, ref: Omit<RowRef, 'path'>): Record<string, unknown> {
+    return parseRow(text, { ...ref, path: this.path }, isObject, 'a JSON object');
   }
 
   private readonly statements = new Map<string, Statement>();
@@ -99,114 +133,152 @@ export class StateStore {
   // ── meta ────────────────────────────────────────────────────────────────────────────────────
 
   getMeta(key: string): string | null {
-    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
-    return row?.value ?? null;
+    return this.guard('read state', () => {
+      const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+      return row?.value ?? null;
+    });
   }
 
   setMeta(key: string, value: string): void {
-    this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.guard('write state', () => this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value));
   }
 
   // ── run lock ──────────────────────────────────────────────────────────────────────────────
+
+  private runLock(): RunLockRow | null {
+    const raw = this.getMeta('run-lock');
+    return raw === null ? null : parseRow(raw, { path: this.path, table: 'meta', key: 'key "run-lock"', column: 'value' }, isRunLock, 'a run lock (pid, host, heartbeat)');
+  }
 
   /**
    * One run at a time per state file, across processes and hosts sharing a volume. The lock is a
    * row with a heartbeat: a holder that died (kill -9, a lost node) is recognised by a dead pid on
    * this host, or by a heartbeat older than `staleAfterMs` anywhere, and its lock is taken over.
    */
-  acquireRunLock(runLabel: string, staleAfterMs = 5 * 60_000): () => void {
-    const me: RunLock = { pid: process.pid, host: hostname(), run: runLabel, since: this.now(), heartbeat: this.now() };
-    this.db
-      .transaction(() => {
-        const raw = this.getMeta('run-lock');
-        if (raw) {
-          const held = JSON.parse(raw) as RunLock;
-          const age = this.clock().getTime() - Date.parse(held.heartbeat);
-          const dead = held.host === me.host && !pidAlive(held.pid);
-          if (!dead && age < staleAfterMs) {
-            throw new StateError(
-              `another docker-idp-sync run holds the state file ${this.path}: pid ${held.pid} on ${held.host}, started ${held.since}, last seen ${held.heartbeat}`,
-              `wait for it to finish; if that process is gone, its lock expires ${Math.round(staleAfterMs / 60_000)} minutes after its last heartbeat`,
-            );
+  acquireRunLock(runLabel: string, staleAfterMs = 5 * 60_000): RunLockRelease {
+    const me = { pid: process.pid, host: hostname(), run: runLabel, since: this.now(), heartbeat: this.now(), token: randomBytes(8).toString('hex') } satisfies RunLockRow;
+    this.guard('lock state', () =>
+      this.db
+        .transaction(() => {
+          const held = this.runLock();
+          if (held) {
+            const age = this.clock().getTime() - Date.parse(held.heartbeat);
+            const dead = held.host === me.host && !pidAlive(held.pid);
+            if (!dead && age < staleAfterMs) {
+              throw new StateError(
+                `another docker-idp-sync run holds the state file ${this.path}: pid ${held.pid} on ${held.host} (${held.run}), started ${held.since}, last seen ${held.heartbeat}`,
+                `wait for it to finish; if that process is gone, its lock expires ${Math.round(staleAfterMs / 60_000)} minutes after its last heartbeat`,
+                undefined,
+                'held',
+                'lock state',
+              );
+            }
           }
-        }
-        this.setMeta('run-lock', JSON.stringify(me));
-      })
-      .immediate();
+          this.setMeta('run-lock', JSON.stringify(me));
+        })
+        .immediate(),
+    );
     const beat = setInterval(() => {
       try {
-        const raw = this.getMeta('run-lock');
-        if (raw && (JSON.parse(raw) as RunLock).pid === me.pid) this.setMeta('run-lock', JSON.stringify({ ...me, heartbeat: this.now() }));
+        if (this.runLock()?.token === me.token) this.setMeta('run-lock', JSON.stringify({ ...me, heartbeat: this.now() }));
       } catch {
         // A busy database skips one beat; the next one catches up long before the lock goes stale.
       }
     }, Math.max(1_000, Math.floor(staleAfterMs / 10)));
     beat.unref();
-    return () => {
+    this.heartbeats.add(beat);
+    const release = () => {
       clearInterval(beat);
-      if (!this.db.open) return;
+      this.heartbeats.delete(beat);
+      if (this.db.open) this.releaseRunLock(me.token);
+    };
+    return Object.assign(release, { token: me.token });
+  }
+
+  /** Removes the run lock if the holder with this token still has it (a lock taken over stays). */
+  releaseRunLock(token: string): void {
+    this.guard('unlock state', () =>
       this.db
         .transaction(() => {
-          const raw = this.getMeta('run-lock');
-          if (raw && (JSON.parse(raw) as RunLock).pid === me.pid && (JSON.parse(raw) as RunLock).host === me.host) this.stmt("DELETE FROM meta WHERE key = 'run-lock'").run();
+          if (this.runLock()?.token === token) this.stmt("DELETE FROM meta WHERE key = 'run-lock'").run();
         })
-        .immediate();
-    };
+        .immediate(),
+    );
   }
 
   // ── links ───────────────────────────────────────────────────────────────────────────────────
 
   links(): Link[] {
-    const rows = this.stmt('SELECT idp_id, docker_id, user_name, origin, applied FROM links ORDER BY idp_id').all() as Array<{
-      idp_id: string;
-      docker_id: string;
-      user_name: string;
-      origin: LinkOrigin;
-      applied: string;
-    }>;
-    return rows.map((r) => ({
-      idpId: r.idp_id,
-      dockerId: r.docker_id,
-      userName: r.user_name,
-      origin: r.origin,
-      applied: JSON.parse(r.applied) as AppliedState,
-    }));
+    return this.guard('read state', () => {
+      const rows = this.stmt('SELECT idp_id, docker_id, user_name, origin, applied FROM links ORDER BY idp_id').all() as Array<{
+        idp_id: string;
+        docker_id: string;
+        user_name: string;
+        origin: LinkOrigin;
+        applied: string;
+      }>;
+      return rows.map((r) => ({
+        idpId: r.idp_id,
+        dockerId: r.docker_id,
+        userName: r.user_name,
+        origin: r.origin,
+        applied: this.applied(r.applied, r.idp_id),
+      }));
+    });
+  }
+
+  private applied(text: string, idpId: string): AppliedState {
+    return parseRow(text, { path: this.path, table: 'links', key: `idp_id ${JSON.stringify(idpId)}`, column: 'applied' }, isApplied, 'the last applied attributes (userName, names, active, role, org, team, teams)');
   }
 
   linkCount(): number {
-    return (this.stmt('SELECT count(*) AS n FROM links').get() as { n: number }).n;
+    return this.guard('read state', () => (this.stmt('SELECT count(*) AS n FROM links').get() as { n: number }).n);
+  }
+
+  /**
+   * What proves that this tool owns a Docker account: a link (with how it came under management),
+   * or a journaled creation, even when the link was lost since. Reads no JSON column, so a file
+   * with damaged rows still yields its proof to `state rebuild`.
+   */
+  ownership(): Map<string, LinkOrigin> {
+    return this.guard('read state', () => {
+      const owned = new Map<string, LinkOrigin>();
+      for (const r of this.stmt('SELECT docker_id, origin FROM links').all() as Array<{ docker_id: string; origin: LinkOrigin }>) owned.set(r.docker_id, r.origin);
+      const created = this.stmt("SELECT DISTINCT docker_id FROM journal WHERE kind = 'create' AND status IN ('succeeded', 'recovered') AND docker_id IS NOT NULL").all() as Array<{ docker_id: string }>;
+      // A creation is the stronger fact: an account the tool created and later re-adopted is still its own.
+      for (const r of created) owned.set(r.docker_id, 'created');
+      return owned;
+    });
   }
 
   /** Inserts or replaces the link of an IdP user; a link another IdP user held on the same account moves. */
   private putLink(idpId: string, dockerId: string, origin: LinkOrigin, applied: AppliedState): void {
     const now = this.now();
     this.stmt('DELETE FROM links WHERE docker_id = ? AND idp_id <> ?').run(dockerId, idpId);
-    this.db
-      .prepare(
-        `INSERT INTO links (idp_id, docker_id, user_name, origin, applied, created_at, updated_at)
-         VALUES (@idpId, @dockerId, @userName, @origin, @applied, @now, @now)
-         ON CONFLICT (idp_id) DO UPDATE SET docker_id = excluded.docker_id, user_name = excluded.user_name,
-           origin = excluded.origin, applied = excluded.applied, updated_at = excluded.updated_at`,
-      )
-      .run({ idpId, dockerId, userName: applied.userName, origin, applied: JSON.stringify(applied), now });
+    this.stmt(
+      `INSERT INTO links (idp_id, docker_id, user_name, origin, applied, created_at, updated_at)
+       VALUES (@idpId, @dockerId, @userName, @origin, @applied, @now, @now)
+       ON CONFLICT (idp_id) DO UPDATE SET docker_id = excluded.docker_id, user_name = excluded.user_name,
+         origin = excluded.origin, applied = excluded.applied, updated_at = excluded.updated_at`,
+    ).run({ idpId, dockerId, userName: applied.userName, origin, applied: JSON.stringify(applied), now });
   }
 
   private updateApplied(idpId: string, change: (a: AppliedState) => AppliedState): void {
     const row = this.stmt('SELECT applied FROM links WHERE idp_id = ?').get(idpId) as { applied: string } | undefined;
     if (!row) return;
-    const next = change(JSON.parse(row.applied) as AppliedState);
-    this.db
-      .prepare('UPDATE links SET applied = ?, user_name = ?, updated_at = ? WHERE idp_id = ?')
-      .run(JSON.stringify(next), next.userName, this.now(), idpId);
+    const next = change(this.applied(row.applied, idpId));
+    this.stmt('UPDATE links SET applied = ?, user_name = ?, updated_at = ? WHERE idp_id = ?').run(JSON.stringify(next), next.userName, this.now(), idpId);
   }
 
   // ── runs ────────────────────────────────────────────────────────────────────────────────────
 
   startRun(source: string, forced: boolean): string {
-    const started = this.now();
-    const id = `${started.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
-    this.stmt('INSERT INTO runs (id, started_at, source, status, forced) VALUES (?, ?, ?, ?, ?)').run(id, started, source, 'running', forced ? 1 : 0);
-    return id;
+    return this.guard('write state', () => {
+      const started = this.now();
+      const id = `${started.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+      this.stmt('INSERT INTO runs (id, started_at, source, status, forced) VALUES (?, ?, ?, ?, ?)').run(id, started, source, 'running', forced ? 1 : 0);
+      return id;
+    });
   }
 
   finishRun(runId: string, status: RunStatus, result: RunResult | null, error?: string): void {
@@ -220,105 +292,131 @@ export class StateStore {
           recovered: result.recovered.length,
         })
       : null;
-    this.db
-      .prepare('UPDATE runs SET finished_at = ?, status = ?, summary = ?, result = ?, error = ? WHERE id = ?')
-      .run(this.now(), status, summary, result ? JSON.stringify(result) : null, error ?? null, runId);
+    this.guard('write state', () =>
+      this.stmt('UPDATE runs SET finished_at = ?, status = ?, summary = ?, result = ?, error = ? WHERE id = ?').run(
+        this.now(),
+        status,
+        this.text(summary),
+        this.text(result ? JSON.stringify(result) : null),
+        this.text(error ?? null),
+        runId,
+      ),
+    );
   }
 
   recentRuns(limit = 10): RunRow[] {
-    const rows = this.db
-      .prepare('SELECT id, started_at, finished_at, source, status, summary, error FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?')
-      .all(limit) as Array<{ id: string; started_at: string; finished_at: string | null; source: string; status: string; summary: string | null; error: string | null }>;
-    return rows.map((r) => ({
-      id: r.id,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
-      source: r.source,
-      status: r.status,
-      summary: r.summary ? (JSON.parse(r.summary) as Record<string, unknown>) : null,
-      error: r.error,
-    }));
+    return this.guard('read state', () => {
+      const rows = this.stmt('SELECT id, started_at, finished_at, source, status, summary, error FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?').all(limit) as Array<{
+        id: string;
+        started_at: string;
+        finished_at: string | null;
+        source: string;
+        status: string;
+        summary: string | null;
+        error: string | null;
+      }>;
+      return rows.map((r) => ({
+        id: r.id,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+        source: r.source,
+        status: r.status,
+        summary: r.summary ? this.json(r.summary, { table: 'runs', key: `id ${JSON.stringify(r.id)}`, column: 'summary' }) : null,
+        error: r.error,
+      }));
+    });
   }
 
   // ── journal ─────────────────────────────────────────────────────────────────────────────────
 
   private journal(runId: string, op: Pick<Operation, 'id' | 'kind'> & Partial<Record<'idpId' | 'userName' | 'dockerId', string | null>>, status: string, detail: unknown, dockerId?: string | null): void {
-    this.db
-      .prepare('INSERT INTO journal (run_id, op_id, kind, idp_id, user_name, docker_id, status, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(
-        runId,
-        op.id,
-        op.kind,
-        op.idpId ?? null,
-        op.userName ?? null,
-        dockerId ?? op.dockerId ?? null,
-        status,
-        detail === undefined ? null : JSON.stringify(detail),
-        this.now(),
-      );
+    this.stmt('INSERT INTO journal (run_id, op_id, kind, idp_id, user_name, docker_id, status, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      runId,
+      op.id,
+      op.kind,
+      op.idpId ?? null,
+      op.userName ?? null,
+      dockerId ?? op.dockerId ?? null,
+      status,
+      detail === undefined ? null : this.text(JSON.stringify(detail)),
+      this.now(),
+    );
   }
 
   /** Before a write: what is about to be sent. */
   recordStart(runId: string, op: Operation, detail?: Record<string, unknown>): void {
     const base: Record<string, unknown> = 'target' in op ? { target: op.target } : 'members' in op ? { group: op.group, members: op.members.length } : { group: op.group };
-    this.journal(runId, op, 'started', { ...base, ...(detail ?? {}) });
+    this.guard('write state', () => this.journal(runId, op, 'started', { ...base, ...(detail ?? {}) }));
   }
 
   recordFailure(runId: string, op: Operation, error: { code: string; message: string; status?: number }): void {
-    this.journal(runId, op, 'failed', error);
+    this.guard('write state', () => this.journal(runId, op, 'failed', error));
   }
 
   /** A create, adopt, update, reactivation or deactivation landed: journal and link in one transaction. */
   recordUserSuccess(runId: string, op: Operation & { idpId: string; target: UserAttributes }, dockerId: string, origin: LinkOrigin | null, note?: string): void {
-    this.db.transaction(() => {
-      if (origin) {
-        const previous = this.stmt('SELECT applied FROM links WHERE idp_id = ?').get(op.idpId) as { applied: string } | undefined;
-        const teams = previous ? (JSON.parse(previous.applied) as AppliedState).teams : [];
-        this.putLink(op.idpId, dockerId, origin, { ...op.target, teams });
-      } else {
-        this.updateApplied(op.idpId, (a) => ({ ...op.target, teams: a.teams }));
-      }
-      this.journal(runId, op, 'succeeded', note ? { note } : undefined, dockerId);
-    })();
+    this.guard('write state', () =>
+      this.db.transaction(() => {
+        if (origin) {
+          const previous = this.stmt('SELECT applied FROM links WHERE idp_id = ?').get(op.idpId) as { applied: string } | undefined;
+          const teams = previous ? this.applied(previous.applied, op.idpId).teams : [];
+          this.putLink(op.idpId, dockerId, origin, { ...op.target, teams });
+        } else {
+          this.updateApplied(op.idpId, (a) => ({ ...op.target, teams: a.teams }));
+        }
+        this.journal(runId, op, 'succeeded', note ? { note } : undefined, dockerId);
+      })(),
+    );
   }
 
   recordTeamSuccess(runId: string, op: Operation & { group: string }, idpIds: readonly string[], add: boolean, detail: Record<string, unknown>): void {
     const key = op.group.toLowerCase();
-    this.db.transaction(() => {
-      for (const idpId of idpIds) {
-        this.updateApplied(idpId, (a) => {
-          const teams = a.teams.filter((t) => t.toLowerCase() !== key);
-          return { ...a, teams: add ? [...teams, op.group].sort() : teams };
-        });
-      }
-      this.journal(runId, op, 'succeeded', detail);
-    })();
+    this.guard('write state', () =>
+      this.db.transaction(() => {
+        for (const idpId of idpIds) {
+          this.updateApplied(idpId, (a) => {
+            const teams = a.teams.filter((t) => t.toLowerCase() !== key);
+            return { ...a, teams: add ? [...teams, op.group].sort() : teams };
+          });
+        }
+        this.journal(runId, op, 'succeeded', detail);
+      })(),
+    );
   }
 
   /** Adds teams to what each user is recorded as being in (see Plan.memberships). */
   rememberTeams(records: readonly { idpId: string; teams: readonly string[] }[]): void {
-    this.db.transaction(() => {
-      for (const r of records) {
-        this.updateApplied(r.idpId, (a) => {
-          const have = new Set(a.teams.map((t) => t.toLowerCase()));
-          const add = r.teams.filter((t) => !have.has(t.toLowerCase()));
-          return add.length ? { ...a, teams: [...a.teams, ...add].sort() } : a;
-        });
-      }
-    })();
+    this.guard('write state', () =>
+      this.db.transaction(() => {
+        for (const r of records) {
+          this.updateApplied(r.idpId, (a) => {
+            const have = new Set(a.teams.map((t) => t.toLowerCase()));
+            const add = r.teams.filter((t) => !have.has(t.toLowerCase()));
+            return add.length ? { ...a, teams: [...a.teams, ...add].sort() } : a;
+          });
+        }
+      })(),
+    );
   }
 
-  /** A rebuild: replaces every link with those re-made from Docker, as one recorded run. */
-  replaceLinks(runId: string, links: readonly { idpId: string; dockerId: string; applied: AppliedState }[]): void {
-    this.db.transaction(() => {
-      this.stmt('DELETE FROM links').run();
-      for (const l of links) this.putLink(l.idpId, l.dockerId, 'adopted', l.applied);
-      this.journal(runId, { id: 'rebuild', kind: 'adopt' }, 'succeeded', { links: links.length, note: 're-linked from Docker by userName' });
-    })();
+  /**
+   * A rebuild: replaces every link with those re-made from Docker, as one recorded run. Each keeps
+   * the origin its proof gave it (see reconcile/rebuild.ts): an account the tool created stays
+   * 'created'.
+   */
+  replaceLinks(runId: string, links: readonly { idpId: string; dockerId: string; origin: LinkOrigin; applied: AppliedState }[]): void {
+    const proven = links.filter((l) => l.origin === 'created').length;
+    this.guard('write state', () =>
+      this.db.transaction(() => {
+        this.stmt('DELETE FROM links').run();
+        for (const l of links) this.putLink(l.idpId, l.dockerId, l.origin, l.applied);
+        this.journal(runId, { id: 'rebuild', kind: 'adopt' }, 'succeeded', { links: links.length, created: proven, adopted: links.length - proven, note: 're-linked from Docker by userName' });
+      })(),
+    );
   }
 
   recordGroupSuccess(runId: string, op: Operation, groupId: string, existed: boolean): void {
-    this.journal(runId, op, 'succeeded', { groupId, existed }, groupId);
+    this.guard('write state', () => this.journal(runId, op, 'succeeded', { groupId, existed }, groupId));
   }
 
   /**
@@ -327,66 +425,74 @@ export class StateStore {
    * (timeout, reset, unreadable answer, 5xx): Docker may have acted on it all the same.
    */
   interruptedWrites(): InterruptedWrite[] {
-    const rows = this.db
-      .prepare(
-        `SELECT j.run_id, j.op_id, j.kind, j.idp_id, j.user_name, j.status, j.detail,
+    return this.guard('read state', () => {
+      const rows = this.stmt(
+        `SELECT j.seq, j.run_id, j.op_id, j.kind, j.idp_id, j.user_name, j.status, j.detail,
+                (SELECT s.seq FROM journal s WHERE s.run_id = j.run_id AND s.op_id = j.op_id AND s.status = 'started' ORDER BY s.seq DESC LIMIT 1) AS started_seq,
                 (SELECT s.detail FROM journal s WHERE s.run_id = j.run_id AND s.op_id = j.op_id AND s.status = 'started' ORDER BY s.seq DESC LIMIT 1) AS started
          FROM journal j
          WHERE j.status IN ('started', 'failed')
            AND j.seq = (SELECT max(k.seq) FROM journal k WHERE k.run_id = j.run_id AND k.op_id = j.op_id)
          ORDER BY j.seq`,
-      )
-      .all() as Array<{ run_id: string; op_id: string; kind: string; idp_id: string | null; user_name: string | null; status: string; detail: string | null; started: string | null }>;
-    return rows
-      .filter((r) => r.status === 'started' || ((r.kind === 'create' || r.kind === 'adopt') && isAmbiguousFailure(r.detail)))
-      .map((r) => {
-        const started = r.started ? (JSON.parse(r.started) as { target?: UserAttributes }) : {};
-        return { runId: r.run_id, opId: r.op_id, kind: r.kind, idpId: r.idp_id, userName: r.user_name, target: started.target ?? null };
-      });
+      ).all() as Array<{ seq: number; run_id: string; op_id: string; kind: string; idp_id: string | null; user_name: string | null; status: string; detail: string | null; started_seq: number | null; started: string | null }>;
+      const detailOf = (text: string | null, seq: number | null) => (text === null ? null : this.json(text, { table: 'journal', key: `seq ${seq}`, column: 'detail' }));
+      return rows
+        .filter((r) => r.status === 'started' || ((r.kind === 'create' || r.kind === 'adopt') && isAmbiguousFailure(detailOf(r.detail, r.seq))))
+        .map((r) => {
+          const target = detailOf(r.started, r.started_seq)?.target;
+          return { runId: r.run_id, opId: r.op_id, kind: r.kind, idpId: r.idp_id, userName: r.user_name, target: isObject(target) ? (target as unknown as UserAttributes) : null };
+        });
+    });
   }
 
   /** Runs still marked running when a new run starts were killed; say so. */
   markInterruptedRuns(): string[] {
-    const ids = (this.stmt("SELECT id FROM runs WHERE status = 'running'").all() as Array<{ id: string }>).map((r) => r.id);
-    if (ids.length) this.stmt("UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE status = 'running'").run(this.now());
-    return ids;
+    return this.guard('write state', () => {
+      const ids = (this.stmt("SELECT id FROM runs WHERE status = 'running'").all() as Array<{ id: string }>).map((r) => r.id);
+      if (ids.length) this.stmt("UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE status = 'running'").run(this.now());
+      return ids;
+    });
   }
 
   /** Saves recovered links and closes out every interrupted write in the journal, naming the run that did it. */
   recordRecovery(recovery: Recovery, byRunId: string): void {
-    this.db.transaction(() => {
-      for (const l of recovery.links) {
-        const applied: AppliedState = l.target ? { ...l.target, teams: [] } : ({ userName: l.userName, givenName: null, familyName: null, active: true, role: 'member', org: '', team: null, teams: [] } as AppliedState);
-        this.putLink(l.idpId, l.dockerId, l.origin, applied);
-        this.journal(l.runId, { id: l.opId, kind: l.origin === 'created' ? 'create' : 'adopt', idpId: l.idpId, userName: l.userName }, 'recovered', {
-          by: byRunId,
-          note: `the write reached Docker before the crash; linked ${l.dockerId} by userName`,
-        }, l.dockerId);
-      }
-      for (const w of recovery.abandoned) {
-        this.journal(w.runId, { id: w.opId, kind: w.kind as Operation['kind'], idpId: w.idpId, userName: w.userName }, 'abandoned', {
-          by: byRunId,
-          note: 'interrupted before it was confirmed; the new plan recomputes it from what Docker holds now',
-        });
-      }
-    })();
+    this.guard('write state', () =>
+      this.db.transaction(() => {
+        for (const l of recovery.links) {
+          const applied: AppliedState = l.target ? { ...l.target, teams: [] } : ({ userName: l.userName, givenName: null, familyName: null, active: true, role: 'member', org: '', team: null, teams: [] } as AppliedState);
+          this.putLink(l.idpId, l.dockerId, l.origin, applied);
+          this.journal(l.runId, { id: l.opId, kind: l.origin === 'created' ? 'create' : 'adopt', idpId: l.idpId, userName: l.userName }, 'recovered', {
+            by: byRunId,
+            note: `the write reached Docker before the crash; linked ${l.dockerId} by userName`,
+          }, l.dockerId);
+        }
+        for (const w of recovery.abandoned) {
+          this.journal(w.runId, { id: w.opId, kind: w.kind as Operation['kind'], idpId: w.idpId, userName: w.userName }, 'abandoned', {
+            by: byRunId,
+            note: 'interrupted before it was confirmed; the new plan recomputes it from what Docker holds now',
+          });
+        }
+      })(),
+    );
   }
 
   journalOf(runId: string): JournalRow[] {
-    const rows = this.stmt('SELECT * FROM journal WHERE run_id = ? ORDER BY seq').all(runId) as Array<{
-      seq: number; run_id: string; op_id: string; kind: string; idp_id: string | null; user_name: string | null; docker_id: string | null; status: string; detail: string | null; at: string;
-    }>;
-    return rows.map((r) => ({
-      seq: r.seq,
-      runId: r.run_id,
-      opId: r.op_id,
-      kind: r.kind,
-      idpId: r.idp_id,
-      userName: r.user_name,
-      dockerId: r.docker_id,
-      status: r.status,
-      detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
-      at: r.at,
-    }));
+    return this.guard('read state', () => {
+      const rows = this.stmt('SELECT * FROM journal WHERE run_id = ? ORDER BY seq').all(runId) as Array<{
+        seq: number; run_id: string; op_id: string; kind: string; idp_id: string | null; user_name: string | null; docker_id: string | null; status: string; detail: string | null; at: string;
+      }>;
+      return rows.map((r) => ({
+        seq: r.seq,
+        runId: r.run_id,
+        opId: r.op_id,
+        kind: r.kind,
+        idpId: r.idp_id,
+        userName: r.user_name,
+        dockerId: r.docker_id,
+        status: r.status,
+        detail: r.detail ? this.json(r.detail, { table: 'journal', key: `seq ${r.seq}`, column: 'detail' }) : null,
+        at: r.at,
+      }));
+    });
   }
 }
