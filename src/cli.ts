@@ -8,9 +8,11 @@ import { stateRebuildCommand } from './commands/state-rebuild.ts';
 import { statusCommand } from './commands/status.ts';
 import { syncCommand } from './commands/sync.ts';
 import { validateConfigCommand } from './commands/validate-config.ts';
-import { ConfigError } from './config/errors.ts';
+import { failureText, Interrupted, isExpected } from './logging/failure.ts';
+import { createLogger, type Logger } from './logging/logger.ts';
 import { AppError } from './model/errors.ts';
 import { REPORT_FORMATS } from './report/index.ts';
+import { unsupportedNode } from './runtime.ts';
 
 /**
  * Commands and exit codes. Exit codes (README "Exit codes"):
@@ -23,10 +25,11 @@ import { REPORT_FORMATS } from './report/index.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-function int(name: string) {
+function int(name: string, min = 0) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+    if (n < min) throw new InvalidArgumentError(`${name} must be at least ${min}`);
     return n;
   };
 }
@@ -46,7 +49,7 @@ function shutdownSignal(): AbortSignal {
     count += 1;
     if (count === 1) {
       process.stderr.write(`\n${sig}: finishing the operations in flight, then stopping (send again to exit at once)\n`);
-      controller.abort(new Error(`received ${sig}`));
+      controller.abort(new Interrupted(sig));
     } else process.exit(130);
   };
   process.on('SIGINT', onSignal);
@@ -98,6 +101,7 @@ export function buildProgram(): Command {
     .description('Re-link accounts from Docker by userName into a fresh state file (for a lost or corrupt one); try --dry-run first')
     .option('--dry-run', 'show what would be linked; write nothing')
     .option('--force', 'rebuild even though the current state file is readable (it is kept as a .bak copy)')
+    .option('--adopt-unproven', 'with ADOPT_EXISTING=false, also link the userName matches the state file has no proof this tool manages (check the list first)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts) => {
       process.exitCode = await stateRebuildCommand(ctx(program), opts);
@@ -107,7 +111,8 @@ export function buildProgram(): Command {
     .command('demo')
     .description('Run the whole product on the built-in emulators (no credentials needed)')
     .addOption(new Option('-s, --source <source>', 'which IdP to emulate').choices(['okta', 'entra']).default('okta'))
-    .option('--users <n>', 'seeded users', int('--users'), 20)
+    // The demo's story needs a few ordinary people besides the deliberately bad records.
+    .option('--users <n>', 'seeded users (10 or more)', int('--users', 10), 20)
     .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS as string[]).default('text'))
     .option('--keep', 'keep the demo state file')
     .action(async (opts) => {
@@ -132,20 +137,45 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  // An error thrown outside the command's promise (an emitter with no listener, say) is told the
+  // same way, not as Node's stack dump.
+  process.on('uncaughtException', (err) => {
+    reportFailure(err, program);
+    process.exit(1);
+  });
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (err) {
     process.exitCode = 1;
-    const scrub = context?.scrub ?? ((s: string) => s);
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-    } else if (err instanceof AppError) {
-      context?.logger.error({ system: err.system, operation: err.operation, status: err.status, code: err.remoteCode }, scrub(err.message));
-      process.stderr.write(`error: ${scrub(err.describe())}\n`);
-    } else {
-      process.stderr.write(`error: ${scrub(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
-    }
+    reportFailure(err, program);
   }
 }
 
-await main(process.argv);
+/** One message on stderr; for a bug, its stack too, in the log at debug level (scrubbed there). */
+function reportFailure(err: unknown, program: Command): void {
+  const scrub = context?.scrub ?? ((s: string) => s);
+  if (err instanceof AppError) {
+    context?.logger.error({ system: err.system, operation: err.operation, status: err.status, code: err.remoteCode }, scrub(err.message));
+  } else if (!isExpected(err)) {
+    (context?.logger ?? fallbackLogger(program)).debug({ err }, 'the unexpected failure, with its stack');
+  }
+  process.stderr.write(`${scrub(failureText(err))}\n`);
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Before the configuration has loaded there is no logger yet: the level comes from the flag or LOG_LEVEL. */
+function fallbackLogger(program: Command): Logger {
+  const wanted = program.opts<GlobalOptions>().logLevel ?? process.env['LOG_LEVEL']?.trim().toLowerCase() ?? 'info';
+  return createLogger({ level: LEVELS.includes(wanted) ? wanted : 'info' });
+}
+
+// Before any command: on an unsupported Node the SQLite driver would crash without a word, mid-run.
+const unsupported = unsupportedNode();
+if (unsupported) {
+  process.stderr.write(`error: ${unsupported}\n`);
+  process.exitCode = 1;
+} else {
+  await main(process.argv);
+}

@@ -22,6 +22,11 @@ export interface ConfigKey {
   readonly max?: number;
   /** A URL that must be an origin (scheme, host, port) with no path. */
   readonly originOnly?: boolean;
+  /**
+   * A secret that spans lines by nature (a PEM key). Every other secret must be one line: it
+   * becomes a header value or a form field, where a line break would split or smuggle a request.
+   */
+  readonly multiline?: boolean;
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -31,7 +36,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'okta.appId', env: 'OKTA_APP_ID', type: 'string', source: 'okta', description: 'The id of the Docker app in Okta (Applications → Docker → the id in the address bar, 0oa…).', example: '0oa1abcd2EFGH3ijk4x7' },
   { path: 'okta.apiToken', env: 'OKTA_API_TOKEN', type: 'secret', source: 'okta', description: 'An Okta API token (SSWS) of a read-only admin. Use this or the OAuth service app keys below.', example: '00aBcD…' },
   { path: 'okta.clientId', env: 'OKTA_CLIENT_ID', type: 'string', source: 'okta', description: 'OAuth service app client id, for private_key_jwt instead of an API token.', example: '0oa5serviceapp' },
-  { path: 'okta.privateKey', env: 'OKTA_PRIVATE_KEY', type: 'secret', source: 'okta', description: 'The service app private key, PEM or JWK JSON. Prefer OKTA_PRIVATE_KEY_FILE.', example: '-----BEGIN PRIVATE KEY-----…' },
+  { path: 'okta.privateKey', env: 'OKTA_PRIVATE_KEY', type: 'secret', multiline: true, source: 'okta', description: 'The service app private key, PEM or JWK JSON. Prefer OKTA_PRIVATE_KEY_FILE.', example: '-----BEGIN PRIVATE KEY-----…' },
   { path: 'okta.keyId', env: 'OKTA_KEY_ID', type: 'string', source: 'okta', description: "The key id (kid) registered for the service app's public key. Not needed when the JWK carries a kid.", example: 'docker-sync-2026' },
   { path: 'okta.scopes', env: 'OKTA_SCOPES', type: 'list', source: 'okta', default: 'okta.apps.read okta.groups.read okta.users.read', description: 'OAuth scopes to request (space or comma separated). The service app also needs a read-only admin role.' },
 
@@ -65,6 +70,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'sync.maxDeactivationPercent', env: 'MAX_DEACTIVATION_PERCENT', type: 'number', default: 10, min: 0, max: 100, description: 'Likewise, as a percentage of the users this tool manages.' },
   { path: 'sync.idpTimeoutSeconds', env: 'IDP_TIMEOUT_SECONDS', type: 'number', default: 30, min: 1, max: 600, description: 'Timeout of one request to the identity provider.' },
   { path: 'sync.idpMaxRetries', env: 'IDP_MAX_RETRIES', type: 'int', default: 4, min: 0, max: 20, description: 'Retries of one IdP request after 429, 5xx, timeouts and resets. A read that still fails aborts the run before planning.' },
+  { path: 'sync.maxUsers', env: 'MAX_USERS', type: 'int', default: 1000000, min: 1, description: 'The most users (and groups) a read of the IdP or Docker may return. A listing that pages past it is treated as a broken answer and stops the run, so a hostile or broken server cannot make a read loop forever; raise it for a bigger tenant.' },
 
   { path: 'state.db', env: 'STATE_DB', type: 'path', default: './data/state.db', description: 'The SQLite state file (links, run history, journal). Keep it on a persistent volume.' },
   { path: 'log.level', env: 'LOG_LEVEL', type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Log level.' },

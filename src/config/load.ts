@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { CONFIG_KEYS, keyByPath, type ConfigKey } from './keys.ts';
-import { crossCheck, flatSchema } from './schema.ts';
+import { crossCheck, flatSchema, secretProblem } from './schema.ts';
 import type { AttributeSourceConfig, Config, EntraConfig } from './types.ts';
 
 /**
@@ -66,7 +66,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: String(i.path[0] ?? ''), message: i.message }))),
     ...crossCheck(raw),
   ];
+  // A key whose *_FILE could not be used already has its problem; "is required" would only repeat it.
+  const failed = new Set(problems.map((p) => p.path));
   for (const { path, message } of issues) {
+    if (failed.has(path) && message.startsWith('is required')) continue;
     const key = keyByPath(path);
     problems.push({ env: key?.env ?? path, path, problem: describeValue(key, raw[path], message), fix: fixFor(key, message) });
   }
@@ -162,8 +165,9 @@ function pick(
 }
 
 function readSecretFile(file: string, via: string, key: ConfigKey, readFile: (p: string) => string, problems: ConfigProblem[]): string | null {
+  let text: string;
   try {
-    return readFile(file).trim();
+    text = readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     problems.push({
@@ -174,12 +178,27 @@ function readSecretFile(file: string, via: string, key: ConfigKey, readFile: (p:
     });
     return null;
   }
+  // Editors and `echo` end a file with one newline; anything past that is a second line, which
+  // in a header value would split the request. Only the path is named, never the content.
+  const body = text.replace(/\r?\n$/, '');
+  const problem = !key.multiline && /[\r\n]/.test(body) ? 'holds more than one line; this secret must be a single line (one trailing newline is fine)' : secretProblem(body, key)?.replace(/^contains/, 'holds');
+  if (problem) {
+    problems.push({ env: via, path: key.path, problem: `names the file ${file}, which ${problem}`, fix: `write only the value to the file, e.g. printf '%s' "$VALUE" > ${file}` });
+    return null;
+  }
+  return body.trim();
 }
 
 function describeValue(key: ConfigKey | undefined, value: unknown, message: string): string {
   if (value === undefined || message === 'is required') return message;
   if (key?.type === 'secret') return message; // never echo a secret back
+  if (key?.type === 'url' && typeof value === 'string') return `${message} (got ${JSON.stringify(echoUrl(value))})`;
   return `${message} (got ${JSON.stringify(value)})`;
+}
+
+/** A URL as it may be printed: a user:password@ part, a query or a fragment can hold a credential. */
+function echoUrl(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1[hidden]@').replace(/\?[^#]*/, '?[hidden]').replace(/#.*/, '#[hidden]');
 }
 
 function fixFor(key: ConfigKey | undefined, message: string): string {
@@ -187,6 +206,11 @@ function fixFor(key: ConfigKey | undefined, message: string): string {
   if (message.includes('plain http')) return `use the https:// address; http is accepted only for loopback emulators (127.0.0.1, localhost, ::1)`;
   if (message.includes('without a path')) return `give only the origin, e.g. ${key.example ?? 'https://host'}`;
   if (message.includes('user name or password')) return `remove the user:password@ part from ${key.env}`;
+  if (message.includes('control character') && key.type === 'url') return `retype ${key.env}: it holds a line break, tab or %-encoded control character, often pasted along with the URL`;
+  if (message.includes('control character') && key.multiline) return `set ${key.env} to the key exactly as exported (PEM or JWK JSON): printable text and line breaks only`;
+  if (message.includes('control character')) return `set ${key.env} to the value alone, on one line (check how it was pasted or templated)`;
+  if (message.includes('has a query')) return `remove the ?… part from ${key.env}; give the base URL exactly as the admin console shows it, e.g. ${key.example ?? 'https://host/path'}`;
+  if (message.includes('has a fragment')) return `remove the #… part from ${key.env}`;
   if (key.path === 'entra.clientSecret' && message.includes('choose one')) return 'unset ENTRA_CLIENT_SECRET or ENTRA_CLIENT_CERTIFICATE_FILE';
   if (key.path === 'entra.clientCertificateFile' && message.includes('file')) return 'export the certificate with its private key as one PEM file (openssl pkcs12 -in cert.pfx -out cert.pem -nodes) and point ENTRA_CLIENT_CERTIFICATE_FILE at it';
   if (key.path === 'okta.apiToken' && message.includes('choose one')) return 'unset OKTA_API_TOKEN, or unset OKTA_CLIENT_ID and OKTA_PRIVATE_KEY';
@@ -308,6 +332,7 @@ function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record
       maxDeactivationPercent: v['sync.maxDeactivationPercent'] as number,
       idpTimeoutMs: Math.round((v['sync.idpTimeoutSeconds'] as number) * 1000),
       idpMaxRetries: v['sync.idpMaxRetries'] as number,
+      maxUsers: v['sync.maxUsers'] as number,
     },
     state: { db: s('state.db') },
     log: { level: s('log.level'), format: s('log.format') as Config['log']['format'] },

@@ -17,6 +17,39 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
+/**
+ * One rule for every URL key: the first thing wrong with a base URL, or null. A base URL is where a
+ * credential is sent, so it must be plain: no user:password@ (it would be printed in logs and
+ * reports), no query or fragment (the clients add their own; an extra one is silently dropped or
+ * sent along to every request, and the reference gives no meaning to either), and no control
+ * character. Encoded ones (%0a, %0d, %00) are refused too: no base URL needs them, and a proxy or
+ * server that decodes the path would see a line break in the request line.
+ */
+export function urlProblem(value: string, originOnly: boolean): string | null {
+  if (/[\u0000-\u001f\u007f]/.test(value) || /%(?:[01][0-9a-f]|7f)/i.test(value)) return 'contains a control character (a line break, tab or NUL, raw or %-encoded)';
+  if (!URL.canParse(value)) return 'is not a valid URL';
+  const u = new URL(value);
+  if (!['https:', 'http:'].includes(u.protocol)) return 'must be an https:// URL';
+  if (u.protocol !== 'https:' && !isLoopbackHost(u.hostname)) return 'uses plain http:// to a non-loopback host; tokens would cross the network unencrypted';
+  if (u.username !== '' || u.password !== '') return 'contains a user name or password; put credentials in their own settings';
+  // The parser drops an empty "?" or "#", so the raw text decides.
+  const query = u.search !== '' || value.includes('?');
+  const fragment = u.hash !== '' || value.includes('#');
+  if (originOnly && (query || fragment || !['', '/'].includes(u.pathname))) return 'must be just the scheme and host (and port), without a path, query or fragment';
+  if (query) return 'has a query (?…); a base URL takes none, the tool adds its own parameters';
+  if (fragment) return 'has a fragment (#…)';
+  return null;
+}
+
+/**
+ * A secret with a control character in it. Single-line secrets become header values or form
+ * fields, where a CR or LF would split the request; PEM keys may hold line breaks but nothing else.
+ */
+export function secretProblem(value: string, key: ConfigKey): string | null {
+  if (key.multiline) return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value) ? 'contains a control character other than a line break' : null;
+  return /[\u0000-\u001f\u007f]/.test(value) ? 'contains a line break or another control character; this secret must be a single line' : null;
+}
+
 /** Plain decimal only: Number() would also take "0x10" and "1e3", which nobody means in a config. */
 function toNumber(v: unknown): unknown {
   if (typeof v === 'string' && /^[+-]?\d+(\.\d+)?$/.test(v.trim())) return Number(v.trim());
@@ -40,6 +73,10 @@ function trimString(v: unknown): unknown {
   return typeof v === 'string' ? v.trim() : v;
 }
 
+function issue(ctx: z.RefinementCtx, problem: string | null): void {
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
+
 function keySchema(key: ConfigKey): z.ZodType {
   switch (key.type) {
     case 'string':
@@ -47,27 +84,17 @@ function keySchema(key: ConfigKey): z.ZodType {
       return z.preprocess(trimString, z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }));
     case 'secret':
       // Secret files usually end with a newline; tokens never contain surrounding whitespace.
-      return z.preprocess(trimString, z.string({ error: 'must be text' }).min(1, { error: 'must not be empty' }));
-    case 'url':
       return z.preprocess(
         trimString,
         z
-          .string({ error: 'must be a URL' })
-          .refine((s) => URL.canParse(s), { error: 'is not a valid URL' })
-          .refine((s) => !URL.canParse(s) || ['https:', 'http:'].includes(new URL(s).protocol), { error: 'must be an https:// URL' })
-          .refine(
-            (s) => {
-              if (!URL.canParse(s)) return true;
-              const u = new URL(s);
-              return u.protocol === 'https:' || isLoopbackHost(u.hostname);
-            },
-            { error: 'uses plain http:// to a non-loopback host; tokens would cross the network unencrypted' },
-          )
-          // A user:password@ part would put a credential in logs and reports, which print URLs.
-          .refine((s) => !URL.canParse(s) || (new URL(s).username === '' && new URL(s).password === ''), { error: 'contains a user name or password; put credentials in their own settings' })
-          .refine((s) => !URL.canParse(s) || !key.originOnly || ['', '/'].includes(new URL(s).pathname + new URL(s).search), {
-            error: 'must be just the scheme and host (and port), without a path',
-          }),
+          .string({ error: 'must be text' })
+          .min(1, { error: 'must not be empty' })
+          .superRefine((s, ctx) => issue(ctx, secretProblem(s, key))),
+      );
+    case 'url':
+      return z.preprocess(
+        trimString,
+        z.string({ error: 'must be a URL' }).superRefine((s, ctx) => issue(ctx, urlProblem(s, key.originOnly === true))),
       );
     case 'int': {
       let s = z.int({ error: 'must be a whole number' });

@@ -49,6 +49,8 @@ export interface SyncConfig {
   readonly maxDeactivationPercent: number;
   readonly idpTimeoutMs: number;
   readonly idpMaxRetries: number;
+  /** MAX_USERS: a listing of users or groups that pages past this is a broken answer, not a tenant. */
+  readonly maxUsers: number;
 }
 
 export interface Config {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { serializeError } from './failure.ts';
 import { scrubber } from './scrub.ts';
 
 export type { Logger } from 'pino';
@@ -40,10 +41,14 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const scrub = scrubber(opts.secrets ?? []);
   const destination = opts.destination ?? pino.destination({ fd: 2, sync: true });
   const stream = opts.pretty ? prettyStream(destination) : destination;
+  const level = opts.level ?? 'info';
+  // pino's own `err` serializer prints every stack; an admin asked for stacks only with debug.
+  const withStack = level === 'debug' || level === 'trace';
   return pino(
     {
-      level: opts.level ?? 'info',
+      level,
       base: undefined,
+      serializers: { err: (err: unknown) => serializeError(err, withStack) },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       hooks: { streamWrite: (line: string) => scrub(line) },

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CONFIG_KEYS, ConfigError, loadConfig } from '../../src/config/index.ts';
+import { CONFIG_KEYS, ConfigError, loadConfig, type ConfigKey } from '../../src/config/index.ts';
 
 const BASE = {
   SOURCE: 'okta',
@@ -14,6 +14,22 @@ const BASE = {
   DOCKER_SCIM_TOKEN: 'scim-token-123456',
   DOCKER_DEFAULT_ORG: 'acme',
 };
+
+const ENTRA: Record<string, string> = {
+  SOURCE: 'entra',
+  ENTRA_TENANT_ID: 'contoso.onmicrosoft.com',
+  ENTRA_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
+  ENTRA_CLIENT_SECRET: 'entra-secret-value-123',
+  ENTRA_APP_ID: '66666666-7777-8888-9999-00000000000A',
+  DOCKER_SCIM_BASE_URL: 'https://hub.docker.com/v2/scim/2.0',
+  DOCKER_SCIM_TOKEN: 'scim-token-123456',
+  DOCKER_DEFAULT_ORG: 'acme',
+};
+
+/** A valid environment in which `key` is read (Entra keys need SOURCE=entra). */
+function baseFor(key: ConfigKey): Record<string, string> {
+  return key.source === 'entra' ? { ...ENTRA } : { ...BASE };
+}
 
 function problems(env: Record<string, string>, file?: string): string[] {
   try {
@@ -60,7 +76,7 @@ describe('configuration', () => {
     { env: { SOURCE: 'ldap' }, want: 'SOURCE: must be one of: okta, entra' },
     { env: { OKTA_CLIENT_ID: '0oa5', OKTA_PRIVATE_KEY: 'x' }, want: 'OKTA_API_TOKEN: is set together with' },
     { env: { DOCKER_SCIM_BASE_URL: 'https://user:tok@hub.docker.com/v2/scim/2.0' }, want: 'DOCKER_SCIM_BASE_URL: contains a user name or password' },
-    { env: { OKTA_ORG_URL: 'https://acme.okta.com/admin?x=1' }, want: 'OKTA_ORG_URL: must be just the scheme and host' },
+    { env: { OKTA_ORG_URL: 'https://acme.okta.com/admin' }, want: 'OKTA_ORG_URL: must be just the scheme and host' },
     { env: { DOCKER_CONCURRENCY: '0x10' }, want: 'DOCKER_CONCURRENCY: must be a whole number' },
     { env: { MAX_DEACTIVATIONS: '1e3' }, want: 'MAX_DEACTIVATIONS: must be a whole number' },
   ])('rejects $want', ({ env, want }) => {
@@ -161,17 +177,6 @@ describe('configuration reference', () => {
 });
 
 describe('configuration for Microsoft Entra ID', () => {
-  const ENTRA = {
-    SOURCE: 'entra',
-    ENTRA_TENANT_ID: 'contoso.onmicrosoft.com',
-    ENTRA_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
-    ENTRA_CLIENT_SECRET: 'entra-secret-value-123',
-    ENTRA_APP_ID: '66666666-7777-8888-9999-00000000000A',
-    DOCKER_SCIM_BASE_URL: 'https://hub.docker.com/v2/scim/2.0',
-    DOCKER_SCIM_TOKEN: 'scim-token-123456',
-    DOCKER_DEFAULT_ORG: 'acme',
-  };
-
   it('defaults to the public cloud, the app role for dockerRole, and direct group members', () => {
     const c = loadConfig({ env: ENTRA });
     expect(c.okta).toBeNull();
@@ -249,3 +254,149 @@ describe('configuration for Microsoft Entra ID', () => {
     expect(problems({ ...rest, ENTRA_CLIENT_CERTIFICATE_FILE: join(dir, 'missing.pem') }).join()).toContain('does not exist');
   });
 });
+
+/** Every key of type url, whatever its name: one rule, applied to all of them. */
+const URL_KEYS = CONFIG_KEYS.filter((k) => k.type === 'url');
+
+describe('base URLs (one rule for every URL key)', () => {
+  it('covers every base URL the tool sends a credential to', () => {
+    expect(URL_KEYS.map((k) => k.env).sort()).toEqual(expect.arrayContaining(['DOCKER_SCIM_BASE_URL', 'ENTRA_AUTHORITY_HOST', 'GRAPH_BASE_URL', 'OKTA_ORG_URL']));
+  });
+
+  const ORIGIN_ONLY = /^must be just the scheme and host \(and port\), without a path, query or fragment/;
+  const bad: Array<{ name: string; make: (u: string) => string; want: RegExp; originWant?: RegExp }> = [
+    { name: 'a query', make: (u) => `${u}?access_token=QUERYSECRET`, want: /^has a query/, originWant: ORIGIN_ONLY },
+    { name: 'an empty query', make: (u) => `${u}?`, want: /^has a query/, originWant: ORIGIN_ONLY },
+    { name: 'a fragment', make: (u) => `${u}#FRAGSECRET`, want: /^has a fragment/, originWant: ORIGIN_ONLY },
+    { name: 'credentials', make: (u) => u.replace('https://', 'https://admin:PASSSECRET@'), want: /contains a user name or password/ },
+    { name: 'a user name alone', make: (u) => u.replace('https://', 'https://USERSECRET@'), want: /contains a user name or password/ },
+    { name: 'a raw line feed', make: (u) => `${u}\nX-Injected: 1`, want: /contains a control character/ },
+    { name: 'a raw carriage return', make: (u) => `${u}\r\nX-Injected: 1`, want: /contains a control character/ },
+    { name: 'a tab inside the host', make: (u) => u.replace('://', '://ex\tample.'), want: /contains a control character/ },
+    { name: 'a NUL', make: (u) => `${u}\u0000`, want: /contains a control character/ },
+    { name: 'an encoded line feed', make: (u) => `${u}/%0aX-Injected:%201`, want: /contains a control character/ },
+    { name: 'an encoded carriage return', make: (u) => `${u}/%0D%0A`, want: /contains a control character/ },
+    { name: 'an encoded NUL', make: (u) => `${u}/%00`, want: /contains a control character/ },
+  ];
+
+  describe.each(URL_KEYS.map((k) => ({ key: k, env: k.env })))('$env', ({ key }) => {
+    const good = key.example as string;
+
+    it('accepts the documented example', () => {
+      expect(problems({ ...baseFor(key), [key.env]: good })).toEqual([]);
+    });
+
+    it.each(bad)('refuses $name, naming the key, the problem and the fix, and echoing no credential', ({ make, want, originWant }) => {
+      const err = configError({ ...baseFor(key), [key.env]: make(good) });
+      const problem = err.problems.find((p) => p.env === key.env);
+      expect(problem?.problem).toMatch(key.originOnly && originWant ? originWant : want);
+      expect(problem?.fix).toMatch(/^(remove the|retype|give only the origin)/);
+      expect(err.message).not.toMatch(/QUERYSECRET|FRAGSECRET|PASSSECRET|USERSECRET/);
+    });
+  });
+});
+
+describe('secrets must be one line (header values), PEM keys excepted', () => {
+  const SINGLE_LINE = CONFIG_KEYS.filter((k) => k.type === 'secret' && !k.multiline);
+
+  it('every single-line secret is a token or a client secret, and the PEM key is the exception', () => {
+    expect(SINGLE_LINE.map((k) => k.env).sort()).toEqual(['DOCKER_SCIM_TOKEN', 'ENTRA_CLIENT_SECRET', 'OKTA_API_TOKEN']);
+    expect(CONFIG_KEYS.filter((k) => k.multiline).map((k) => k.env)).toEqual(['OKTA_PRIVATE_KEY']);
+  });
+
+  describe.each(SINGLE_LINE.map((k) => ({ key: k, env: k.env })))('$env', ({ key }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-secret-'));
+    const env = (file: string) => {
+      const { [key.env]: _, ...rest } = baseFor(key);
+      return { ...rest, [`${key.env}_FILE`]: file };
+    };
+    const value = (c: ReturnType<typeof loadConfig>) => [c.docker.scimToken, c.okta?.auth, c.entra?.credential].map((x) => JSON.stringify(x)).join(' ');
+
+    it.each([
+      { name: 'one trailing newline', text: 'tok-one-line-0123456789\n' },
+      { name: 'one trailing CRLF', text: 'tok-one-line-0123456789\r\n' },
+      { name: 'no newline at all', text: 'tok-one-line-0123456789' },
+    ])('a file with $name is read as the token', ({ text }) => {
+      const file = join(dir, 'ok');
+      writeFileSync(file, text);
+      expect(value(loadConfig({ env: env(file) }))).toContain('"tok-one-line-0123456789"');
+    });
+
+    const LINES = 'holds more than one line; this secret must be a single line (one trailing newline is fine)';
+    it.each([
+      { name: 'a second line', text: 'tok-first-line\nSECONDLINE\n', want: LINES },
+      { name: 'a CRLF in the middle', text: 'tok-first-line\r\nX-Injected: SECONDLINE', want: LINES },
+      { name: 'a blank line after the newline', text: 'tok-first-line-SECONDLINE\n\n', want: LINES },
+      { name: 'a bare CR', text: 'tok-first-line\rSECONDLINE', want: LINES },
+      { name: 'a NUL', text: 'tok-first-line\u0000SECONDLINE', want: 'holds a line break or another control character' },
+    ])('a file with $name is a configuration error naming the variable and the path, not the content', ({ text, want }) => {
+      const file = join(dir, 'multi');
+      writeFileSync(file, text);
+      const err = configError(env(file));
+      // One problem: the file's, not a second "is required" for the key it failed to fill.
+      expect(err.problems).toHaveLength(1);
+      expect(`${err.problems[0]?.env}: ${err.problems[0]?.problem}`).toMatch(`${key.env}_FILE: names the file ${file}, which holds`);
+      expect(err.problems[0]?.problem).toContain(want);
+      expect(err.problems[0]?.fix).toContain(`printf '%s' "$VALUE" > ${file}`);
+      expect(err.message).not.toMatch(/tok-first-line|SECONDLINE/);
+    });
+
+    it.each([
+      { name: 'CR LF', text: 'tok-abc\r\nX-Injected: SECONDLINE' },
+      { name: 'LF', text: 'tok-abc\nSECONDLINE' },
+      { name: 'NUL', text: 'tok-abc\u0000SECONDLINE' },
+      { name: 'ESC', text: 'tok-abc\u001bSECONDLINE' },
+    ])('the value given directly with $name inside is a configuration error that does not echo it', ({ text }) => {
+      const err = configError({ ...baseFor(key), [key.env]: text });
+      expect(err.problems.map((p) => `${p.env}: ${p.problem}`)).toEqual([`${key.env}: contains a line break or another control character; this secret must be a single line`]);
+      expect(err.message).not.toMatch(/tok-abc|SECONDLINE/);
+    });
+  });
+
+  it('the YAML form (key + File) is named as written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-secret-'));
+    writeFileSync(join(dir, 'tok'), 'a\nb\n');
+    writeFileSync(join(dir, 'c.yaml'), `docker:\n  scimTokenFile: ${join(dir, 'tok')}\n`);
+    const { DOCKER_SCIM_TOKEN: _, ...rest } = BASE;
+    expect(problems(rest, join(dir, 'c.yaml'))).toEqual([`docker.scimTokenFile: names the file ${join(dir, 'tok')}, which holds more than one line; this secret must be a single line (one trailing newline is fine)`]);
+  });
+
+  it('a PEM private key may span lines, from a file or a variable, but holds no other control character', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-secret-'));
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n';
+    writeFileSync(join(dir, 'key.pem'), pem);
+    const { OKTA_API_TOKEN: _, ...rest } = BASE;
+    const jwt = { ...rest, OKTA_CLIENT_ID: '0oa5', OKTA_KEY_ID: 'kid1' };
+    expect(loadConfig({ env: { ...jwt, OKTA_PRIVATE_KEY_FILE: join(dir, 'key.pem') } }).okta?.auth).toMatchObject({ privateKey: pem.trim() });
+    expect(loadConfig({ env: { ...jwt, OKTA_PRIVATE_KEY: pem.replace(/\n/g, '\r\n') } }).okta?.auth.kind).toBe('privateKey');
+    expect(problems({ ...jwt, OKTA_PRIVATE_KEY: pem.replace('MIIE', 'MI\u0000IE') })).toEqual(['OKTA_PRIVATE_KEY: contains a control character other than a line break']);
+  });
+});
+
+describe('MAX_USERS (the read cap)', () => {
+  it('defaults to one million and takes a bigger tenant', () => {
+    expect(loadConfig({ env: BASE }).sync.maxUsers).toBe(1_000_000);
+    expect(loadConfig({ env: { ...BASE, MAX_USERS: '5000000' } }).sync.maxUsers).toBe(5_000_000);
+    expect(loadConfig({ env: { ...ENTRA, MAX_USERS: '25' } }).sync.maxUsers).toBe(25);
+  });
+
+  it.each([
+    { value: '0', want: 'MAX_USERS: must be at least 1' },
+    { value: '-5', want: 'MAX_USERS: must be at least 1' },
+    { value: '2.5', want: 'MAX_USERS: must be a whole number' },
+    { value: '1e6', want: 'MAX_USERS: must be a whole number' },
+    { value: 'lots', want: 'MAX_USERS: must be a whole number' },
+  ])('refuses $value', ({ value, want }) => {
+    expect(problems({ ...BASE, MAX_USERS: value }).join('\n')).toContain(want);
+  });
+});
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig({ env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a configuration error');
+}
