@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
+import { scrubber } from '../logging/scrub.ts';
 import { renderReport, type ReportFormat } from '../report/index.ts';
 import { createDockerClient, createSource, sourceIdentity } from '../run/factory.ts';
 import { runSync, type SyncOutcome } from '../run/sync.ts';
@@ -34,15 +35,17 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
     prepareDocker(world);
     const config = loadConfig({ env: { ...world.env, STATE_DB: join(dir, 'state.db'), LOG_LEVEL: opts.logLevel ?? 'warn' } });
     const logger = loggerFor(config);
+    // The sandbox's credentials are no secrets, but the demo shows what a real run prints: scrubbed.
+    const scrub = scrubber(config.secrets);
     const format = opts.format ?? 'text';
     const run = async (dryRun: boolean): Promise<SyncOutcome> => {
-      const state = openState({ path: config.state.db, dryRun });
+      const state = openState({ path: config.state.db, dryRun, scrub });
       try {
         const outcome = await runSync(
           { config, source: createSource(config, logger), docker: createDockerClient(config, logger), state, logger, sourceIdentity: sourceIdentity(config) },
           { dryRun },
         );
-        out(renderReport(format, { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun }));
+        out(scrub(renderReport(format, { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun })));
         return outcome;
       } finally {
         state.close();

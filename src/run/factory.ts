@@ -16,6 +16,7 @@ export function createSource(config: Config, logger: Logger): Source {
       logger: logger.child({ system: 'okta' }),
       timeoutMs: config.sync.idpTimeoutMs,
       maxRetries: config.sync.idpMaxRetries,
+      maxUsers: config.sync.maxUsers,
     });
   }
   if (config.source === 'entra' && config.entra) {
@@ -34,6 +35,7 @@ export function createSource(config: Config, logger: Logger): Source {
       logger: logger.child({ system: 'entra' }),
       timeoutMs: config.sync.idpTimeoutMs,
       maxRetries: config.sync.idpMaxRetries,
+      maxUsers: config.sync.maxUsers,
     });
   }
   throw new Error(`no configuration for source ${config.source}`);
@@ -48,6 +50,7 @@ export function createDockerClient(config: Config, logger: Logger): DockerScimCl
     maxRetries: config.docker.maxRetries,
     concurrency: config.docker.concurrency,
     membersPerPatch: config.docker.teamChunkSize,
+    maxUsers: config.sync.maxUsers,
   });
 }
 

@@ -223,8 +223,8 @@ describe('a listing that never ends is an error', () => {
     // ceil(1500 / 999) + 1 = 3 pages.
     const err = await failure(read(r, { maxUsers: 1500 }));
     expect(err.operation).toBe(`GET /servicePrincipals/${sp}/appRoleAssignedTo (page 4)`);
-    expect(err.message).toContain('the listing goes on past 3 pages, the most that maxUsers = 1500 allows at 999 a page');
-    expect(err.hint).toContain('raise maxUsers');
+    expect(err.message).toContain('the listing goes on past 3 pages, the most that MAX_USERS = 1500 allows at 999 a page');
+    expect(err.hint).toContain('raise MAX_USERS');
     expect(err.transient).toBe(false);
     expect(served).toBe(2);
   });

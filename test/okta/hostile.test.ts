@@ -210,8 +210,8 @@ describe('a listing that never ends is a read error, not a run that never ends',
 
     expect(err).toBeInstanceOf(SourceReadError);
     expect(err.operation).toBe(`GET /api/v1/apps/${s.fx.emu.appId}/users (page 3)`);
-    expect(err.message).toContain('past 2 pages of 500, more than 500 users (maxUsers) can need');
-    expect(err.hint).toMatch(/raise maxUsers/);
+    expect(err.message).toContain('past 2 pages of 500, more than 500 users (MAX_USERS) can need');
+    expect(err.hint).toMatch(/raise MAX_USERS/);
     expect(s.fx.emu.http.count({ route: 'listAppUsers' })).toBe(2);
     expect(s.fx.emu.http.count({ route: 'listGroupUsers' })).toBe(0);
   });

@@ -64,7 +64,7 @@ export interface PageCounter {
  * The most pages one listing may have: enough for `maxUsers` objects at PAGE_SIZE a page, plus one.
  * A listing that goes on past it is an error, not a longer wait: Graph (or something in between)
  * that keeps handing out fresh next-page links would otherwise hold the read forever. Graph may
- * serve fewer than `$top` a page; then the cap trips early and its error says to raise maxUsers,
+ * serve fewer than `$top` a page; then the cap trips early and its error says to raise MAX_USERS,
  * which errs on the side of stopping.
  */
 export function pageCap(maxUsers: number): number {
@@ -120,8 +120,8 @@ export async function* pages(
     if (visited.has(link)) throw deps.fail(new EntraMalformedError('the next page link points back at a page already read'), describe(page + 1), subject);
     if (page >= maxPages) {
       throw deps.fail(
-        new EntraMalformedError(`the listing goes on past ${maxPages} pages, the most that maxUsers = ${deps.maxUsers} allows at ${PAGE_SIZE} a page`, {
-          hint: `If more than ${deps.maxUsers} users are really assigned to the Docker app, raise maxUsers; otherwise Microsoft Graph (or a proxy in between) keeps sending next-page links, and the read was stopped so it cannot run forever. Nothing was planned from it.`,
+        new EntraMalformedError(`the listing goes on past ${maxPages} pages, the most that MAX_USERS = ${deps.maxUsers} allows at ${PAGE_SIZE} a page`, {
+          hint: `If more than ${deps.maxUsers} users are really assigned to the Docker app, raise MAX_USERS (sync.maxUsers); otherwise Microsoft Graph (or a proxy in between) keeps sending next-page links, and the read was stopped so it cannot run forever. Nothing was planned from it.`,
         }),
         describe(page + 1),
         subject,

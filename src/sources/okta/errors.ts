@@ -135,10 +135,10 @@ export function toSourceReadError(err: unknown, ctx: ErrorContext): SourceReadEr
   }
 
   if (err instanceof OktaListingTooLongError) {
-    return new SourceReadError(`okta: ${op} refused: ${err.message}, more than ${err.maxUsers} users (maxUsers) can need`, {
+    return new SourceReadError(`okta: ${op} refused: ${err.message}, more than ${err.maxUsers} users (MAX_USERS) can need`, {
       system: 'okta',
       operation: op,
-      hint: `If the Docker app really has more than ${err.maxUsers} users or group members, raise maxUsers; otherwise Okta (or a proxy) keeps sending next links that never end. The run was stopped before planning.`,
+      hint: `If the Docker app really has more than ${err.maxUsers} users or group members, raise MAX_USERS (sync.maxUsers); otherwise Okta (or a proxy) keeps sending next links that never end. The run was stopped before planning.`,
       transient: false,
       cause: err,
     });
