@@ -26,7 +26,9 @@ export function loadContext(global: GlobalOptions, env: Record<string, string | 
   const file = global.config ?? env['DOCKER_IDP_SYNC_CONFIG'];
   const config = loadConfig({ ...(file ? { file } : {}), env, overrides });
   checkDockerDefaults(config);
-  return { config, logger: loggerFor(config), scrub: scrubber(config.secrets) };
+  const logger = loggerFor(config);
+  for (const w of config.warnings ?? []) logger.warn(w);
+  return { config, logger, scrub: scrubber(config.secrets) };
 }
 
 export function loggerFor(config: Config): Logger {

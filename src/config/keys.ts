@@ -4,7 +4,7 @@
  * this table, so a key cannot exist in one and be missing from another.
  */
 
-export type KeyType = 'string' | 'url' | 'int' | 'number' | 'boolean' | 'enum' | 'list' | 'secret' | 'path' | 'guid' | 'tenant' | 'attribute-source';
+export type KeyType = 'string' | 'url' | 'int' | 'number' | 'boolean' | 'enum' | 'list' | 'secret' | 'path' | 'guid' | 'tenant' | 'attribute-source' | 'duration' | 'cron';
 
 export interface ConfigKey {
   /** Dotted path in the YAML file, e.g. `okta.orgUrl`. */
@@ -27,6 +27,10 @@ export interface ConfigKey {
    * becomes a header value or a form field, where a line break would split or smuggle a request.
    */
   readonly multiline?: boolean;
+  /** A secret that is a URL (a webhook's carries its token): checked like a URL, query allowed. */
+  readonly secretUrl?: boolean;
+  /** For a `list`: the values it may hold. */
+  readonly listValues?: readonly string[];
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -72,7 +76,22 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'sync.idpMaxRetries', env: 'IDP_MAX_RETRIES', type: 'int', default: 4, min: 0, max: 20, description: 'Retries of one IdP request after 429, 5xx, timeouts and resets. A read that still fails aborts the run before planning.' },
   { path: 'sync.maxUsers', env: 'MAX_USERS', type: 'int', default: 1000000, min: 1, description: 'The most users (and groups) a read of the IdP or Docker may return. A listing that pages past it is treated as a broken answer and stops the run, so a hostile or broken server cannot make a read loop forever; raise it for a bigger tenant.' },
 
+  { path: 'sync.failOn', env: 'FAIL_ON', type: 'enum', values: ['error', 'warning', 'never'], default: 'error', description: 'Findings of this severity or worse make `sync` exit 4 (after applying everything else), so cron, a CronJob or CI notices users held for bad IdP data. never: findings never change the exit code.' },
+
+  { path: 'daemon.schedule', env: 'SCHEDULE', type: 'cron', default: '*/15 * * * *', description: '`daemon`: when to sync, in cron syntax (five fields, or six with seconds first). One sync also runs at start.' },
+  { path: 'daemon.timezone', env: 'SCHEDULE_TIMEZONE', type: 'string', description: '`daemon`: the IANA time zone SCHEDULE is read in (default: the process time zone, UTC in the image).', example: 'Europe/Berlin' },
+  { path: 'daemon.startDelayMax', env: 'START_DELAY_MAX', type: 'duration', default: '0s', description: '`daemon`: wait a random time up to this before the first sync, so many instances restarted together do not hit the IdP at once (e.g. 2m).' },
+  { path: 'daemon.staleAfter', env: 'STALE_AFTER', type: 'duration', description: '`daemon`: with no successful sync for this long, /readyz fails and the stale alert is sent. Default: 3 × the longest gap of SCHEDULE.', example: '45m' },
+  { path: 'daemon.shutdownTimeout', env: 'SHUTDOWN_TIMEOUT', type: 'duration', default: '10s', min: 1, description: '`daemon`: on SIGTERM, how long to wait for writes in flight to finish and be journaled before exiting. Keep it below the orchestrator\'s grace period (Kubernetes: 30 s).' },
+  { path: 'daemon.httpPort', env: 'HTTP_PORT', type: 'int', default: 8080, min: 0, max: 65535, description: '`daemon`: port of /healthz, /readyz and /metrics (0: any free port).' },
+  { path: 'daemon.httpHost', env: 'HTTP_HOST', type: 'string', default: '127.0.0.1', description: '`daemon`: address the HTTP server listens on. Loopback by default; the container image sets 0.0.0.0 so probes and Prometheus can reach it.' },
+
+  { path: 'notify.webhookUrl', env: 'NOTIFY_WEBHOOK_URL', type: 'secret', secretUrl: true, description: '`daemon`: a webhook (Slack incoming webhook, Teams workflow, or anything that takes JSON) that gets a message when a run fails, the safety guard holds deactivations, syncing goes stale, and when it recovers. A secret: its URL carries a token.', example: 'https://hooks.slack.com/services/T000/B000/XXXX' },
+  { path: 'notify.on', env: 'NOTIFY_ON', type: 'list', listValues: ['failure', 'hold', 'stale', 'recovery', 'changes'], default: 'failure,hold,stale,recovery', description: 'Which events are sent to NOTIFY_WEBHOOK_URL: failure, hold, stale, recovery, and changes (a run that applied something).' },
+
   { path: 'state.db', env: 'STATE_DB', type: 'path', default: './data/state.db', description: 'The SQLite state file (links, run history, journal). Keep it on a persistent volume.' },
+  { path: 'state.retainRuns', env: 'RETAIN_RUNS', type: 'int', default: 1000, min: 1, description: 'Runs kept in the state file with their reports and journal: the last RETAIN_RUNS, and any younger than RETAIN_DAYS, whichever keeps more. Links and the last successful run are always kept.' },
+  { path: 'state.retainDays', env: 'RETAIN_DAYS', type: 'int', default: 90, min: 1, description: 'Runs younger than this many days are kept (see RETAIN_RUNS).' },
   { path: 'log.level', env: 'LOG_LEVEL', type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Log level.' },
   { path: 'log.format', env: 'LOG_FORMAT', type: 'enum', values: ['auto', 'json', 'pretty'], default: 'auto', description: 'json for log collectors, pretty for people; auto picks pretty on a terminal.' },
 ];

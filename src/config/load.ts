@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { CONFIG_KEYS, keyByPath, type ConfigKey } from './keys.ts';
 import { crossCheck, flatSchema, secretProblem } from './schema.ts';
-import type { AttributeSourceConfig, Config, EntraConfig } from './types.ts';
+import type { AttributeSourceConfig, Config, EntraConfig, NotifyEvent, SyncConfig } from './types.ts';
 
 /**
  * Loads the configuration once at start: YAML file, then environment variables (which win), then
@@ -78,7 +78,33 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (problem) problems.push({ env: 'ENTRA_CLIENT_CERTIFICATE_FILE', path: 'entra.clientCertificateFile', problem, fix: fixFor(keyByPath('entra.clientCertificateFile'), 'file') });
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return toConfig(parsed.data as Record<string, unknown>, secrets, origins);
+  return { ...toConfig(parsed.data as Record<string, unknown>, secrets, origins), warnings: unknownEnvWarnings(env) };
+}
+
+/**
+ * Variables that look like ours (one of our prefixes, a near miss of a real name) but are not: a
+ * typo in a Kubernetes manifest would otherwise be ignored in silence while the default applies.
+ * Only near misses are named, so the environment's other variables (DOCKER_HOST, HTTP_PROXY…) are
+ * left alone. A warning, not an error: the configuration that was meant may still be complete.
+ */
+export function unknownEnvWarnings(env: Record<string, string | undefined>): string[] {
+  const known = new Set(['DOCKER_IDP_SYNC_CONFIG', ...CONFIG_KEYS.flatMap((k) => (k.type === 'secret' ? [k.env, `${k.env}_FILE`] : [k.env]))]);
+  const prefixes = new Set(CONFIG_KEYS.map((k) => k.env.split('_')[0] as string));
+  const out: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (known.has(name) || !prefixes.has(name.split('_')[0] as string)) continue;
+    let best: string | null = null;
+    let bestD = Math.min(3, Math.floor(name.length / 4));
+    for (const k of known) {
+      const d = distance(name, k);
+      if (d > 0 && d <= bestD) {
+        bestD = d;
+        best = k;
+      }
+    }
+    if (best) out.push(`${name} is not a setting of docker-idp-sync and is ignored; did you mean ${best}?`);
+  }
+  return out;
 }
 
 /**
@@ -333,8 +359,22 @@ function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record
       idpTimeoutMs: Math.round((v['sync.idpTimeoutSeconds'] as number) * 1000),
       idpMaxRetries: v['sync.idpMaxRetries'] as number,
       maxUsers: v['sync.maxUsers'] as number,
+      failOn: s('sync.failOn') as SyncConfig['failOn'],
     },
-    state: { db: s('state.db') },
+    daemon: {
+      schedule: s('daemon.schedule'),
+      timezone: opt('daemon.timezone') ?? null,
+      startDelayMaxMs: v['daemon.startDelayMax'] as number,
+      staleAfterMs: (v['daemon.staleAfter'] as number | undefined) ?? null,
+      shutdownTimeoutMs: v['daemon.shutdownTimeout'] as number,
+      httpPort: v['daemon.httpPort'] as number,
+      httpHost: s('daemon.httpHost'),
+    },
+    notify: {
+      webhookUrl: opt('notify.webhookUrl') ?? null,
+      on: v['notify.on'] as NotifyEvent[],
+    },
+    state: { db: s('state.db'), retainRuns: v['state.retainRuns'] as number, retainDays: v['state.retainDays'] as number },
     log: { level: s('log.level'), format: s('log.format') as Config['log']['format'] },
     secrets,
     origins,

@@ -12,6 +12,8 @@ export function renderConfigReference(): string {
     ['Microsoft Entra ID (SOURCE=entra)', (k) => k.path.startsWith('entra.')],
     ['Docker', (k) => k.path.startsWith('docker.')],
     ['Sync behaviour and safety', (k) => k.path.startsWith('sync.')],
+    ['Daemon: schedule, health and metrics (`docker-idp-sync daemon`)', (k) => k.path.startsWith('daemon.')],
+    ['Alerts', (k) => k.path.startsWith('notify.')],
     ['State and logs', (k) => k.path.startsWith('state.') || k.path.startsWith('log.')],
   ];
   const out = [
@@ -29,7 +31,12 @@ export function renderConfigReference(): string {
   for (const [title, match] of groups) {
     out.push(`## ${title}`, '', '| Variable | YAML key | Type | Default | Description |', '|---|---|---|---|---|');
     for (const k of CONFIG_KEYS.filter(match)) {
-      const type = k.type === 'enum' ? (k.values ?? []).join(' \\| ') : k.type === 'secret' ? 'secret (also `_FILE`)' : k.type === 'attribute-source' ? 'attribute source' : k.type;
+      const type =
+        k.type === 'enum' ? (k.values ?? []).join(' \\| ')
+        : k.type === 'secret' ? 'secret (also `_FILE`)'
+        : k.type === 'attribute-source' ? 'attribute source'
+        : k.type === 'list' && k.listValues ? `list of ${k.listValues.join(', ')}`
+        : k.type;
       const def = k.default === undefined ? (isRequired(k) ? '**required**' : '') : `\`${String(k.default)}\``;
       const example = k.example && k.type !== 'secret' ? ` Example: \`${k.example}\`.` : '';
       out.push(`| \`${k.env}\` | \`${k.path}\` | ${type} | ${def} | ${k.description.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;')}${example} |`);

@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 import { CONFIG_KEYS, type ConfigKey } from './keys.ts';
 
@@ -39,6 +40,35 @@ export function urlProblem(value: string, originOnly: boolean): string | null {
   if (query) return 'has a query (?…); a base URL takes none, the tool adds its own parameters';
   if (fragment) return 'has a fragment (#…)';
   return null;
+}
+
+/**
+ * A webhook URL, which is a secret: like a base URL, but a query is allowed, since some carry
+ * their signature there (Teams workflows: ?sig=…). Plain http only to loopback.
+ */
+export function webhookUrlProblem(value: string): string | null {
+  if (/[\u0000-\u001f\u007f]/.test(value)) return 'contains a control character';
+  if (!URL.canParse(value)) return 'is not a valid URL';
+  const u = new URL(value);
+  if (!['https:', 'http:'].includes(u.protocol)) return 'must be an https:// URL';
+  if (u.protocol !== 'https:' && !isLoopbackHost(u.hostname)) return 'uses plain http:// to a non-loopback host; the alert and the URL\'s token would cross the network unencrypted';
+  if (u.username !== '' || u.password !== '') return 'contains a user name or password';
+  if (u.hash !== '' || value.includes('#')) return 'has a fragment (#…)';
+  return null;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "15m", "1h30m", "2d", or a plain number of seconds → milliseconds; null when it is none of those. */
+export function parseDuration(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? Math.round(v * 1000) : null;
+  if (typeof v !== 'string') return null;
+  const text = v.trim().toLowerCase();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(text)) return null;
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(n) * (DURATION_UNITS[unit as string] as number);
+  return Math.round(ms);
 }
 
 /**
@@ -89,7 +119,25 @@ function keySchema(key: ConfigKey): z.ZodType {
         z
           .string({ error: 'must be text' })
           .min(1, { error: 'must not be empty' })
-          .superRefine((s, ctx) => issue(ctx, secretProblem(s, key))),
+          .superRefine((s, ctx) => issue(ctx, secretProblem(s, key) ?? (key.secretUrl ? webhookUrlProblem(s) : null))),
+      );
+    case 'duration': {
+      const min = (key.min ?? 0) * 1000;
+      return z.preprocess(
+        (v) => parseDuration(v) ?? v,
+        z
+          .number({ error: 'must be a duration such as 90s, 15m, 2h or 1d' })
+          .min(min, { error: `must be at least ${key.min ?? 0} s` }),
+      );
+    }
+    case 'cron':
+      return z.preprocess(
+        trimString,
+        z.string({ error: 'must be a cron expression' }).superRefine((s, ctx) => {
+          const v = cron.validateDetailed(s);
+          const first = v.errors[0];
+          if (!v.valid) issue(ctx, `is not a cron expression${first ? `: ${first.message}` : ''}`);
+        }),
       );
     case 'url':
       return z.preprocess(
@@ -128,8 +176,12 @@ function keySchema(key: ConfigKey): z.ZodType {
           error: 'must be appRole, none, extensionAttribute1 … extensionAttribute15, or extension:<name>',
         }),
       );
-    case 'list':
-      return z.preprocess(toList, z.array(z.string().min(1)).min(1, { error: 'must list at least one value' }));
+    case 'list': {
+      const item = key.listValues
+        ? z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(key.listValues as [string, ...string[]], { error: `may hold only: ${key.listValues.join(', ')}` }))
+        : z.string().min(1);
+      return z.preprocess(toList, z.array(item).min(1, { error: 'must list at least one value' }));
+    }
   }
 }
 

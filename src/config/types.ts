@@ -51,6 +51,32 @@ export interface SyncConfig {
   readonly idpMaxRetries: number;
   /** MAX_USERS: a listing of users or groups that pages past this is a broken answer, not a tenant. */
   readonly maxUsers: number;
+  /** FAIL_ON: findings of this severity or worse make `sync` exit 4. */
+  readonly failOn: 'error' | 'warning' | 'never';
+}
+
+export interface DaemonConfig {
+  readonly schedule: string;
+  readonly timezone: string | null;
+  readonly startDelayMaxMs: number;
+  /** null: 3 × the schedule's longest gap, worked out by the daemon. */
+  readonly staleAfterMs: number | null;
+  readonly shutdownTimeoutMs: number;
+  readonly httpPort: number;
+  readonly httpHost: string;
+}
+
+export type NotifyEvent = 'failure' | 'hold' | 'stale' | 'recovery' | 'changes';
+
+export interface NotifyConfig {
+  readonly webhookUrl: string | null;
+  readonly on: readonly NotifyEvent[];
+}
+
+export interface StateConfig {
+  readonly db: string;
+  readonly retainRuns: number;
+  readonly retainDays: number;
 }
 
 export interface Config {
@@ -59,10 +85,14 @@ export interface Config {
   readonly entra: EntraConfig | null;
   readonly docker: DockerConfig;
   readonly sync: SyncConfig;
-  readonly state: { readonly db: string };
+  readonly daemon: DaemonConfig;
+  readonly notify: NotifyConfig;
+  readonly state: StateConfig;
   readonly log: { readonly level: string; readonly format: 'auto' | 'json' | 'pretty' };
   /** Every secret value in this configuration, for scrubbing logs, reports and errors. */
   readonly secrets: readonly string[];
+  /** Environment variables that look like a misspelt key (did you mean …?), to log at start. */
+  readonly warnings?: readonly string[];
   /** Where each key's value came from, for `validate-config`. */
   readonly origins: Readonly<Record<string, 'env' | 'env-file' | 'file' | 'file-secret' | 'default'>>;
 }

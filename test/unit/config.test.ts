@@ -296,11 +296,59 @@ describe('base URLs (one rule for every URL key)', () => {
   });
 });
 
+describe('NOTIFY_WEBHOOK_URL is a secret URL: a query is allowed, plain http only to loopback', () => {
+  it.each([
+    ['https://hooks.slack.com/services/T000/B000/XXXX', null],
+    ['https://prod.westus.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=XYZ', null],
+    ['http://127.0.0.1:9999/hook', null],
+    ['http://hooks.example.com/hook', 'plain http'],
+    ['https://user:pw@hooks.example.com/hook', 'user name or password'],
+    ['https://hooks.example.com/hook#frag', 'fragment'],
+    ['not a url', 'not a valid URL'],
+  ])('%s', (url, want) => {
+    const found = problems({ ...BASE, NOTIFY_WEBHOOK_URL: url });
+    if (want === null) expect(found).toEqual([]);
+    else {
+      expect(found.join('\n')).toContain(want);
+      // A secret is never echoed, even when it is wrong.
+      expect(found.join('\n')).not.toContain(url);
+    }
+  });
+});
+
+describe('daemon keys', () => {
+  it('durations read as 90s, 15m, 1h30m, 2d or plain seconds', () => {
+    const c = loadConfig({ env: { ...BASE, STALE_AFTER: '1h30m', SHUTDOWN_TIMEOUT: '25', START_DELAY_MAX: '2m' } });
+    expect(c.daemon).toMatchObject({ staleAfterMs: 5_400_000, shutdownTimeoutMs: 25_000, startDelayMaxMs: 120_000, schedule: '*/15 * * * *', httpPort: 8080, httpHost: '127.0.0.1' });
+    expect(loadConfig({ env: BASE }).daemon.staleAfterMs).toBeNull();
+  });
+
+  it.each([
+    [{ SCHEDULE: '61 * * * *' }, 'SCHEDULE: is not a cron expression'],
+    [{ SCHEDULE: 'every day' }, 'SCHEDULE: is not a cron expression'],
+    [{ STALE_AFTER: 'soon' }, 'STALE_AFTER: must be a duration'],
+    [{ SHUTDOWN_TIMEOUT: '0s' }, 'SHUTDOWN_TIMEOUT: must be at least 1 s'],
+    [{ HTTP_PORT: '70000' }, 'HTTP_PORT: must be at most 65535'],
+    [{ NOTIFY_ON: 'failure,everything' }, 'NOTIFY_ON: may hold only: failure, hold, stale, recovery, changes'],
+    [{ FAIL_ON: 'sometimes' }, 'FAIL_ON: must be one of: error, warning, never'],
+    [{ RETAIN_RUNS: '0' }, 'RETAIN_RUNS: must be at least 1'],
+  ])('%o is refused: %s', (env, want) => {
+    expect(problems({ ...BASE, ...env }).join('\n')).toContain(want);
+  });
+
+  it('NOTIFY_ON and FAIL_ON have their documented defaults', () => {
+    const c = loadConfig({ env: BASE });
+    expect(c.notify).toEqual({ webhookUrl: null, on: ['failure', 'hold', 'stale', 'recovery'] });
+    expect(c.sync.failOn).toBe('error');
+    expect(c.state).toMatchObject({ retainRuns: 1000, retainDays: 90 });
+  });
+});
+
 describe('secrets must be one line (header values), PEM keys excepted', () => {
   const SINGLE_LINE = CONFIG_KEYS.filter((k) => k.type === 'secret' && !k.multiline);
 
   it('every single-line secret is a token or a client secret, and the PEM key is the exception', () => {
-    expect(SINGLE_LINE.map((k) => k.env).sort()).toEqual(['DOCKER_SCIM_TOKEN', 'ENTRA_CLIENT_SECRET', 'OKTA_API_TOKEN']);
+    expect(SINGLE_LINE.map((k) => k.env).sort()).toEqual(['DOCKER_SCIM_TOKEN', 'ENTRA_CLIENT_SECRET', 'NOTIFY_WEBHOOK_URL', 'OKTA_API_TOKEN']);
     expect(CONFIG_KEYS.filter((k) => k.multiline).map((k) => k.env)).toEqual(['OKTA_PRIVATE_KEY']);
   });
 
@@ -310,16 +358,18 @@ describe('secrets must be one line (header values), PEM keys excepted', () => {
       const { [key.env]: _, ...rest } = baseFor(key);
       return { ...rest, [`${key.env}_FILE`]: file };
     };
-    const value = (c: ReturnType<typeof loadConfig>) => [c.docker.scimToken, c.okta?.auth, c.entra?.credential].map((x) => JSON.stringify(x)).join(' ');
+    const value = (c: ReturnType<typeof loadConfig>) => [c.docker.scimToken, c.okta?.auth, c.entra?.credential, c.notify.webhookUrl].map((x) => JSON.stringify(x)).join(' ');
+    // The webhook's secret is a URL, so its one line is one.
+    const token = key.secretUrl ? 'https://hooks.example.com/tok-one-line-0123456789' : 'tok-one-line-0123456789';
 
     it.each([
-      { name: 'one trailing newline', text: 'tok-one-line-0123456789\n' },
-      { name: 'one trailing CRLF', text: 'tok-one-line-0123456789\r\n' },
-      { name: 'no newline at all', text: 'tok-one-line-0123456789' },
+      { name: 'one trailing newline', text: `${token}\n` },
+      { name: 'one trailing CRLF', text: `${token}\r\n` },
+      { name: 'no newline at all', text: token },
     ])('a file with $name is read as the token', ({ text }) => {
       const file = join(dir, 'ok');
       writeFileSync(file, text);
-      expect(value(loadConfig({ env: env(file) }))).toContain('"tok-one-line-0123456789"');
+      expect(value(loadConfig({ env: env(file) }))).toContain(JSON.stringify(token));
     });
 
     const LINES = 'holds more than one line; this secret must be a single line (one trailing newline is fine)';
@@ -400,3 +450,18 @@ function configError(env: Record<string, string>): ConfigError {
   }
   throw new Error('expected a configuration error');
 }
+
+describe('environment variables that look like ours but are not', () => {
+  it('a near miss of a real name gets a did-you-mean warning', () => {
+    const c = loadConfig({ env: { ...BASE, MAX_DEACTIVATION: '5', NOTIFY_WEBHOOK_URL_FIEL: '/x', SHEDULE: '* * * * *' } });
+    expect(c.warnings).toEqual([
+      'MAX_DEACTIVATION is not a setting of docker-idp-sync and is ignored; did you mean MAX_DEACTIVATIONS?',
+      'NOTIFY_WEBHOOK_URL_FIEL is not a setting of docker-idp-sync and is ignored; did you mean NOTIFY_WEBHOOK_URL_FILE?',
+    ]);
+  });
+
+  it('the environment\'s other variables, ours or not, are left alone', () => {
+    const c = loadConfig({ env: { ...BASE, DOCKER_HOST: 'unix:///var/run/docker.sock', DOCKER_CONFIG: '/x', HTTP_PROXY: 'http://proxy:3128', HOME: '/root', PATH: '/bin', DOCKER_IDP_SYNC_CONFIG: '/etc/x.yaml', OKTA_API_TOKEN_FILE: undefined } });
+    expect(c.warnings).toEqual([]);
+  });
+});
