@@ -21,6 +21,8 @@ import { unsupportedNode } from './runtime.ts';
  *      operation that failed
  *   2  --dry-run found changes to make
  *   3  a safety guard held deactivations back (everything else was applied)
+ *   4  findings at FAIL_ON severity (default: error, e.g. users held for bad IdP data); everything
+ *      else was applied, or, for --dry-run, there is nothing to change
  */
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -1,6 +1,6 @@
 import { renderReport, type ReportFormat } from '../report/index.ts';
 import { createDockerClient, createSource, sourceIdentity } from '../run/factory.ts';
-import { outcomeOf, runSync, type ExitCode, type SyncOutcome } from '../run/sync.ts';
+import { EXIT, outcomeOf, runSync, type ExitCode, type SyncOutcome } from '../run/sync.ts';
 import { openState, type OpenStateOptions } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
 import type { CommandContext } from './context.ts';
@@ -39,6 +39,12 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
       { dryRun, force: opts.force === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}) },
     );
     report(outcome);
+    if (outcome.exitCode === EXIT.findings) {
+      const failOn = ctx.config.sync.failOn;
+      const { error, warning } = outcome.plan.counts.findings;
+      const n = failOn === 'warning' ? error + warning : error;
+      ctx.logger.warn({ findings: n, failOn }, `${n} finding${n === 1 ? '' : 's'} of severity ${failOn}${failOn === 'warning' ? ' or error' : ''} in the report: exiting 4 (FAIL_ON=${failOn}); everything else was applied as planned`);
+    }
     return outcome.exitCode;
   } catch (err) {
     const partial = outcomeOf(err);

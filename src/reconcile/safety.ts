@@ -77,7 +77,8 @@ export function guardDeactivations(input: GuardInput): Guarded {
   if (safety.tripped) {
     findings.push({
       code: 'SAFETY_THRESHOLD',
-      severity: 'error',
+      // Forced, it is a decision the admin took, not a problem left for them (FAIL_ON ignores it).
+      severity: options.force ? 'warning' : 'error',
       subject: 'deactivations',
       message: options.force ? `${safety.message}; applied anyway because of --force` : `${safety.message}; no deactivation is applied this run`,
       advice: options.force ? 'nothing to do' : 'review the plan; if the deactivations are right, run once with --force or raise the threshold',

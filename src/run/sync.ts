@@ -48,8 +48,22 @@ export interface SyncOutcome {
 }
 
 /** Exit codes, documented in the README. */
-export const EXIT = { ok: 0, error: 1, changesPending: 2, held: 3 } as const;
+export const EXIT = { ok: 0, error: 1, changesPending: 2, held: 3, findings: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+const SEVERITY_RANK = { error: 2, warning: 1, info: 0 } as const;
+
+/**
+ * FAIL_ON: a run that did everything it could still exits 4 when it reported findings of that
+ * severity or worse (users held for bad IdP data, name conflicts), so a scheduler notices what
+ * only the report would otherwise say. A failed run (1) or a safety hold (3) says more and wins;
+ * a dry run with changes to make keeps its 2, since that is what a reviewer asked it.
+ */
+export function findingsExit(plan: Plan, failOn: 'error' | 'warning' | 'never'): boolean {
+  if (failOn === 'never') return false;
+  const floor = SEVERITY_RANK[failOn];
+  return plan.findings.some((f) => SEVERITY_RANK[f.severity] >= floor);
+}
 
 /**
  * What a run that failed after its plan was made had got to (the plan, and each operation's
@@ -128,7 +142,8 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     recovered = recovery.links.map((l) => l.userName);
     if (opts.dryRun) {
       const result: RunResult = { runId, dryRun: true, status: 'succeeded', startedAt, finishedAt: clock().toISOString(), plan, results: [], recovered };
-      return { plan, result, exitCode: plan.operations.length > 0 ? EXIT.changesPending : EXIT.ok };
+      const exitCode = plan.operations.length > 0 ? EXIT.changesPending : findingsExit(plan, config.sync.failOn) ? EXIT.findings : EXIT.ok;
+      return { plan, result, exitCode };
     }
 
     const results = await executePlan({
@@ -148,7 +163,8 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     state.finishRun(runId, status, result);
     const failed = results.filter((r) => r.status === 'failed').length;
     log.info({ status, operations: results.length, failed }, `run ${status}`);
-    return { plan, result, exitCode: status === 'succeeded' ? EXIT.ok : status === 'held' ? EXIT.held : EXIT.error };
+    const exitCode = status === 'held' ? EXIT.held : status !== 'succeeded' ? EXIT.error : findingsExit(plan, config.sync.failOn) ? EXIT.findings : EXIT.ok;
+    return { plan, result, exitCode };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (plan && typeof err === 'object' && err !== null) {

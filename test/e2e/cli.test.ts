@@ -56,6 +56,17 @@ describe.each(WORLD_SOURCES)('the CLI (%s)', (source) => {
     expect(readFileSync(out, 'utf8')).toContain('None: Docker already matches the IdP.');
   });
 
+  it('findings at FAIL_ON severity exit 4 after everything else is applied, and say why; FAIL_ON=never keeps 0', async () => {
+    s.directory.addUser({ email: 'not-an-email', givenName: 'Bad', familyName: 'Email' });
+    const run = await s.cli(['sync']);
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain('exiting 4 (FAIL_ON=error)');
+    expect(s.docker.user('ada@example.com')?.active).toBe(true);
+    expect((await s.cli(['sync'], { env: { FAIL_ON: 'never' } })).code).toBe(0);
+    // A dry run with nothing to change but a held user: 4 too, so CI notices before the sync does.
+    expect((await s.cli(['sync', '--dry-run'])).code).toBe(4);
+  });
+
   it('reports go to stdout and JSON logs to stderr, with a run id on every line of a run', async () => {
     const run = await s.cli(['sync', '--format', 'json']);
     expect(run.code).toBe(0);

@@ -203,7 +203,9 @@ describe.each(WORLD_SOURCES)('sync, end to end (%s)', (source) => {
     s.directory.addUser({ email: 'quote"d@example.com', givenName: 'Quote', familyName: 'D' });
     s.directory.addGroup('acme:bad:name').members.add(s.directory.user('ada@example.com').id);
     const run = await s.sync();
-    expect(run.outcome.exitCode).toBe(0);
+    // Everything else applied; exit 4 (FAIL_ON=error) so a scheduler notices the held users.
+    expect(run.outcome.exitCode).toBe(4);
+    expect(run.outcome.result.status).toBe('succeeded');
     expect(run.plan.findings.map((f) => f.code).sort()).toEqual(['INVALID_EMAIL', 'INVALID_EMAIL', 'MALFORMED_GROUP', 'UNKNOWN_ROLE']);
     expect(docker().allUsers().map((u) => u.userName).sort()).toEqual(Object.keys(EXPECTED.users).sort());
     expect(docker().http.requests.some((r) => r.query.includes('quote'))).toBe(false);
@@ -292,7 +294,8 @@ describe('sync, end to end: what only Entra ID has', () => {
     expect(guest?.message).toMatch(/#EXT#|guest/i);
     expect(s.docker.user('lead@example.com')).toMatchObject({ role: 'editor', active: true });
     expect(s.docker.user('contractor@example.com')).toBeUndefined();
-    expect(run.outcome.exitCode).toBe(0);
+    // The guest is held: exit 4 under the default FAIL_ON=error.
+    expect(run.outcome.exitCode).toBe(4);
 
     const transitive = await s.sync({ env: { ENTRA_GROUP_MEMBERSHIP: 'transitive' } });
     expect(transitive.plan.operations.find((o) => o.kind === 'create')).toMatchObject({ userName: 'contractor@example.com', target: { role: 'editor' } });
