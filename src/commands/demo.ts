@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { scrubber } from '../logging/scrub.ts';
 import { renderReport, type ReportFormat } from '../report/index.ts';
-import { createDockerClient, createSource, sourceIdentity } from '../run/factory.ts';
-import { runSync, type SyncOutcome } from '../run/sync.ts';
+import { syncOnce } from '../run/once.ts';
+import type { SyncOutcome } from '../run/sync.ts';
 import { startWorld, type World, type WorldSource } from '../sandbox/world.ts';
-import { openState } from '../state/open.ts';
 import { trustCertificates } from '../util/tls.ts';
 import { loggerFor } from './context.ts';
 
@@ -39,17 +38,9 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
     const scrub = scrubber(config.secrets);
     const format = opts.format ?? 'text';
     const run = async (dryRun: boolean): Promise<SyncOutcome> => {
-      const state = openState({ path: config.state.db, dryRun, scrub });
-      try {
-        const outcome = await runSync(
-          { config, source: createSource(config, logger), docker: createDockerClient(config, logger), state, logger, sourceIdentity: sourceIdentity(config) },
-          { dryRun },
-        );
-        out(scrub(renderReport(format, { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun })));
-        return outcome;
-      } finally {
-        state.close();
-      }
+      const outcome = await syncOnce({ config, logger, scrub }, { dryRun });
+      out(scrub(renderReport(format, { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun })));
+      return outcome;
     };
 
     const idpLine = world.source === 'entra' ? `Microsoft Graph emulator: ${world.env.GRAPH_BASE_URL} (Docker app ${world.env.ENTRA_APP_ID})` : `Okta emulator:        ${world.env.OKTA_ORG_URL} (app ${world.env.OKTA_APP_ID})`;

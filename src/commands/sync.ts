@@ -1,6 +1,6 @@
 import { renderReport, type ReportFormat } from '../report/index.ts';
-import { createDockerClient, createSource, sourceIdentity } from '../run/factory.ts';
-import { EXIT, outcomeOf, runSync, type ExitCode, type SyncOutcome } from '../run/sync.ts';
+import { syncOnce } from '../run/once.ts';
+import { EXIT, outcomeOf, type ExitCode, type SyncOutcome } from '../run/sync.ts';
 import { openState, type OpenStateOptions } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
 import type { CommandContext } from './context.ts';
@@ -21,23 +21,12 @@ export interface SyncCommandOptions {
  */
 export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions, signal?: AbortSignal, open: (o: OpenStateOptions) => StateStore = openState): Promise<ExitCode> {
   const dryRun = opts.dryRun === true;
-  const state = open({ path: ctx.config.state.db, dryRun, scrub: ctx.scrub });
   const report = (outcome: SyncOutcome) => {
     emit(ctx.scrub(renderReport(opts.format ?? 'text', { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun })), opts.output);
     if (opts.output) ctx.logger.info({ file: opts.output }, 'report written');
   };
   try {
-    const outcome = await runSync(
-      {
-        config: ctx.config,
-        source: createSource(ctx.config, ctx.logger),
-        docker: createDockerClient(ctx.config, ctx.logger),
-        state,
-        logger: ctx.logger,
-        sourceIdentity: sourceIdentity(ctx.config),
-      },
-      { dryRun, force: opts.force === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}) },
-    );
+    const outcome = await syncOnce(ctx, { dryRun, force: opts.force === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}), open });
     report(outcome);
     if (outcome.exitCode === EXIT.findings) {
       const failOn = ctx.config.sync.failOn;
@@ -57,7 +46,5 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
       }
     }
     throw err;
-  } finally {
-    state.close();
   }
 }

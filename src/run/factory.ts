@@ -2,12 +2,21 @@ import type { Config } from '../config/types.ts';
 import { DockerScimClient } from '../docker/client.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Source } from '../model/idp.ts';
+import type { TransportObserver } from '../model/telemetry.ts';
 import { createEntraSource } from '../sources/entra/index.ts';
 import { createOktaSource } from '../sources/okta/index.ts';
 
 /** Builds the adapters a run needs from the validated configuration. */
 
-export function createSource(config: Config, logger: Logger): Source {
+/** What a run hands its clients besides the configuration. */
+export interface ClientIo {
+  /** Sees every HTTP exchange, retry and wait, for metrics. */
+  readonly observer?: TransportObserver;
+  /** Shutdown: interrupts retry and rate-limit waits at once (requests in flight are answered). */
+  readonly signal?: AbortSignal;
+}
+
+export function createSource(config: Config, logger: Logger, _io: ClientIo = {}): Source {
   if (config.source === 'okta' && config.okta) {
     return createOktaSource({
       orgUrl: config.okta.orgUrl,
@@ -41,7 +50,7 @@ export function createSource(config: Config, logger: Logger): Source {
   throw new Error(`no configuration for source ${config.source}`);
 }
 
-export function createDockerClient(config: Config, logger: Logger): DockerScimClient {
+export function createDockerClient(config: Config, logger: Logger, _io: ClientIo = {}): DockerScimClient {
   return new DockerScimClient({
     baseUrl: config.docker.scimBaseUrl,
     token: config.docker.scimToken,

@@ -1,0 +1,47 @@
+import type { Config } from '../config/types.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { TransportObserver } from '../model/telemetry.ts';
+import { openState, type OpenStateOptions } from '../state/open.ts';
+import type { StateStore } from '../state/store.ts';
+import { createDockerClient, createSource, sourceIdentity } from './factory.ts';
+import { runSync, type SyncOptions, type SyncOutcome } from './sync.ts';
+
+/**
+ * One sync from a configuration: open the state file, build the adapters, run, close. The `sync`
+ * command, the demo and the daemon all go through here, so a run is the same whoever starts it.
+ */
+
+export interface OnceContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Removes every configured secret from a text; applied to everything stored in the state file. */
+  readonly scrub: (text: string) => string;
+}
+
+export interface OnceOptions extends SyncOptions {
+  /** Sees every HTTP exchange, retry and wait of the run (the daemon's metrics). */
+  readonly observer?: TransportObserver;
+  /** Opens the state file; tests pass one that limits its size, to fill the "disk". */
+  readonly open?: (o: OpenStateOptions) => StateStore;
+}
+
+export async function syncOnce(ctx: OnceContext, opts: OnceOptions): Promise<SyncOutcome> {
+  const { config, logger, scrub } = ctx;
+  const state = (opts.open ?? openState)({ path: config.state.db, dryRun: opts.dryRun, scrub });
+  try {
+    const io = { ...(opts.observer ? { observer: opts.observer } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+    return await runSync(
+      {
+        config,
+        source: createSource(config, logger, io),
+        docker: createDockerClient(config, logger, io),
+        state,
+        logger,
+        sourceIdentity: sourceIdentity(config),
+      },
+      opts,
+    );
+  } finally {
+    state.close();
+  }
+}
