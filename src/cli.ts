@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { daemonCommand } from './commands/daemon.ts';
 import { demoCommand } from './commands/demo.ts';
 import { loadContext, type CommandContext, type GlobalOptions } from './commands/context.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
@@ -78,6 +79,13 @@ export function buildProgram(): Command {
     .option('--no-deactivate', 'plan and report deactivations but apply none (like DEACTIVATE=false)')
     .action(async (opts) => {
       process.exitCode = await syncCommand(ctx(program), opts, shutdownSignal());
+    });
+
+  program
+    .command('daemon')
+    .description('Run as a long-running worker: sync at start and on SCHEDULE, serve /healthz, /readyz and /metrics, send alerts; stop on SIGTERM')
+    .action(async () => {
+      process.exitCode = await daemonCommand(ctx(program));
     });
 
   program

@@ -33,6 +33,38 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/^HEALTHCHECK .*\n?.*CMD /m);
   });
 
+  it('runs the daemon by default, listening on every interface of port 8080', () => {
+    const final = text.slice(text.lastIndexOf('\nFROM '));
+    const cmds = [...final.matchAll(/^CMD\s+(.+)$/gm)].map((m) => m[1]);
+    expect(cmds.length).toBe(1);
+    expect(JSON.parse(cmds[0]!)).toEqual(['daemon']);
+    expect(final).toMatch(/^EXPOSE 8080$/m);
+    // The daemon's own default host is loopback, which a published port or a probe cannot reach.
+    expect(final).toMatch(/^ENV\b[^]*?\bHTTP_HOST=0\.0\.0\.0\b/m);
+  });
+
+  it('health-checks /healthz with node itself (the slim image has no curl or wget)', () => {
+    const hc = /^HEALTHCHECK\s+(.*?)\\?\n\s*CMD\s+(\[.*\])$/m.exec(text);
+    expect(hc).not.toBeNull();
+    const options = hc![1]!;
+    for (const o of ['interval', 'timeout', 'start-period', 'retries']) expect(options).toMatch(new RegExp(`--${o}=\\w+`));
+    const argv = JSON.parse(hc![2]!) as string[];
+    expect(argv[0]).toBe('node');
+    expect(argv[1]).toBe('-e');
+    expect(argv[2]).toMatch(/fetch\('http:\/\/127\.0\.0\.1:'\+\(process\.env\.HTTP_PORT\|\|8080\)\+'\/healthz'\)/);
+    // Any failure, a refused connection included, must exit non-zero.
+    expect(argv[2]).toMatch(/process\.exit\(r\.ok\?0:1\)/);
+    expect(argv[2]).toMatch(/\(\)=>process\.exit\(1\)/);
+    expect(lines.join('\n')).not.toMatch(/\b(curl|wget)\b/);
+  });
+
+  it('names the package.json version wherever its usage comments tag the image', () => {
+    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const tags = [...text.matchAll(/docker-idp-sync:(\S+)/g)].map((m) => m[1]);
+    expect(tags.length).toBeGreaterThan(0);
+    for (const t of tags) expect(t).toBe(version);
+  });
+
   it('runs the compiled CLI', () => {
     expect(text).toMatch(/ENTRYPOINT \["node", "\/app\/dist\/cli\.js"\]/);
     expect(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).bin['docker-idp-sync']).toBe('dist/cli.js');

@@ -1,0 +1,82 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WORLD_SOURCES } from '../../src/sandbox/world.ts';
+import { metric, metricSum, startDaemon, until, type RunningDaemon } from '../support/daemon.ts';
+import { Scenario } from '../support/harness.ts';
+import { seedPeople } from '../support/people.ts';
+
+const LONG = 240_000;
+
+describe.each(WORLD_SOURCES)('the daemon (%s)', (source) => {
+  let s: Scenario;
+  let d: RunningDaemon | null = null;
+  beforeEach(async () => {
+    s = await Scenario.start({ source });
+    seedPeople(s.directory);
+  });
+  afterEach(async () => {
+    if (d && d.child.exitCode === null) {
+      d.signal('SIGKILL');
+      await d.exited;
+    }
+    d = null;
+    await s.stop();
+  });
+
+  it('syncs at start and on every tick, and /metrics, /healthz and /readyz say so', { timeout: LONG }, async () => {
+    d = await startDaemon(s);
+    await d.waitForRuns(3);
+    expect(d.runsFinished().slice(0, 3).every((l) => l.msg === 'run succeeded')).toBe(true);
+    // The first run created everyone; the later ones had nothing to do.
+    expect(s.docker.user('ada@example.com')?.active).toBe(true);
+
+    const m = (await d.get('/metrics')).body;
+    expect(metric(m, 'docker_idp_sync_runs_total', { outcome: 'succeeded' })).toBeGreaterThanOrEqual(3);
+    expect(metric(m, 'docker_idp_sync_runs_total', { outcome: 'failed' })).toBe(0);
+    expect(metricSum(m, 'docker_idp_sync_operations_total', { kind: 'create', outcome: 'succeeded' })).toBe(6);
+    expect(metric(m, 'docker_idp_sync_managed_accounts')).toBe(6);
+    expect(metricSum(m, 'docker_idp_sync_run_duration_seconds_count')).toBeGreaterThanOrEqual(3);
+    expect(metric(m, 'docker_idp_sync_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(metric(m, 'docker_idp_sync_consecutive_failures')).toBe(0);
+
+    expect(await d.get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
+    expect(await d.get('/readyz')).toEqual({ status: 200, body: 'ok\n' });
+
+    d.signal('SIGTERM');
+    const end = await d.exited;
+    expect(end.code).toBe(0);
+    expect(d.text()).toContain('daemon stopped');
+  });
+
+  it('a failed run never stops it: /readyz turns unready, then ready again after a success', { timeout: LONG }, async () => {
+    d = await startDaemon(s, { DOCKER_MAX_RETRIES: '0' });
+    await d.waitForRuns(1);
+    expect((await d.get('/readyz')).status).toBe(200);
+
+    s.docker.http.faults.add({ route: 'listUsers', times: Infinity, action: { type: 'status', status: 503 } });
+    await d.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('run failed (1 in a row)'));
+    const unready = await d.get('/readyz');
+    expect(unready.status).toBe(503);
+    expect(unready.body).toContain('the last run failed');
+    // Liveness is about the process: an outage upstream must not get the pod restarted.
+    expect((await d.get('/healthz')).status).toBe(200);
+    const failing = (await d.get('/metrics')).body;
+    expect(metric(failing, 'docker_idp_sync_runs_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
+    expect(metric(failing, 'docker_idp_sync_consecutive_failures')).toBeGreaterThanOrEqual(1);
+
+    s.docker.http.faults.clear();
+    await until(async () => (await d!.get('/readyz')).status === 200, 120_000);
+    expect(metric((await d.get('/metrics')).body, 'docker_idp_sync_consecutive_failures')).toBe(0);
+    d.signal('SIGTERM');
+    expect((await d.exited).code).toBe(0);
+  });
+
+  it('a second daemon on the same state file refuses to start, naming the first', { timeout: LONG }, async () => {
+    d = await startDaemon(s);
+    const second = await s.cli(['daemon'], { env: { HTTP_PORT: '0', SCHEDULE: '*/2 * * * * *' } });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/another docker-idp-sync daemon uses the state file .*pid \d+ on /);
+    expect(second.stderr).not.toMatch(/^\s+at /m);
+    d.signal('SIGTERM');
+    expect((await d.exited).code).toBe(0);
+  });
+});
