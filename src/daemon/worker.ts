@@ -36,7 +36,10 @@ export interface WorkerDeps {
   readonly clock?: () => Date;
 }
 
-/** Longest pause between attempts while failing: an hour, or one interval if that is longer. */
+/**
+ * Longest pause between attempts while failing: an hour, and never more than STALE_AFTER, so the
+ * backoff itself cannot make syncing go stale, nor delay the recovery past it.
+ */
 const MAX_BACKOFF_MS = 3600_000;
 
 export class Worker {
@@ -154,9 +157,10 @@ export class Worker {
     for (const a of alerts.runFinished(summary)) notify(a);
   }
 
-  /** 0, 1, 3, 7, … ticks skipped after 1, 2, 3, 4, … failures in a row, up to about an hour. */
+  /** 0, 1, 3, 7, … ticks skipped after 1, 2, 3, 4, … failures in a row, up to about an hour (or STALE_AFTER). */
   private backoffTicks(): number {
-    const cap = Math.max(0, Math.floor(MAX_BACKOFF_MS / Math.max(1, this.deps.intervalMs)) - 1);
+    const longest = Math.min(MAX_BACKOFF_MS, this.deps.staleAfterMs);
+    const cap = Math.max(0, Math.floor(longest / Math.max(1, this.deps.intervalMs)) - 1);
     return Math.min(2 ** Math.max(0, this.consecutiveFailures - 1) - 1, cap);
   }
 }

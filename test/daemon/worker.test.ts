@@ -8,7 +8,7 @@ import type { Plan } from '../../src/model/plan.ts';
 const plan = { operations: [], findings: [], memberships: [] } as unknown as Plan;
 const ok: FinishedRun = { runId: 'r1', status: 'succeeded', plan, results: [], managedAccounts: 3, readSeconds: { okta: 1, docker: 0.5 } };
 
-function worker(run: (signal: AbortSignal) => Promise<FinishedRun>, intervalMs = 60_000) {
+function worker(run: (signal: AbortSignal) => Promise<FinishedRun>, intervalMs = 60_000, staleAfterMs = 3 * 3600_000) {
   const alerts: Alert[] = [];
   const metrics = new SyncMetrics({ processMetrics: false });
   const w = new Worker({
@@ -17,7 +17,7 @@ function worker(run: (signal: AbortSignal) => Promise<FinishedRun>, intervalMs =
     metrics,
     alerts: new AlertPolicy({ source: 'okta', notifyOnChanges: false }),
     notify: (a) => alerts.push(a),
-    staleAfterMs: 3 * intervalMs,
+    staleAfterMs,
     intervalMs,
     previous: { lastRun: null, lastSuccess: null },
   });
@@ -72,6 +72,27 @@ describe('the daemon loop', () => {
     expect(w.consecutiveFailures).toBe(0);
     expect(alerts.map((a) => a.event)).toEqual(['failure', 'recovered']);
     expect(alerts[0]?.text).toContain('okta: 503 after retries');
+  });
+
+  it('backs off no longer than STALE_AFTER between attempts', async () => {
+    let calls = 0;
+    const { w } = worker(async () => {
+      calls++;
+      throw new Error('down');
+    }, 60_000, 180_000);
+    // STALE_AFTER is 3 minutes at one tick a minute: never more than 2 ticks skipped in a row.
+    let skippedInARow = 0;
+    let most = 0;
+    for (let i = 0; i < 40; i++) {
+      const run = w.tick();
+      if (run === null) most = Math.max(most, ++skippedInARow);
+      else {
+        skippedInARow = 0;
+        await run;
+      }
+    }
+    expect(most).toBe(2);
+    expect(calls).toBeGreaterThanOrEqual(13);
   });
 
   it('stop() asks the run to stop, waits for it, and starts nothing more', async () => {

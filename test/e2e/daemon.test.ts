@@ -70,12 +70,38 @@ describe.each(WORLD_SOURCES)('the daemon (%s)', (source) => {
     expect((await d.exited).code).toBe(0);
   });
 
-  it('a second daemon on the same state file refuses to start, naming the first', { timeout: LONG }, async () => {
-    d = await startDaemon(s);
-    const second = await s.cli(['daemon'], { env: { HTTP_PORT: '0', SCHEDULE: '*/2 * * * * *' } });
-    expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/another docker-idp-sync daemon uses the state file .*pid \d+ on /);
-    expect(second.stderr).not.toMatch(/^\s+at /m);
+  it('SIGTERM during an apply: the writes in flight finish and are journaled, it exits 0, and the next run converges', { timeout: LONG }, async () => {
+    // Slow answers keep creates in flight when the signal comes.
+    s.docker.http.latencyMs = 1_500;
+    d = await startDaemon(s, { DOCKER_CONCURRENCY: '2', SHUTDOWN_TIMEOUT: '20s' });
+    await until(() => s.docker.http.writes().length >= 1, 120_000, 20);
+    d.signal('SIGTERM');
+    const end = await d.exited;
+    expect(end.code).toBe(0);
+    expect(d.text()).toContain('writes in flight finish and are journaled');
+    expect(d.text()).toContain('daemon stopped');
+    const created = s.docker.allUsers().length;
+    // Not every create went out: the shutdown stopped the rest.
+    expect(created).toBeLessThan(6);
+    expect(s.state((st) => st.interruptedWrites())).toEqual([]);
+
+    s.docker.http.latencyMs = 0;
+    const next = await s.sync();
+    expect(next.outcome.result.status).toBe('succeeded');
+    expect(s.docker.allUsers().map((u) => u.userName).sort()).toEqual(['ada@example.com', 'alan@example.com', 'barbara@example.com', 'edsger@example.com', 'grace@example.com', 'ken@example.com'].sort());
+    expect((await s.sync()).writes).toBe(0);
+  });
+
+  it('endpoints and logs hold no secret and no email', { timeout: LONG }, async () => {
+    d = await startDaemon(s, { LOG_LEVEL: 'debug' });
+    await d.waitForRuns(2);
+    const answers = await Promise.all(['/healthz', '/readyz', '/metrics', '/', '/metrics?x=1'].map((p) => d!.get(p)));
+    const text = answers.map((a) => a.body).join('\n');
+    expect(text).not.toMatch(/@example\.com/);
+    for (const secret of s.world.secrets) {
+      expect(text).not.toContain(secret);
+      expect(d.text()).not.toContain(secret);
+    }
     d.signal('SIGTERM');
     expect((await d.exited).code).toBe(0);
   });
