@@ -1,0 +1,60 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { combineObservers, ProgressTracker, TerminalProgress } from '../../src/run/progress.ts';
+
+describe('the progress line', () => {
+  it('shows what each read has listed, with Docker\'s total where it is known', () => {
+    const t = new ProgressTracker(() => 0);
+    expect(t.started).toBe(false);
+    t.listed('okta', 'users', 12_000, null);
+    t.listed('docker', 'users', 8_000, 10_000);
+    expect(t.line()).toBe('reading: okta 12,000 users, docker 8,000/10,000 users');
+  });
+
+  it('while applying: done of total, the rate, and the time left', () => {
+    let now = 0;
+    const t = new ProgressTracker(() => now);
+    t.applied(0, 10_000);
+    now = 100_000;
+    t.applied(1_000, 10_000);
+    expect(t.line()).toBe('applying: 1,000/10,000 operations (10/s, ~15 min left)');
+    now = 1_000_000;
+    t.applied(10_000, 10_000);
+    expect(t.line()).toBe('applying: 10,000/10,000 operations (10/s)');
+    expect(t.fields()).toMatchObject({ applied: 10_000, operations: 10_000 });
+  });
+
+  it('is drawn in place only on a terminal, and erased at the end', async () => {
+    const written: string[] = [];
+    const sink = Object.assign(new Writable({ write: (c, _e, cb) => (written.push(String(c)), cb()) }), { isTTY: true, columns: 40 }) as unknown as NodeJS.WriteStream;
+    const t = new ProgressTracker(() => 0);
+    const p = new TerminalProgress(t, sink);
+    p.start(5);
+    t.listed('entra', 'assignments', 999, null);
+    await new Promise((r) => setTimeout(r, 50));
+    p.stop();
+    expect(written.some((w) => w.startsWith('\r\x1b[Kreading: entra 999 assignments'))).toBe(true);
+    expect(written.every((w) => w.length <= 4 + 40)).toBe(true);
+    expect(written.at(-1)).toBe('\r\x1b[K');
+
+    const piped: string[] = [];
+    const pipe = Object.assign(new Writable({ write: (c, _e, cb) => (piped.push(String(c)), cb()) }), { isTTY: false }) as unknown as NodeJS.WriteStream;
+    const q = new TerminalProgress(t, pipe);
+    q.start(5);
+    await new Promise((r) => setTimeout(r, 30));
+    q.stop();
+    expect(piped).toEqual([]);
+  });
+
+  it('metrics and progress see the same events', () => {
+    const seen: string[] = [];
+    const metrics = { request: () => seen.push('request'), retry: () => seen.push('retry'), waited: () => seen.push('waited') };
+    const t = new ProgressTracker(() => 0);
+    const both = combineObservers(metrics, t, undefined);
+    both.request('docker', 'GET', 200);
+    both.listed('docker', 'users', 200, 400);
+    both.applied(1, 2);
+    expect(seen).toEqual(['request']);
+    expect(t.line()).toContain('applying: 1/2');
+  });
+});
