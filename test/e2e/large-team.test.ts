@@ -8,7 +8,9 @@ describe('a large team', () => {
     await s?.stop();
   });
 
-  it('5,000 members are added in requests of 100, and 2,500 leave in requests of 250 when configured', async () => {
+  // 5,000 creates, each journaled with a full fsync: ~50 s idle, and it timed out at 60 s on a
+  // loaded two-core machine. The bound is for a hang, not a speed target (that is npm run bench).
+  it('5,000 members are added in requests of 100, and 2,500 leave in requests of 250 when configured', { timeout: 600_000 }, async () => {
     s = await Scenario.start({ source: 'okta' });
     const platform = s.directory.addGroup('acme:platform');
     for (let i = 0; i < 5000; i++) {
