@@ -7,7 +7,8 @@
  */
 import type { Logger } from '../logging/logger.ts';
 import type { DockerGroup, DockerSnapshot, DockerUser, UserAttributes } from '../model/docker.ts';
-import { badResponseError, readLimitError, responseError } from './errors.ts';
+import type { TransportObserver } from '../model/telemetry.ts';
+import { DockerApiError, badResponseError, readLimitError, responseError } from './errors.ts';
 import { eqFilter } from './filter.ts';
 import { ScimTransport, type ScimResponse, type TransportStats } from './http.ts';
 import { WireError, groupBody, membersPatch, readGroup, readList, readUser, userBody, type ReadGroup } from './wire.ts';
@@ -36,6 +37,13 @@ export interface DockerClientOptions {
   /** Default 500 / 30_000. */
   backoff?: { baseMs: number; capMs: number };
   userAgent?: string;
+  /** Sees every HTTP exchange, retry, rate-limit wait and listing page (the daemon's metrics). */
+  observer?: TransportObserver;
+  /**
+   * Shutdown. Ends retry, Retry-After and pacing waits at once, without sending the request again,
+   * and stops a listing between pages. A request in flight is answered (a write Docker did is known).
+   */
+  signal?: AbortSignal;
 }
 
 export type DockerClientStats = TransportStats;
@@ -56,6 +64,8 @@ export class DockerScimClient {
   private readonly pageSize: number;
   private readonly membersPerPatch: number;
   private readonly maxUsers: number;
+  private readonly observer: TransportObserver | undefined;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(opts: DockerClientOptions) {
     if (!opts.baseUrl) throw new TypeError('DockerScimClient: baseUrl is required');
@@ -64,6 +74,8 @@ export class DockerScimClient {
     this.pageSize = clamp(opts.pageSize ?? MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE);
     this.membersPerPatch = Math.max(1, Math.floor(opts.membersPerPatch ?? 100));
     this.maxUsers = Math.max(1, Math.floor(opts.maxUsers ?? DEFAULT_MAX_USERS));
+    this.observer = opts.observer;
+    this.signal = opts.signal;
     this.http = new ScimTransport({
       baseUrl: opts.baseUrl,
       token: opts.token,
@@ -73,6 +85,8 @@ export class DockerScimClient {
       concurrency: Math.max(1, Math.floor(opts.concurrency ?? 4)),
       backoff: opts.backoff ?? { baseMs: 500, capMs: 30_000 },
       userAgent: opts.userAgent ?? 'docker-idp-sync',
+      ...(opts.observer ? { observer: opts.observer } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
 
@@ -227,19 +241,22 @@ export class DockerScimClient {
     for (let page = 1; ; page++) {
       const label = `page ${page}`;
       const op = `GET ${path} (${label})`;
+      // A read stopped part-way is thrown away whole, so shutdown need not wait for the rest.
+      if (this.signal?.aborted) throw shutdownBetweenPages(op);
       const res = await this.http.request({ method: 'GET', path, query: { startIndex, count: this.pageSize }, label });
       const list = this.read(res, op, readList);
       const items = list.resources.map((r) => this.read(res, op, () => read(r)));
-      let fresh = 0;
+      const fresh: T[] = [];
       for (const item of items) {
         const id = 'group' in item ? item.group.id : item.id;
         if (seen.has(id)) continue;
         seen.add(id);
-        fresh++;
-        yield item;
+        fresh.push(item);
       }
       const n = items.length;
-      if (n > 0 && fresh === 0) throw badResponseError(op, res.status, `page ${page} repeats earlier items only (is startIndex ignored?)`);
+      if (n > 0 && fresh.length === 0) throw badResponseError(op, res.status, `page ${page} repeats earlier items only (is startIndex ignored?)`);
+      this.observer?.listed?.('docker', path === '/Users' ? 'users' : 'groups', seen.size, list.totalResults);
+      yield* fresh;
       startIndex += n;
       if (list.totalResults !== null) {
         if (startIndex > list.totalResults) return;
@@ -351,6 +368,15 @@ export class DockerScimClient {
 function sameId<T extends { id: string }>(got: T, id: string): T {
   if (got.id !== id) throw new WireError(`the answer describes id ${short(got.id)}, not ${short(id)}; its contents are not trusted`);
   return got;
+}
+
+function shutdownBetweenPages(operation: string): DockerApiError {
+  return new DockerApiError(`Docker SCIM ${operation} was not read: stopped for shutdown`, {
+    operation,
+    code: 'DOCKER_ABORTED',
+    hint: 'The run stopped before planning, so nothing was changed; the next run reads Docker again.',
+    transient: true,
+  });
 }
 
 function short(s: string): string {

@@ -7,12 +7,19 @@
  * 503, 504, timeouts and connection resets, with capped exponential backoff and full jitter.
  * Everything else is answered at once: a 4xx will not change by asking again.
  *
+ * Shutdown (`signal`) ends any wait at once (backoff, Retry-After, pacing) and the request is not
+ * sent again: DOCKER_ABORTED, or DOCKER_ABORTED_UNCONFIRMED for a write an earlier attempt of which
+ * may have landed. A request already in flight is not cut off: its answer is awaited, so a write
+ * Docker did is known and journaled.
+ *
  * Redirects are never left to fetch (`redirect: 'manual'`): undici would drop the token across
  * origins but re-send the body, i.e. the user record, wherever a Location points. Only a GET is
  * followed, and only within the configured origin (DESIGN.md invariant 10).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../logging/logger.ts';
-import { backoffMs, causeChain, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy, type HeaderSource } from '../util/retry.ts';
+import type { TransportObserver } from '../model/telemetry.ts';
+import { backoffMs, causeChain, isRateLimitWait, isTransientNetworkError, retryAfterMs, type BackoffPolicy, type HeaderSource } from '../util/retry.ts';
 import { badResponseError, networkError, redirectError, responseError, DockerApiError } from './errors.ts';
 import { RateBudget } from './pacer.ts';
 import { Semaphore } from './semaphore.ts';
@@ -28,6 +35,10 @@ export interface TransportOptions {
   concurrency: number;
   backoff: BackoffPolicy;
   userAgent: string;
+  /** Sees every exchange, retry and rate-limit wait. */
+  observer?: TransportObserver;
+  /** Shutdown: ends waits at once; requests in flight are still answered. */
+  signal?: AbortSignal;
 }
 
 export interface ScimRequest {
@@ -81,7 +92,9 @@ type Outcome =
   | { kind: 'timeout'; error: unknown }
   | { kind: 'network'; error: unknown; transient: boolean }
   /** A 3xx this client will not follow; `to` is the Location's origin only (its path and query may name people). */
-  | { kind: 'redirect'; status: number; to: string | null; hops: number };
+  | { kind: 'redirect'; status: number; to: string | null; hops: number }
+  /** Shutdown came while this attempt waited for the pacing gate: it was not sent. */
+  | { kind: 'aborted' };
 
 type Failure = { error: DockerApiError; retry: boolean; serverWaitMs: number | null; status: number | null };
 
@@ -110,9 +123,17 @@ export class ScimTransport {
     const url = this.url(req);
     const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
     let ambiguousAttempts = 0;
+    // What the last attempt got, for the error when shutdown stops the retries.
+    let last: number | string | null = null;
+    const stopped = (): DockerApiError => {
+      const error = abortedError(operation, req.method, last, ambiguousAttempts > 0);
+      this.log.warn({ route, path: req.path, label: req.label, code: error.code }, error.message);
+      return error;
+    };
     for (let attempt = 0; ; attempt++) {
       const t0 = Date.now();
       const outcome = await this.follow(req.method, url, payload);
+      if (outcome.kind === 'aborted') throw stopped();
       const attempts = attempt + 1;
       this.log.debug({ route, path: req.path, status: outcome.kind === 'response' || outcome.kind === 'redirect' ? outcome.status : outcome.kind, ms: Date.now() - t0, attempt: attempts }, `docker: ${operation}`);
       if (outcome.kind === 'redirect') {
@@ -160,13 +181,34 @@ export class ScimTransport {
       // A 429 is refused before any work, and a refused connection never reached Docker; anything
       // else retried may have been acted on.
       else if (!(outcome.kind === 'network' && neverSent(outcome.error))) ambiguousAttempts++;
+      last = what;
+      if (this.opts.signal?.aborted) throw stopped();
       this.stats.retries++;
       this.stats.retryWaitMs += waitMs;
+      this.opts.observer?.retry('docker');
       this.log.warn(
         { route, path: req.path, label: req.label, status: what, waitMs, attempt: attempts, maxRetries: this.opts.maxRetries, serverAsked: failure.serverWaitMs !== null },
         `docker: ${operation} got ${what}; retrying in ${waitMs} ms (retry ${attempts} of ${this.opts.maxRetries})`,
       );
-      await sleep(waitMs);
+      if (!(await this.wait(waitMs, isRateLimitWait(failure.status, failure.serverWaitMs !== null)))) throw stopped();
+    }
+  }
+
+  /**
+   * Waits `ms`, or less if shutdown comes first; false then. A rate-limit wait is reported to the
+   * observer for the time it really took.
+   */
+  private async wait(ms: number, rateLimit: boolean): Promise<boolean> {
+    const signal = this.opts.signal;
+    const t0 = Date.now();
+    try {
+      await delay(ms, undefined, signal ? { signal } : {});
+      return true;
+    } catch (err) {
+      if (signal?.aborted) return false;
+      throw err;
+    } finally {
+      if (rateLimit) this.opts.observer?.waited('docker', Math.max(0, Date.now() - t0));
     }
   }
 
@@ -199,7 +241,7 @@ export class ScimTransport {
   private async send(method: HttpMethod, url: string, payload: string | undefined): Promise<Outcome> {
     const release = await this.slots.acquire();
     try {
-      await this.gate();
+      if (!(await this.gate())) return { kind: 'aborted' };
       this.budget.started();
       this.stats.requests++;
       this.sending++;
@@ -219,15 +261,15 @@ export class ScimTransport {
         });
         const text = await res.text();
         this.budget.observe(res.headers, this.sending - 1, Date.now());
-        this.count(String(res.status));
+        this.count(method, res.status);
         if (res.status === 429) this.stats.throttled++;
         return { kind: 'response', status: res.status, headers: res.headers, text };
       } catch (err) {
         if (signal.aborted && (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError') {
-          this.count('timeout');
+          this.count(method, 'timeout');
           return { kind: 'timeout', error: err };
         }
-        this.count('network');
+        this.count(method, 'network');
         return { kind: 'network', error: err, transient: isTransientNetworkError(err) };
       } finally {
         this.sending--;
@@ -237,19 +279,23 @@ export class ScimTransport {
     }
   }
 
-  /** Waits while a 429 pause is on or the window's budget is spent. */
-  private async gate(): Promise<void> {
+  /** Waits while a 429 pause is on or the window's budget is spent; false when shutdown ended the wait. */
+  private async gate(): Promise<boolean> {
     for (;;) {
       const wait = Math.min(this.budget.delayMs(Date.now()), MAX_PACE_WAIT_MS);
-      if (wait <= 0) return;
+      if (wait <= 0) return true;
+      // Checked only when there is a wait: a request that may go now goes, shutdown or not.
+      if (this.opts.signal?.aborted) return false;
       this.stats.paceWaitMs += wait;
       this.log.info({ waitMs: wait }, `docker: pacing: waiting ${wait} ms for the rate-limit window`);
-      await sleep(wait);
+      if (!(await this.wait(wait, true))) return false;
     }
   }
 
-  private count(key: string): void {
+  private count(method: HttpMethod, status: number | 'timeout' | 'network'): void {
+    const key = String(status);
     this.stats.byStatus[key] = (this.stats.byStatus[key] ?? 0) + 1;
+    this.opts.observer?.request('docker', method, status);
   }
 
   /** Docker's SCIM error `detail` and `scimType`, or a short excerpt of a non-SCIM body (a proxy page). */
@@ -295,6 +341,24 @@ function neverSent(err: unknown): boolean {
   return causeChain(err).some((e) => {
     const code = (e as { code?: unknown }).code;
     return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+  });
+}
+
+/**
+ * Shutdown stopped the request before it was sent (again). Nothing is half-done unless an earlier
+ * attempt of a write went unanswered (timeout, reset, 5xx): Docker may have done it, so the code
+ * says so, and the journal has the next run look for the result before planning.
+ */
+function abortedError(operation: string, method: HttpMethod, last: number | string | null, ambiguous: boolean): DockerApiError {
+  const unconfirmed = ambiguous && method !== 'GET';
+  const when = last === null ? 'before it was sent' : `before retrying (the last attempt got ${last})`;
+  return new DockerApiError(`Docker SCIM ${operation} was stopped for shutdown ${when}`, {
+    operation,
+    code: unconfirmed ? 'DOCKER_ABORTED_UNCONFIRMED' : 'DOCKER_ABORTED',
+    hint: unconfirmed
+      ? 'An earlier attempt got no usable answer, so Docker may have done it. The next run checks Docker for it before planning; nothing needs doing by hand.'
+      : 'Docker acted on no attempt of it, so it holds what it held before; the next run plans this again.',
+    transient: true,
   });
 }
 

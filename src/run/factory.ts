@@ -16,7 +16,12 @@ export interface ClientIo {
   readonly signal?: AbortSignal;
 }
 
-export function createSource(config: Config, logger: Logger, _io: ClientIo = {}): Source {
+/** The ClientIo fields that are set, so options stay absent rather than `undefined`. */
+function ioOptions(io: ClientIo): ClientIo {
+  return { ...(io.observer ? { observer: io.observer } : {}), ...(io.signal ? { signal: io.signal } : {}) };
+}
+
+export function createSource(config: Config, logger: Logger, io: ClientIo = {}): Source {
   if (config.source === 'okta' && config.okta) {
     return createOktaSource({
       orgUrl: config.okta.orgUrl,
@@ -26,6 +31,7 @@ export function createSource(config: Config, logger: Logger, _io: ClientIo = {})
       timeoutMs: config.sync.idpTimeoutMs,
       maxRetries: config.sync.idpMaxRetries,
       maxUsers: config.sync.maxUsers,
+      ...ioOptions(io),
     });
   }
   if (config.source === 'entra' && config.entra) {
@@ -45,21 +51,25 @@ export function createSource(config: Config, logger: Logger, _io: ClientIo = {})
       timeoutMs: config.sync.idpTimeoutMs,
       maxRetries: config.sync.idpMaxRetries,
       maxUsers: config.sync.maxUsers,
+      ...ioOptions(io),
     });
   }
   throw new Error(`no configuration for source ${config.source}`);
 }
 
-export function createDockerClient(config: Config, logger: Logger, _io: ClientIo = {}): DockerScimClient {
+export function createDockerClient(config: Config, logger: Logger, io: ClientIo = {}): DockerScimClient {
   return new DockerScimClient({
     baseUrl: config.docker.scimBaseUrl,
     token: config.docker.scimToken,
     logger: logger.child({ system: 'docker' }),
     timeoutMs: config.docker.timeoutMs,
     maxRetries: config.docker.maxRetries,
+    // Bounds requests in flight across reads, lookups and writes. The executor's bound on operations
+    // (run/sync.ts) is not the same limit twice: it keeps operations not yet sent out of the journal.
     concurrency: config.docker.concurrency,
     membersPerPatch: config.docker.teamChunkSize,
     maxUsers: config.sync.maxUsers,
+    ...ioOptions(io),
   });
 }
 

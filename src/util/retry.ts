@@ -44,23 +44,13 @@ export function backoffMs(attempt: number, policy: BackoffPolicy, random: () => 
   return Math.floor(random() * ceiling);
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/**
+ * Whether a retry's wait counts as rate-limit wait (TransportObserver.waited): a 429's, whatever
+ * set its length, or any wait the server named itself (`Retry-After` on a 503). Backoff the client
+ * chose after a 5xx, timeout or reset is not the server limiting the rate.
+ */
+export function isRateLimitWait(status: number | null, serverAsked: boolean): boolean {
+  return status === 429 || serverAsked;
 }
 
 /** An error and its `cause`s, outermost first (undici wraps the socket error in `cause`). */

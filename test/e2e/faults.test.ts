@@ -16,7 +16,7 @@ import {
 import type { FaultAction } from '../../src/sandbox/http/faults.ts';
 import { htmlInsteadOfJson as oktaHtml, oktaError, oktaRateLimited, oktaServerError, oktaUnauthorized } from '../../src/sandbox/okta/faults.ts';
 import { WORLD_SOURCES, type WorldOptions, type WorldSource } from '../../src/sandbox/world.ts';
-import { sleep } from '../../src/util/retry.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   advertising,
   clearFaults,

@@ -1,6 +1,8 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../logging/logger.ts';
 import type { SourceReadError } from '../../model/errors.ts';
-import { backoffMs, retryAfterMs, sleep, type BackoffPolicy } from '../../util/retry.ts';
+import type { TransportObserver } from '../../model/telemetry.ts';
+import { backoffMs, isRateLimitWait, retryAfterMs, type BackoffPolicy } from '../../util/retry.ts';
 import { MAX_RETRY_AFTER_MS, type GraphApi } from './client.ts';
 import { EntraAbortedError, EntraHttpError, EntraMalformedError } from './errors.ts';
 import { eachLimited } from '../../util/concurrency.ts';
@@ -38,6 +40,11 @@ export interface BatchDeps {
   /** Batches in flight at once. */
   concurrency: number;
   fail: (err: unknown, operation: string, subject: 'group' | 'user' | 'read') => SourceReadError;
+  /**
+   * Told of each item sent again (a retry: Graph limits items one by one) and of the wait for
+   * throttled items. The batch POSTs themselves are counted by the client like any request.
+   */
+  observer?: TransportObserver;
 }
 
 /** Every item's JSON body by key, or a SourceReadError for the first item that could not be read. */
@@ -98,10 +105,15 @@ async function runChunk(chunk: readonly BatchGet[], deps: BatchDeps, results: Ma
       { route: 'POST /$batch', items: again.length, status: first.answer.status, attempt: attempt + 1, maxRetries: deps.maxRetries, waitMs },
       first.answer.status === 429 ? 'graph throttled batch items (429 inside the batch); retrying them after Retry-After' : 'graph batch items failed; retrying them',
     );
+    for (let i = 0; i < again.length; i++) deps.observer?.retry('entra');
+    const rateLimit = again.some((x) => isRateLimitWait(x.answer.status, false)) || asked.length > 0;
+    const t0 = Date.now();
     try {
-      await sleep(waitMs, deps.signal);
+      await delay(waitMs, undefined, deps.signal ? { signal: deps.signal } : {});
     } catch {
       throw deps.fail(new EntraAbortedError(), operation, 'read');
+    } finally {
+      if (rateLimit) deps.observer?.waited('entra', Date.now() - t0);
     }
     pending = again.map(({ id, item }) => ({ id, item }));
   }

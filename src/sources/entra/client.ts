@@ -1,9 +1,11 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { ClientCertificateCredential, ClientSecretCredential, type AccessToken, type ClientSecretCredentialOptions, type GetTokenOptions, type TokenCredential } from '@azure/identity';
 import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, TelemetryHandler, type Context, type Middleware, type MiddlewareOptions } from '@microsoft/microsoft-graph-client';
 // Under ESM the directory import throws ERR_UNSUPPORTED_DIR_IMPORT (gotcha 13).
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { Logger } from '../../logging/logger.ts';
-import { backoffMs, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy } from '../../util/retry.ts';
+import type { TransportObserver } from '../../model/telemetry.ts';
+import { backoffMs, isRateLimitWait, isTransientNetworkError, retryAfterMs, type BackoffPolicy } from '../../util/retry.ts';
 import { EntraAbortedError, EntraHttpError, EntraMalformedError, EntraOffOriginError, EntraTokenError, EntraTransportError, errorCode, originOf } from './errors.ts';
 
 /**
@@ -57,6 +59,8 @@ export interface ClientOptions {
   timeoutMs: number;
   maxRetries: number;
   backoff: BackoffPolicy;
+  /** Sees every exchange (Graph requests, `$batch` POSTs, token requests), retry and rate-limit wait. */
+  observer?: TransportObserver;
 }
 
 /** Per read: the caller's abort signal and the request count for ReadStats. */
@@ -81,6 +85,10 @@ export interface GraphApi {
   isOnGraphOrigin(url: string): boolean;
 }
 
+/** The credential pipeline's request type, from its policy hook (core-rest-pipeline is not a dependency of ours). */
+type TokenPolicy = NonNullable<ClientSecretCredentialOptions['additionalPolicies']>[number]['policy'];
+type TokenRequest = Parameters<TokenPolicy['sendRequest']>[0];
+
 export function isMicrosoftAuthority(authorityHost: string): boolean {
   return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
 }
@@ -102,9 +110,13 @@ export interface RefusedRedirect {
 }
 
 export function createCredential(
-  opts: Pick<ClientOptions, 'tenantId' | 'clientId' | 'credential' | 'authorityHost' | 'maxRetries' | 'backoff'>,
+  opts: Pick<ClientOptions, 'tenantId' | 'clientId' | 'credential' | 'authorityHost' | 'maxRetries' | 'backoff' | 'observer'>,
   onRedirect: (r: RefusedRedirect) => void = () => undefined,
 ): TokenCredential {
+  // The credential's pipeline retries on its own (retryOptions below); this policy sits under its
+  // retry policy ('perRetry'), so it sees each attempt of the same request object.
+  const observer = opts.observer;
+  const earlier = new WeakMap<TokenRequest, { at: number; limited: boolean }>();
   const common: ClientSecretCredentialOptions = {
     authorityHost: opts.authorityHost,
     disableInstanceDiscovery: !isMicrosoftAuthority(opts.authorityHost),
@@ -125,7 +137,22 @@ export function createCredential(
         policy: {
           name: 'docker-idp-sync-refused-redirect',
           async sendRequest(request, next) {
-            const response = await next(request);
+            const before = earlier.get(request);
+            if (before) {
+              observer?.retry('entra');
+              if (before.limited) observer?.waited('entra', Date.now() - before.at);
+            }
+            let response: Awaited<ReturnType<typeof next>>;
+            try {
+              response = await next(request);
+            } catch (err) {
+              if (!request.abortSignal?.aborted) observer?.request('entra', request.method, 'network');
+              earlier.set(request, { at: Date.now(), limited: false });
+              throw err;
+            }
+            observer?.request('entra', request.method, response.status);
+            const asked = response.headers.get('retry-after') !== undefined;
+            earlier.set(request, { at: Date.now(), limited: isRateLimitWait(response.status, asked) });
             if (response.status >= 300 && response.status < 400) {
               const location = response.headers.get('location');
               onRedirect({ status: response.status, origin: location ? originOf(location, request.url) : 'no Location' });
@@ -191,7 +218,7 @@ class RetryMiddleware implements Middleware {
     const trace = context.middlewareControl?.getMiddlewareOptions(CallTrace) as CallTrace | undefined;
     const session = this.session();
     const external = session.signal;
-    const { maxRetries, timeoutMs, backoff, logger } = this.opts;
+    const { maxRetries, timeoutMs, backoff, logger, observer } = this.opts;
     const route = trace?.route ?? 'graph request';
     const options = context.options ?? {};
     context.options = options;
@@ -213,25 +240,31 @@ class RetryMiddleware implements Middleware {
       options.signal = external ? AbortSignal.any([external, timeout]) : timeout;
       session.requests += 1;
       if (trace) trace.attempts = attempt + 1;
+      const method = (options.method ?? 'GET').toUpperCase();
       try {
         await next.execute(context);
         const res = context.response as Response;
         const body = await res.arrayBuffer();
         context.response = new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
       } catch (err) {
+        // A token failure sent no Graph request (the credential's own policy counts its requests).
         if (err instanceof EntraTokenError) throw record(err);
+        // Cut off by shutdown: no answer, but not the network's fault either; not counted.
         if (external?.aborted) throw record(new EntraAbortedError());
+        observer?.request('entra', method, timeout.aborted ? 'timeout' : 'network');
         const kind = timeout.aborted ? 'timeout' : isTransientNetworkError(err) || isFetchFailure(err) ? 'network' : null;
         if (!kind) throw record(err);
         const code = errorCode(err);
         if (attempt >= maxRetries) throw record(new EntraTransportError(kind, attempt + 1, code, err));
         const waitMs = backoffMs(attempt, backoff);
         logger.warn({ route, error: kind === 'timeout' ? 'timeout' : (code ?? 'network error'), attempt: attempt + 1, maxRetries, waitMs }, 'graph request failed; retrying');
-        await this.pause(waitMs, external, record);
+        observer?.retry('entra');
+        await this.pause(waitMs, false, external, record);
         continue;
       }
 
       const res = context.response as Response;
+      observer?.request('entra', method, res.status);
       const location = REDIRECT_STATUSES.has(res.status) ? res.headers.get('location') : null;
       if (location !== null) {
         const target = this.redirectTarget(context, res.status, location, ++redirects, record);
@@ -254,7 +287,8 @@ class RetryMiddleware implements Middleware {
         { route, status: res.status, attempt: attempt + 1, maxRetries, waitMs, retryAfter: asked !== null },
         res.status === 429 ? 'graph throttled the request (429); waiting before retrying' : 'graph server error; retrying',
       );
-      await this.pause(waitMs, external, record);
+      observer?.retry('entra');
+      await this.pause(waitMs, isRateLimitWait(res.status, asked !== null), external, record);
     }
   }
 
@@ -276,11 +310,15 @@ class RetryMiddleware implements Middleware {
     return target.href;
   }
 
-  private async pause(ms: number, signal: AbortSignal | undefined, record: (err: unknown) => unknown): Promise<void> {
+  /** Waits `ms` unless the read is aborted first; a rate-limit wait is reported for the time it took. */
+  private async pause(ms: number, rateLimit: boolean, signal: AbortSignal | undefined, record: (err: unknown) => unknown): Promise<void> {
+    const t0 = Date.now();
     try {
-      await sleep(ms, signal);
+      await delay(ms, undefined, signal ? { signal } : {});
     } catch {
       throw record(new EntraAbortedError());
+    } finally {
+      if (rateLimit) this.opts.observer?.waited('entra', Date.now() - t0);
     }
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../../logging/logger.ts';
 import { scrubber } from '../../logging/scrub.ts';
 import { SourceReadError } from '../../model/errors.ts';
 import type { IdpSnapshot, Source } from '../../model/idp.ts';
+import type { TransportObserver } from '../../model/telemetry.ts';
 import { connectGraph, type EntraCredential, type GraphConnection } from './client.ts';
 import { EntraCertificateFileError, toSourceReadError, type ErrorContext } from './errors.ts';
 import { readEntra } from './read.ts';
@@ -45,6 +46,10 @@ export interface EntraSourceOptions {
    * next-page links cannot hold a read forever. Default 1 000 000.
    */
   maxUsers?: number;
+  /** Sees every HTTP exchange (token requests included), retry, rate-limit wait and listing page. */
+  observer?: TransportObserver;
+  /** Shutdown: aborts every read of this source, as an aborted `read(signal)` does. */
+  signal?: AbortSignal;
 }
 
 /** Member listings, and batches, in flight at once: well inside Graph's per-app concurrency. */
@@ -116,6 +121,7 @@ export function createEntraSource(opts: EntraSourceOptions): Source {
         timeoutMs,
         maxRetries,
         backoff,
+        ...(opts.observer ? { observer: opts.observer } : {}),
       });
     } catch (err) {
       // The credential validates its settings when built (tenant id characters, authority).
@@ -147,6 +153,7 @@ export function createEntraSource(opts: EntraSourceOptions): Source {
           fail,
           concurrency: CONCURRENCY,
           maxUsers,
+          ...(opts.observer ? { observer: opts.observer } : {}),
         },
         () => session.requests,
       );
@@ -160,7 +167,7 @@ export function createEntraSource(opts: EntraSourceOptions): Source {
   return {
     kind: 'entra',
     read(signal?: AbortSignal): Promise<IdpSnapshot> {
-      const run = queue.then(() => readOnce(signal));
+      const run = queue.then(() => readOnce(eitherSignal(opts.signal, signal)));
       queue = run.catch(() => undefined);
       return run;
     },
@@ -190,4 +197,9 @@ function readCertificateFile(path: string, fail: (err: unknown, op: string, subj
     );
   }
   return pem;
+}
+
+/** The source's shutdown signal and the read's own, whichever aborts first. */
+function eitherSignal(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  return a && b ? AbortSignal.any([a, b]) : (a ?? b);
 }

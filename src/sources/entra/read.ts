@@ -1,6 +1,7 @@
 import type { Logger } from '../../logging/logger.ts';
 import type { SourceReadError } from '../../model/errors.ts';
 import type { IdpGroup, IdpSnapshot, IdpUser, SourceNote } from '../../model/idp.ts';
+import type { TransportObserver } from '../../model/telemetry.ts';
 import type { BackoffPolicy } from '../../util/retry.ts';
 import { eachLimited } from '../../util/concurrency.ts';
 import { batchGet, type BatchGet } from './batch.ts';
@@ -51,6 +52,8 @@ export interface ReadDeps {
   concurrency: number;
   /** The most users the tenant is expected to assign; bounds every listing's page count (see pageCap). */
   maxUsers: number;
+  /** Told the running count after each listing page (Graph announces no total), and batch retries and waits. */
+  observer?: TransportObserver;
 }
 
 /** `$top` for every listing: Graph's maximum for users and members (999); for `appRoleAssignedTo` the maximum is undocumented and 999 assumed (§9). */
@@ -193,8 +196,11 @@ async function assignments(deps: ReadDeps, sp: ServicePrincipal, counter: PageCo
   let page = 0;
   const describe = (n: number) => `GET ${path} (page ${n})`;
   const listing = pages(deps, { path, route: 'GET /servicePrincipals/{id}/appRoleAssignedTo', select: ['id', 'appRoleId', 'principalId', 'principalType'] }, describe, 'app', counter);
+  let read = 0;
   for await (const items of listing) {
     page += 1;
+    read += items.length;
+    deps.observer?.listed?.('entra', 'assignments', read, null);
     for (const [i, raw] of items.entries()) {
       const a = (raw ?? {}) as AssignmentWire;
       const principalId = str(a.principalId);
@@ -225,7 +231,12 @@ interface GroupMembers {
   nested: UserWire[];
 }
 
-async function groupMembers(deps: ReadDeps, groupId: string, counter: PageCounter): Promise<GroupMembers> {
+/** Members read so far across all of a read's member listings, which run at once. */
+interface MemberCount {
+  items: number;
+}
+
+async function groupMembers(deps: ReadDeps, groupId: string, counter: PageCounter, read: MemberCount): Promise<GroupMembers> {
   const transitive = deps.groupMembership === 'transitive';
   const path = `/groups/${groupId}/${transitive ? 'transitiveMembers' : 'members'}`;
   const route = `GET /groups/{id}/${transitive ? 'transitiveMembers' : 'members'}`;
@@ -234,6 +245,8 @@ async function groupMembers(deps: ReadDeps, groupId: string, counter: PageCounte
   let page = 0;
   for await (const items of pages(deps, { path, route, select: memberSelect(deps.attributes) }, describe, 'group', counter)) {
     page += 1;
+    read.items += items.length;
+    deps.observer?.listed?.('entra', 'members', read.items, null);
     for (const [i, raw] of items.entries()) {
       const m = (raw ?? {}) as UserWire;
       if (str(m.id) === null || str(m['@odata.type']) === null) throw deps.fail(new EntraMalformedError(`member ${i + 1} has no id or @odata.type, or one is not a string`), describe(page), 'group');
@@ -260,8 +273,9 @@ export async function readEntra(deps: ReadDeps, requests: () => number): Promise
   // 3. Members of every assigned group: a group assignment is what gives its members the app.
   const groupIds = [...assigned.groups.keys()];
   const members = new Map<string, GroupMembers>();
+  const memberCount: MemberCount = { items: 0 };
   await eachLimited(groupIds, deps.concurrency, async (id) => {
-    members.set(id, await groupMembers(deps, id, counter));
+    members.set(id, await groupMembers(deps, id, counter, memberCount));
   });
 
   // Users met in member listings with every selected property are read; the rest need a request.

@@ -1,6 +1,7 @@
 import { Client } from '@okta/okta-sdk-nodejs';
 import type { BackoffPolicy } from '../../util/retry.ts';
 import type { Logger } from '../../logging/logger.ts';
+import type { TransportObserver } from '../../model/telemetry.ts';
 import { OktaRequestExecutor } from './executor.ts';
 
 /**
@@ -50,6 +51,7 @@ export interface ClientOptions {
   timeoutMs: number;
   maxRetries: number;
   backoff: BackoffPolicy;
+  observer?: TransportObserver;
 }
 
 /** Gotcha 6: a trailing slash makes the SDK request `//api/v1/...`. */
@@ -87,7 +89,14 @@ export interface OktaConnection {
 
 export function connectOkta(opts: ClientOptions): OktaConnection {
   const origin = new URL(normalizeOrgUrl(opts.orgUrl)).origin;
-  const executor = new OktaRequestExecutor({ origin, logger: opts.logger, timeoutMs: opts.timeoutMs, maxRetries: opts.maxRetries, backoff: opts.backoff });
+  const executor = new OktaRequestExecutor({
+    origin,
+    logger: opts.logger,
+    timeoutMs: opts.timeoutMs,
+    maxRetries: opts.maxRetries,
+    backoff: opts.backoff,
+    ...(opts.observer ? { observer: opts.observer } : {}),
+  });
   const client = createSdkClient(opts.orgUrl, opts.auth, executor);
   const lists: OktaLists = {
     appUsers: (appId) => client.applicationApi.listApplicationUsers({ appId, limit: PAGE_SIZE.appUsers, expand: 'user' }),

@@ -1,6 +1,8 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { DefaultRequestExecutor } from '@okta/okta-sdk-nodejs';
 import type { Logger } from '../../logging/logger.ts';
-import { backoffMs, isTransientNetworkError, retryAfterMs, sleep, type BackoffPolicy } from '../../util/retry.ts';
+import type { TransportObserver } from '../../model/telemetry.ts';
+import { backoffMs, isRateLimitWait, isTransientNetworkError, retryAfterMs, type BackoffPolicy } from '../../util/retry.ts';
 import { ATTEMPTS_HEADER, OktaAbortedError, OktaMalformedError, OktaOffOriginError, OktaTokenError, OktaTransportError } from './errors.ts';
 import { RateGate, bucketOf } from './pacing.ts';
 
@@ -49,6 +51,8 @@ export interface ExecutorOptions {
   timeoutMs: number;
   maxRetries: number;
   backoff: BackoffPolicy;
+  /** Sees every exchange (API calls and token requests), retry and rate-limit wait. */
+  observer?: TransportObserver;
 }
 
 /** A 429's reset is trusted up to this long: Okta windows are a minute, so more means a broken header. */
@@ -119,18 +123,26 @@ export class OktaRequestExecutor extends DefaultRequestExecutor {
     const route = `${method} ${routeTemplate(path)}`;
     const bucket = bucketOf(path);
     const isToken = path.endsWith('/oauth2/v1/token');
-    const { maxRetries, timeoutMs, backoff, logger } = this.opts;
+    const { maxRetries, timeoutMs, backoff, logger, observer } = this.opts;
     const external = this.session.signal;
     let retryFor: string | null = null;
 
     for (let attempt = 0; ; attempt++) {
       if (external?.aborted) throw new OktaAbortedError();
-      await this.gate.acquire(bucket, external, (waitMs, state) => {
-        // Right after a 429 wait the gate may add a few ms of timer slack; not worth a line.
-        if (waitMs >= 50) logger.info({ route, bucket, waitMs, limit: state.limit, remaining: state.remaining }, 'okta rate limit nearly used; pausing until the window resets');
-      }).catch((err: unknown) => {
-        throw external?.aborted ? new OktaAbortedError() : err;
-      });
+      const gated = Date.now();
+      let paced = false;
+      await this.gate
+        .acquire(bucket, external, (waitMs, state) => {
+          paced = true;
+          // Right after a 429 wait the gate may add a few ms of timer slack; not worth a line.
+          if (waitMs >= 50) logger.info({ route, bucket, waitMs, limit: state.limit, remaining: state.remaining }, 'okta rate limit nearly used; pausing until the window resets');
+        })
+        .catch((err: unknown) => {
+          throw external?.aborted ? new OktaAbortedError() : err;
+        })
+        .finally(() => {
+          if (paced) observer?.waited('okta', Date.now() - gated);
+        });
 
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = external ? AbortSignal.any([external, timeout]) : timeout;
@@ -154,14 +166,17 @@ export class OktaRequestExecutor extends DefaultRequestExecutor {
         body = Buffer.from(await res.arrayBuffer());
       } catch (err) {
         this.gate.settle(bucket, null);
+        // Cut off by shutdown: no answer, but not the network's fault either; not counted.
         if (external?.aborted) throw new OktaAbortedError();
+        observer?.request('okta', method, timeout.aborted ? 'timeout' : 'network');
         const kind = timeout.aborted ? 'timeout' : isTransientNetworkError(err) || isFetchSystemError(err) ? 'network' : null;
         if (!kind) throw err;
         const code = errorCode(err);
         if (attempt >= maxRetries) throw new OktaTransportError(kind, attempt + 1, code, err);
         const waitMs = backoffMs(attempt, backoff);
         logger.warn({ route, error: kind === 'timeout' ? 'timeout' : (code ?? 'network error'), attempt: attempt + 1, maxRetries, waitMs }, 'okta request failed; retrying');
-        await this.pause(waitMs);
+        observer?.retry('okta');
+        await this.pause(waitMs, false);
         continue;
       }
 
@@ -169,6 +184,7 @@ export class OktaRequestExecutor extends DefaultRequestExecutor {
       this.gate.settle(bucket, window);
       retryFor = res.headers.get('x-okta-request-id') ?? retryFor;
       const status = res.status;
+      observer?.request('okta', method, status);
 
       if ((status === 429 || status >= 500) && attempt < maxRetries) {
         let waitMs: number;
@@ -180,7 +196,9 @@ export class OktaRequestExecutor extends DefaultRequestExecutor {
           waitMs = backoffMs(attempt, backoff);
           logger.warn({ route, status, attempt: attempt + 1, maxRetries, waitMs }, 'okta server error; retrying');
         }
-        await this.pause(waitMs);
+        observer?.retry('okta');
+        // Okta names no wait on a 5xx (no Retry-After), so only a 429's wait is rate limiting.
+        await this.pause(waitMs, isRateLimitWait(status, false));
         continue;
       }
 
@@ -201,11 +219,17 @@ export class OktaRequestExecutor extends DefaultRequestExecutor {
     }
   }
 
-  private pause(ms: number): Promise<void> {
+  /** Waits `ms` unless the read is aborted first; a rate-limit wait is reported for the time it took. */
+  private async pause(ms: number, rateLimit: boolean): Promise<void> {
     const external = this.session.signal;
-    return sleep(ms, external).catch(() => {
+    const t0 = Date.now();
+    try {
+      await delay(ms, undefined, external ? { signal: external } : {});
+    } catch {
       throw new OktaAbortedError();
-    });
+    } finally {
+      if (rateLimit) this.opts.observer?.waited('okta', Date.now() - t0);
+    }
   }
 }
 

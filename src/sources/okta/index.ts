@@ -2,6 +2,7 @@ import type { Logger } from '../../logging/logger.ts';
 import { scrubber } from '../../logging/scrub.ts';
 import { SourceReadError } from '../../model/errors.ts';
 import type { IdpSnapshot, Source } from '../../model/idp.ts';
+import type { TransportObserver } from '../../model/telemetry.ts';
 import { connectOkta, normalizeOrgUrl, type OktaAuth, type OktaConnection } from './client.ts';
 import { isPrivateKeyParseError, privateKeyError, toSourceReadError } from './errors.ts';
 import { readOkta } from './read.ts';
@@ -30,6 +31,10 @@ export interface OktaSourceOptions {
    * pages this many need, plus one, so a paging loop cannot keep a run going forever. Default 1 000 000.
    */
   maxUsers?: number;
+  /** Sees every HTTP exchange (token requests included), retry, rate-limit wait and listing page. */
+  observer?: TransportObserver;
+  /** Shutdown: aborts every read of this source, as an aborted `read(signal)` does. */
+  signal?: AbortSignal;
 }
 
 /** Group-member listings in flight at once. */
@@ -64,7 +69,7 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
         // The SDK does not check the URL itself; a bad one would surface as a confusing first request.
         const url = new URL(orgUrl);
         if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`unsupported protocol ${url.protocol}`);
-        connection = connectOkta({ orgUrl, auth, logger, timeoutMs, maxRetries, backoff });
+        connection = connectOkta({ orgUrl, auth, logger, timeoutMs, maxRetries, backoff, ...(opts.observer ? { observer: opts.observer } : {}) });
       } catch (err) {
         // The SDK validates its settings when the client is built (URL, mode, missing values).
         throw new SourceReadError(`okta: the Okta client could not be set up: ${scrub(err instanceof Error ? err.message : String(err))}`, {
@@ -79,7 +84,7 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
     conn.executor.session = session;
     try {
       return await readOkta(
-        { lists: conn.lists, appId: opts.appId, logger, signal, fail, concurrency: MEMBER_READ_CONCURRENCY, maxUsers },
+        { lists: conn.lists, appId: opts.appId, logger, signal, fail, concurrency: MEMBER_READ_CONCURRENCY, maxUsers, ...(opts.observer ? { observer: opts.observer } : {}) },
         () => session.requests,
       );
     } catch (err) {
@@ -92,9 +97,14 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
   return {
     kind: 'okta',
     read(signal?: AbortSignal): Promise<IdpSnapshot> {
-      const run = queue.then(() => readOnce(signal));
+      const run = queue.then(() => readOnce(eitherSignal(opts.signal, signal)));
       queue = run.catch(() => undefined);
       return run;
     },
   };
+}
+
+/** The source's shutdown signal and the read's own, whichever aborts first. */
+function eitherSignal(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  return a && b ? AbortSignal.any([a, b]) : (a ?? b);
 }

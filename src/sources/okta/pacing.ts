@@ -1,4 +1,4 @@
-import { sleep } from '../../util/retry.ts';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /**
  * Paces requests per Okta rate-limit bucket from the `X-Rate-Limit-*` headers, so a long read
@@ -81,7 +81,7 @@ export class RateGate {
       const wait = s.resetAt - now;
       const target = s.resetAt;
       onWait(wait, { limit: s.limit, remaining: s.remaining });
-      await sleep(wait, signal);
+      await delay(wait, undefined, signal ? { signal } : {});
       // Timers may fire a millisecond before Date.now() agrees; the window we waited for is over.
       if (this.buckets.get(bucket) === s && s.resetAt === target) s.resetAt = Math.min(s.resetAt, Date.now());
     }

@@ -3,6 +3,7 @@ import { eachLimited } from '../../util/concurrency.ts';
 import { illTypedValue } from '../attributes.ts';
 import type { SourceReadError } from '../../model/errors.ts';
 import type { IdpGroup, IdpSnapshot, IdpUser, SourceNote } from '../../model/idp.ts';
+import type { TransportObserver } from '../../model/telemetry.ts';
 import { PAGE_SIZE, type OktaLists, type Pager } from './client.ts';
 import { OktaAbortedError, OktaListingTooLongError, OktaMalformedError } from './errors.ts';
 import {
@@ -37,6 +38,8 @@ export interface ReadDeps {
   concurrency: number;
   /** The most users (or members of one group) a listing may hold; caps its pages (see `pageCap`). */
   maxUsers: number;
+  /** Told the running count after each page (Okta announces no total). */
+  observer?: TransportObserver;
 }
 
 export interface PageCounter {
@@ -170,20 +173,33 @@ export async function readOkta(deps: ReadDeps, requests: () => number): Promise<
 
   // 1. App users, keyed by Okta user id (AppUser.id). Cursor paging by id should never repeat a
   //    user; if Okta ever did, the later (fresher) copy wins rather than the user counting twice.
+  const listed = (listing: 'users' | 'groups' | 'members', items: number) => deps.observer?.listed?.('okta', listing, items, null);
   const users = new Map<string, AppUserWire>();
-  for await (const page of appUsers(deps, counter)) for (const au of page) users.set(String(au.id), au);
+  for await (const page of appUsers(deps, counter)) {
+    for (const au of page) users.set(String(au.id), au);
+    listed('users', users.size);
+  }
 
   // 2. Assigned groups.
   const assigned: AssignedGroup[] = [];
-  for await (const page of appGroups(deps, counter)) assigned.push(...page);
+  for await (const page of appGroups(deps, counter)) {
+    assigned.push(...page);
+    listed('groups', assigned.length);
+  }
 
   // 3. Members of org:team groups. Other assigned groups only grant the app; their members are
   //    app users already and carry no team, so reading them would only spend rate limit.
   const teamGroups = assigned.filter((g) => isTeamGroupName(g.name));
   const members = new Map<string, UserWire[]>();
+  // One running count over every group's members: the groups are listed at once.
+  let memberships = 0;
   await eachLimited(teamGroups, deps.concurrency, async (g) => {
     const list: UserWire[] = [];
-    for await (const page of groupMembers(deps, g, counter)) list.push(...page);
+    for await (const page of groupMembers(deps, g, counter)) {
+      list.push(...page);
+      memberships += page.length;
+      listed('members', memberships);
+    }
     members.set(g.id, list);
   });
 
