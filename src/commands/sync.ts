@@ -1,5 +1,6 @@
 import { renderReport, type ReportFormat } from '../report/index.ts';
 import { syncOnce } from '../run/once.ts';
+import { ProgressTracker, TerminalProgress } from '../run/progress.ts';
 import { EXIT, outcomeOf, type ExitCode, type SyncOutcome } from '../run/sync.ts';
 import { openState, type OpenStateOptions } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
@@ -26,7 +27,16 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
     if (opts.output) ctx.logger.info({ file: opts.output }, 'report written');
   };
   try {
-    const outcome = await syncOnce(ctx, { dryRun, force: opts.force === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}), open });
+    // On a terminal, a line with counts and time left; none in a pipe, or when the report is JSON.
+    const tracker = new ProgressTracker();
+    const terminal = new TerminalProgress(tracker);
+    if ((opts.format ?? 'text') !== 'json') terminal.start();
+    let outcome: SyncOutcome;
+    try {
+      outcome = await syncOnce(ctx, { dryRun, force: opts.force === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}), open, progress: tracker });
+    } finally {
+      terminal.stop();
+    }
     report(outcome);
     if (outcome.exitCode === EXIT.findings) {
       const failOn = ctx.config.sync.failOn;

@@ -3,6 +3,7 @@ import type { NotifyEvent } from '../config/types.ts';
 import type { CommandContext } from '../commands/context.ts';
 import { failureText } from '../logging/failure.ts';
 import { syncOnce } from '../run/once.ts';
+import { LoggedProgress, ProgressTracker } from '../run/progress.ts';
 import type { SyncOutcome } from '../run/sync.ts';
 import { openState } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
@@ -23,6 +24,9 @@ import { Worker, type FinishedRun } from './worker.ts';
  * flight finish and are journaled, waits for rate limits end at once, and the process exits 0
  * within SHUTDOWN_TIMEOUT. (A SIGKILL after that is safe too: the journal recovers in-flight writes.)
  */
+
+/** How often a run in progress is logged with its counts. */
+const PROGRESS_EVERY_MS = 10_000;
 
 /** A blocked event loop past this fails /healthz (Kubernetes then restarts the pod). */
 const MAX_LOOP_BLOCK_MS = 30_000;
@@ -140,11 +144,17 @@ export async function startDaemon(ctx: CommandContext): Promise<DaemonHandle> {
 /** One sync for the worker, with what its metrics and alerts need. */
 async function runOnce(ctx: CommandContext, state: StateStore, metrics: SyncMetrics, signal: AbortSignal): Promise<FinishedRun> {
   let outcome: SyncOutcome;
+  // The daemon's stderr is a log: the progress line goes there every few seconds while a run goes.
+  const tracker = new ProgressTracker();
+  const progress = new LoggedProgress(tracker, ctx.logger);
+  progress.start(PROGRESS_EVERY_MS);
   try {
-    outcome = await syncOnce(ctx, { dryRun: false, signal, observer: metrics });
+    outcome = await syncOnce(ctx, { dryRun: false, signal, observer: metrics, progress: tracker });
   } catch (err) {
     // Told once, in the admin's words, scrubbed; the worker logs it, counts it and alerts.
     throw new Error(ctx.scrub(failureText(err).replace(/^error: /, '')), { cause: err });
+  } finally {
+    progress.stop();
   }
   const { result } = outcome;
   return { runId: result.runId, status: result.status, plan: outcome.plan, results: result.results, managedAccounts: state.linkCount(), readSeconds: {} };

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { serializeError } from './failure.ts';
 import { scrubber } from './scrub.ts';
+import { beforeLogLine } from './terminal.ts';
 
 export type { Logger } from 'pino';
 
@@ -51,7 +52,12 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       serializers: { err: (err: unknown) => serializeError(err, withStack) },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      hooks: { streamWrite: (line: string) => scrub(line) },
+      hooks: {
+        streamWrite: (line: string) => {
+          beforeLogLine();
+          return scrub(line);
+        },
+      },
       formatters: { level: (label) => ({ level: label }) },
     },
     stream as DestinationStream,

@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { TransportObserver } from '../model/telemetry.ts';
+import { combineObservers, type ProgressSink } from './progress.ts';
 import { openState, type OpenStateOptions } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
 import { createDockerClient, createSource, sourceIdentity } from './factory.ts';
@@ -21,6 +22,8 @@ export interface OnceContext {
 export interface OnceOptions extends SyncOptions {
   /** Sees every HTTP exchange, retry and wait of the run (the daemon's metrics). */
   readonly observer?: TransportObserver;
+  /** Sees the pages read and the operations applied (a progress line). */
+  readonly progress?: ProgressSink;
   /** Opens the state file; tests pass one that limits its size, to fill the "disk". */
   readonly open?: (o: OpenStateOptions) => StateStore;
 }
@@ -29,7 +32,8 @@ export async function syncOnce(ctx: OnceContext, opts: OnceOptions): Promise<Syn
   const { config, logger, scrub } = ctx;
   const state = (opts.open ?? openState)({ path: config.state.db, dryRun: opts.dryRun, scrub });
   try {
-    const io = { ...(opts.observer ? { observer: opts.observer } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+    const observer = opts.observer || opts.progress ? combineObservers(opts.observer, opts.progress) : undefined;
+    const io = { ...(observer ? { observer } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
     return await runSync(
       {
         config,

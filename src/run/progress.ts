@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/logger.ts';
+import { onLogLine } from '../logging/terminal.ts';
 import type { ApiSystem, TransportObserver } from '../model/telemetry.ts';
 
 /**
@@ -92,12 +93,18 @@ export class TerminalProgress {
     if (!this.stream.isTTY) return;
     this.timer = setInterval(() => this.draw(), everyMs);
     this.timer.unref();
+    onLogLine(() => this.erase());
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    onLogLine(null);
     // Leave the terminal as it was: the report and the logs follow on clean lines.
+    this.erase();
+  }
+
+  private erase(): void {
     if (this.shown) this.stream.write('\r\x1b[K');
     this.shown = false;
   }

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { combineObservers, ProgressTracker, TerminalProgress } from '../../src/run/progress.ts';
+import { combineObservers, LoggedProgress, ProgressTracker, TerminalProgress } from '../../src/run/progress.ts';
+import { captureLogs } from '../support/logs.ts';
 
 describe('the progress line', () => {
   it('shows what each read has listed, with Docker\'s total where it is known', () => {
@@ -56,5 +57,37 @@ describe('the progress line', () => {
     both.applied(1, 2);
     expect(seen).toEqual(['request']);
     expect(t.line()).toContain('applying: 1/2');
+  });
+
+  it('the daemon logs the line every few seconds while a run goes, and nothing before it starts', async () => {
+    const logs = captureLogs('info');
+    const t = new ProgressTracker(() => 0);
+    const p = new LoggedProgress(t, logs.logger);
+    p.start(5);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(logs.lines).toEqual([]);
+    t.listed('okta', 'users', 500, null);
+    await new Promise((r) => setTimeout(r, 30));
+    p.stop();
+    const n = logs.lines.length;
+    expect(n).toBeGreaterThan(0);
+    expect(logs.lines[0]).toMatchObject({ msg: 'progress: reading: okta 500 users', read: { 'okta:users': 500 } });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(logs.lines.length).toBe(n);
+  });
+
+  it('a log line clears the progress line first, so they never share a line', async () => {
+    const written: string[] = [];
+    const sink = Object.assign(new Writable({ write: (c, _e, cb) => (written.push(String(c)), cb()) }), { isTTY: true, columns: 80 }) as unknown as NodeJS.WriteStream;
+    const t = new ProgressTracker(() => 0);
+    const p = new TerminalProgress(t, sink);
+    const logs = captureLogs('info');
+    p.start(5);
+    t.listed('docker', 'users', 200, 400);
+    await new Promise((r) => setTimeout(r, 30));
+    written.length = 0;
+    logs.logger.info('a line');
+    p.stop();
+    expect(written[0]).toBe('\r\x1b[K');
   });
 });
