@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FileError } from '../logging/failure.ts';
 
@@ -7,6 +7,28 @@ import { FileError } from '../logging/failure.ts';
 export function emit(text: string, output?: string): void {
   if (output) writePrivateFile(output, text);
   else process.stdout.write(text);
+}
+
+/**
+ * Checks, before anything is applied, that `--output` can be written: its folder exists and is
+ * writable, and the path is not a folder. A report that could not be written after the changes
+ * went out would leave the admin with changes and no report of them.
+ */
+export function checkOutput(output: string | undefined): void {
+  if (!output) return;
+  const fix = 'choose an --output path in a folder you can write to (or leave --output out to print the report)';
+  try {
+    accessSync(dirname(output), constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new FileError('write the report to', output, err, fix);
+  }
+  let isDir = false;
+  try {
+    isDir = statSync(output).isDirectory();
+  } catch {
+    // Not there yet: it will be created.
+  }
+  if (isDir) throw new FileError('write the report to', output, Object.assign(new Error('is a folder'), { code: 'EISDIR' }), fix);
 }
 
 /**

@@ -5,7 +5,8 @@ import { EXIT, outcomeOf, type ExitCode, type SyncOutcome } from '../run/sync.ts
 import { openState, type OpenStateOptions } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
 import type { CommandContext } from './context.ts';
-import { emit } from './output.ts';
+import { FileError } from '../logging/failure.ts';
+import { checkOutput, emit } from './output.ts';
 
 export interface SyncCommandOptions {
   dryRun?: boolean;
@@ -22,8 +23,18 @@ export interface SyncCommandOptions {
  */
 export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions, signal?: AbortSignal, open: (o: OpenStateOptions) => StateStore = openState): Promise<ExitCode> {
   const dryRun = opts.dryRun === true;
+  checkOutput(opts.output);
   const report = (outcome: SyncOutcome) => {
-    emit(ctx.scrub(renderReport(opts.format ?? 'text', { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun })), opts.output);
+    const text = ctx.scrub(renderReport(opts.format ?? 'text', { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun }));
+    try {
+      emit(text, opts.output);
+    } catch (err) {
+      // The changes are applied; the report is in the state file and can be printed again.
+      if (err instanceof FileError && !dryRun) {
+        throw new FileError('write the report to', err.path, err.cause, `the run's report is kept in the state file: print it with \`docker-idp-sync report --run ${outcome.result.runId}\` (add --output FILE to write it elsewhere)`);
+      }
+      throw err;
+    }
     if (opts.output) ctx.logger.info({ file: opts.output }, 'report written');
   };
   try {

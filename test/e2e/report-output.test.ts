@@ -1,0 +1,50 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadContext } from '../../src/commands/context.ts';
+import { syncCommand } from '../../src/commands/sync.ts';
+import { FileError } from '../../src/logging/failure.ts';
+import { openState, type OpenStateOptions } from '../../src/state/open.ts';
+import { Scenario } from '../support/harness.ts';
+import { seedPeople } from '../support/people.ts';
+
+/** --output is checked before anything is applied; a report that still cannot be written names the way to print it again. */
+describe('sync --output', () => {
+  let s: Scenario;
+  beforeEach(async () => {
+    s = await Scenario.start({ source: 'okta' });
+    seedPeople(s.directory);
+  });
+  afterEach(async () => {
+    await s.stop();
+  });
+
+  it('a path that cannot be written is refused before anything is applied', { timeout: 120_000 }, async () => {
+    const run = await s.cli(['sync', '--output', join(s.dir, 'no-such-folder', 'report.txt')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('cannot write the report to');
+    expect(s.docker.http.writes()).toEqual([]);
+    expect(s.stateHash()).toBeNull();
+    const intoFolder = await s.cli(['sync', '--output', s.dir]);
+    expect(intoFolder.code).toBe(1);
+    expect(intoFolder.stderr).toContain('it is a folder (EISDIR)');
+    expect(s.docker.http.writes()).toEqual([]);
+  });
+
+  it('a folder that goes away during the run: the changes stand, and the error says how to print the report from the state file', { timeout: 120_000 }, async () => {
+    const folder = join(s.dir, 'reports');
+    mkdirSync(folder);
+    const ctx = loadContext({}, s.env({ LOG_LEVEL: 'silent' }));
+    // The folder is removed once the run has started (after the check), as a cleanup job might.
+    const open = (o: OpenStateOptions) => {
+      rmSync(folder, { recursive: true });
+      return openState(o);
+    };
+    const err = await syncCommand(ctx, { output: join(folder, 'report.txt') }, undefined, open).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileError);
+    const runId = s.state((st) => st.recentRuns(1)[0]?.id);
+    expect((err as FileError).describe()).toContain(`docker-idp-sync report --run ${runId}`);
+    expect(s.docker.user('ada@example.com')?.active).toBe(true);
+    expect(s.state((st) => st.recentRuns(1)[0]?.status)).toBe('succeeded');
+  });
+});
