@@ -92,6 +92,26 @@ describe.each(WORLD_SOURCES)('the daemon (%s)', (source) => {
     expect((await s.sync()).writes).toBe(0);
   });
 
+  it('SIGTERM during a long Retry-After: the wait ends at once, it exits 0, and the next run converges', { timeout: LONG }, async () => {
+    // Docker asks for two minutes' patience on the first create; SHUTDOWN_TIMEOUT is far shorter.
+    s.docker.http.faults.add({ route: 'createUser', times: 1, action: { type: 'status', status: 429, headers: { 'retry-after': '120' } } });
+    d = await startDaemon(s, { SHUTDOWN_TIMEOUT: '30s' });
+    await d.waitForLine((l) => typeof l.msg === 'string' && /got 429; retrying in \d+ ms/.test(l.msg));
+    d.signal('SIGTERM');
+    const end = await d.exited;
+    expect(end.code).toBe(0);
+    // The run ended by itself, well inside SHUTDOWN_TIMEOUT: had the 120 s wait been honoured, the
+    // daemon would have given up on it after 30 s and said so.
+    expect(d.text()).not.toContain('did not finish within SHUTDOWN_TIMEOUT');
+    expect(d.text()).toContain('daemon stopped');
+
+    const next = await s.sync();
+    expect(next.outcome.result.status).toBe('succeeded');
+    expect(new Set(s.docker.allUsers().map((u) => u.userName)).size).toBe(s.docker.allUsers().length);
+    expect(s.docker.allUsers()).toHaveLength(6);
+    expect((await s.sync()).writes).toBe(0);
+  });
+
   it('endpoints and logs hold no secret and no email', { timeout: LONG }, async () => {
     d = await startDaemon(s, { LOG_LEVEL: 'debug' });
     await d.waitForRuns(2);
