@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { CONFIG_KEYS, keyByPath, type ConfigKey } from './keys.ts';
 import { crossCheck, flatSchema, secretProblem } from './schema.ts';
-import type { AttributeSourceConfig, Config, EntraConfig, NotifyEvent, SyncConfig } from './types.ts';
+import type { AttributeSourceConfig, Config, EntraConfig, NotifyEvent, StateConfig, StateOnlyConfig, SyncConfig } from './types.ts';
 
 /**
  * Loads the configuration once at start: YAML file, then environment variables (which win), then
@@ -24,11 +25,71 @@ type Origin = Config['origins'][string];
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const readFile = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const { raw, origins, secrets, problems } = gather(opts, () => true);
+
+  const parsed = flatSchema().safeParse(raw);
+  const issues = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: String(i.path[0] ?? ''), message: i.message }))),
+    ...crossCheck(raw),
+  ];
+  addIssues(problems, issues, raw);
+  if (raw['source'] === 'entra' && typeof raw['entra.clientCertificateFile'] === 'string') {
+    const problem = checkCertificateFile(String(raw['entra.clientCertificateFile']), readFile, secrets);
+    if (problem) problems.push({ env: 'ENTRA_CLIENT_CERTIFICATE_FILE', path: 'entra.clientCertificateFile', problem, fix: fixFor(keyByPath('entra.clientCertificateFile'), 'file') });
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return { ...toConfig(parsed.data as Record<string, unknown>, secrets, origins), warnings: unknownEnvWarnings(env) };
+}
+
+/** The keys a command that only reads the state file needs: where the file is, and how to log. */
+const inStateScope = (path: string) => path.startsWith('state.') || path.startsWith('log.');
+
+/**
+ * The configuration of `status` and `report`, which only read the state file: an admin checking
+ * what the last run did (or a read-only replica of the volume) need not hold the IdP and Docker
+ * credentials. Only `state.*` and `log.*` are validated, from the same YAML, environment and
+ * flags; every secret that is set is still collected, so output is scrubbed of it all the same.
+ * A secret file that cannot be read here is not this command's problem: `sync` reports it.
+ */
+export function loadStateConfig(opts: LoadOptions = {}): StateOnlyConfig {
+  const env = opts.env ?? process.env;
+  const readFile = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const { raw, origins, secrets, problems } = gather(opts, inStateScope);
+  const schema = z.object(Object.fromEntries(Object.entries(flatSchema().shape).filter(([path]) => inStateScope(path))));
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(raw).filter(([path]) => inStateScope(path))));
+  addIssues(problems, parsed.success ? [] : parsed.error.issues.map((i) => ({ path: String(i.path[0] ?? ''), message: i.message })), raw);
+  if (typeof raw['entra.clientCertificateFile'] === 'string') checkCertificateFile(String(raw['entra.clientCertificateFile']), readFile, secrets);
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const v = parsed.data as Record<string, unknown>;
+  return {
+    state: stateConfig(v),
+    log: logConfig(v),
+    secrets,
+    origins: Object.fromEntries(Object.entries(origins).filter(([path]) => inStateScope(path))),
+    warnings: unknownEnvWarnings(env),
+  };
+}
+
+interface Gathered {
+  raw: Record<string, unknown>;
+  origins: Record<string, Origin>;
+  secrets: string[];
+  problems: ConfigProblem[];
+}
+
+/**
+ * Every key's value and where it came from (flags, environment, *_FILE, YAML, default), and every
+ * secret among them. Problems are kept only for the keys `inScope` says the caller validates.
+ */
+function gather(opts: LoadOptions, inScope: (path: string) => boolean): Gathered {
+  const env = opts.env ?? process.env;
+  const readFile = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   const problems: ConfigProblem[] = [];
   const yaml = opts.file ? readYaml(opts.file, readFile) : {};
 
   const flatYaml = flatten(yaml);
   for (const path of Object.keys(flatYaml)) {
+    if (!inScope(path)) continue;
     const base = path.endsWith('File') ? path.slice(0, -'File'.length) : path;
     const key = keyByPath(path) ?? (base !== path && keyByPath(base)?.type === 'secret' ? keyByPath(base) : undefined);
     if (!key) {
@@ -46,7 +107,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const origins: Record<string, Origin> = {};
   const secrets: string[] = [];
   for (const key of CONFIG_KEYS) {
-    const found = pick(key, env, flatYaml, readFile, problems);
+    const keyProblems: ConfigProblem[] = [];
+    const found = pick(key, env, flatYaml, readFile, keyProblems);
+    if (inScope(key.path)) problems.push(...keyProblems);
     const override = opts.overrides?.[key.path];
     if (override !== undefined) {
       raw[key.path] = override;
@@ -60,12 +123,11 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
     if (key.type === 'secret' && typeof raw[key.path] === 'string') secrets.push(String(raw[key.path]).trim());
   }
+  return { raw, origins, secrets, problems };
+}
 
-  const parsed = flatSchema().safeParse(raw);
-  const issues = [
-    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: String(i.path[0] ?? ''), message: i.message }))),
-    ...crossCheck(raw),
-  ];
+/** Schema and cross-key issues as problems, each naming its key and the fix. */
+function addIssues(problems: ConfigProblem[], issues: readonly { path: string; message: string }[], raw: Record<string, unknown>): void {
   // A key whose *_FILE could not be used already has its problem; "is required" would only repeat it.
   const failed = new Set(problems.map((p) => p.path));
   for (const { path, message } of issues) {
@@ -73,12 +135,6 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     const key = keyByPath(path);
     problems.push({ env: key?.env ?? path, path, problem: describeValue(key, raw[path], message), fix: fixFor(key, message) });
   }
-  if (raw['source'] === 'entra' && typeof raw['entra.clientCertificateFile'] === 'string') {
-    const problem = checkCertificateFile(String(raw['entra.clientCertificateFile']), readFile, secrets);
-    if (problem) problems.push({ env: 'ENTRA_CLIENT_CERTIFICATE_FILE', path: 'entra.clientCertificateFile', problem, fix: fixFor(keyByPath('entra.clientCertificateFile'), 'file') });
-  }
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return { ...toConfig(parsed.data as Record<string, unknown>, secrets, origins), warnings: unknownEnvWarnings(env) };
 }
 
 /**
@@ -313,6 +369,14 @@ function entraConfig(v: Record<string, unknown>): EntraConfig {
   };
 }
 
+function stateConfig(v: Record<string, unknown>): StateConfig {
+  return { db: v['state.db'] as string, retainRuns: v['state.retainRuns'] as number, retainDays: v['state.retainDays'] as number };
+}
+
+function logConfig(v: Record<string, unknown>): Config['log'] {
+  return { level: v['log.level'] as string, format: v['log.format'] as Config['log']['format'] };
+}
+
 function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record<string, Origin>): Config {
   const s = (p: string) => v[p] as string;
   const opt = (p: string) => (v[p] === undefined ? undefined : (v[p] as string));
@@ -374,8 +438,8 @@ function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record
       webhookUrl: opt('notify.webhookUrl') ?? null,
       on: v['notify.on'] as NotifyEvent[],
     },
-    state: { db: s('state.db'), retainRuns: v['state.retainRuns'] as number, retainDays: v['state.retainDays'] as number },
-    log: { level: s('log.level'), format: s('log.format') as Config['log']['format'] },
+    state: stateConfig(v),
+    log: logConfig(v),
     secrets,
     origins,
   };

@@ -96,3 +96,9 @@ export interface Config {
   /** Where each key's value came from, for `validate-config`. */
   readonly origins: Readonly<Record<string, 'env' | 'env-file' | 'file' | 'file-secret' | 'default'>>;
 }
+
+/**
+ * What `status` and `report` load: they only read the state file, so they need neither the IdP
+ * nor Docker settings. The secrets that are set are still listed, to scrub output of them.
+ */
+export type StateOnlyConfig = Pick<Config, 'state' | 'log' | 'secrets' | 'origins' | 'warnings'>;

@@ -1,5 +1,6 @@
 import { formatValue, type Change, type Operation, type Plan } from '../model/plan.ts';
 import type { OperationResult, RunResult } from '../model/result.ts';
+import { TOOL_VERSION } from '../version.ts';
 
 /**
  * The words shared by every report format: one line per change, the counts, the safety verdict.
@@ -12,8 +13,17 @@ export interface ReportInput {
   readonly result?: RunResult;
   readonly generatedAt: string;
   readonly dryRun: boolean;
+  /**
+   * The version of docker-idp-sync that made the plan: this one unless given. A run reprinted from
+   * the state file names the version that ran it, or null when it was stored before runs kept it.
+   */
+  readonly toolVersion?: string | null;
 }
 
+/** The version a report names (see ReportInput.toolVersion). */
+export function toolVersionOf(input: ReportInput): string | null {
+  return input.toolVersion === undefined ? TOOL_VERSION : input.toolVersion;
+}
 
 export function changeLine(c: Change): string {
   return `${c.field}: ${formatValue(c.before)} → ${formatValue(c.after)}${c.drift ? ' (drift)' : ''}`;
@@ -87,5 +97,6 @@ export function safetyLine(plan: Plan): string {
 export function title(input: ReportInput): string {
   const what = input.result ? (input.dryRun ? 'dry run' : 'run') : input.dryRun ? 'dry run (nothing applied)' : 'plan';
   const run = input.result && !input.dryRun ? ` ${input.result.runId}` : '';
-  return `docker-idp-sync ${what}${run} · source ${input.plan.source} · ${input.generatedAt}`;
+  const version = toolVersionOf(input) ?? '(version unknown)';
+  return `docker-idp-sync ${version} · ${what}${run} · source ${input.plan.source} · ${input.generatedAt}`;
 }

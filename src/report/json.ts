@@ -1,4 +1,4 @@
-import { resultsById, type ReportInput } from './describe.ts';
+import { resultsById, toolVersionOf, type ReportInput } from './describe.ts';
 
 /**
  * The JSON report: a documented, versioned shape (docs/report-format.md) for scripts and archives.
@@ -13,6 +13,7 @@ export function renderJson(input: ReportInput): string {
   const doc = {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,
+    toolVersion: toolVersionOf(input),
     kind: result ? 'result' : 'plan',
     generatedAt: input.generatedAt,
     dryRun: input.dryRun,

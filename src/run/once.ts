@@ -34,7 +34,7 @@ export async function syncOnce(ctx: OnceContext, opts: OnceOptions): Promise<Syn
   try {
     const observer = opts.observer || opts.progress ? combineObservers(opts.observer, opts.progress) : undefined;
     const io = { ...(observer ? { observer } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
-    return await runSync(
+    const outcome = await runSync(
       {
         config,
         source: createSource(config, logger, io),
@@ -43,9 +43,25 @@ export async function syncOnce(ctx: OnceContext, opts: OnceOptions): Promise<Syn
         logger,
         sourceIdentity: sourceIdentity(config),
       },
-      opts,
+      { ...opts, ...(opts.progress && !opts.onProgress ? { onProgress: (done: number, total: number) => opts.progress?.applied(done, total) } : {}) },
     );
+    if (!opts.dryRun) prune(ctx, state, outcome.result.runId);
+    return outcome;
   } finally {
     state.close();
+  }
+}
+
+/**
+ * RETAIN_RUNS / RETAIN_DAYS, after each real run. A prune that fails does not fail the run that
+ * just succeeded: the rows stay, and the next run tries again.
+ */
+function prune(ctx: OnceContext, state: StateStore, current: string): void {
+  const { config, logger, scrub } = ctx;
+  try {
+    const pruned = state.prune({ retainRuns: config.state.retainRuns, retainDays: config.state.retainDays, current });
+    if (pruned.runs > 0) logger.info(pruned, `pruned ${pruned.runs} old run${pruned.runs === 1 ? '' : 's'} and ${pruned.journal} journal rows (RETAIN_RUNS=${config.state.retainRuns}, RETAIN_DAYS=${config.state.retainDays})`);
+  } catch (err) {
+    logger.warn({ err: scrub((err as Error).message) }, 'could not prune old runs from the state file; the next run tries again');
   }
 }

@@ -1,4 +1,5 @@
 import type { AppliedState } from '../model/link.ts';
+import type { RunResult } from '../model/result.ts';
 import { REBUILD_HINT, StateError } from './errors.ts';
 
 /**
@@ -78,4 +79,26 @@ export interface RunLockRow {
 
 export function isRunLock(v: unknown): v is RunLockRow {
   return isObject(v) && Number.isInteger(v.pid) && isText(v.host) && isText(v.run) && isText(v.since) && isText(v.heartbeat) && !Number.isNaN(Date.parse(v.heartbeat)) && (v.token === undefined || isText(v.token));
+}
+
+/**
+ * A stored run result (plan and results), as `report` reprints it. The plan's parts the renderers
+ * walk are checked; the rest is the program's own output, read back as written.
+ */
+export function isRunResult(v: unknown): v is RunResult {
+  if (!isObject(v) || !isObject(v.plan)) return false;
+  const plan = v.plan;
+  return (
+    isText(v.runId) &&
+    isText(v.status) &&
+    isText(v.finishedAt) &&
+    Array.isArray(v.results) &&
+    Array.isArray(v.recovered) &&
+    isText(plan.source) &&
+    Array.isArray(plan.operations) &&
+    plan.operations.every(isObject) &&
+    Array.isArray(plan.findings) &&
+    isObject(plan.counts) &&
+    isObject(plan.safety)
+  );
 }

@@ -3,11 +3,13 @@ import { hostname } from 'node:os';
 import type { Database, Statement } from 'better-sqlite3';
 import type { UserAttributes } from '../model/docker.ts';
 import type { AppliedState, Link, LinkOrigin } from '../model/link.ts';
-import type { Operation } from '../model/plan.ts';
+import { OPERATION_KINDS, type Operation, type OperationKind } from '../model/plan.ts';
 import type { RunResult, RunStatus } from '../model/result.ts';
 import type { InterruptedWrite, Recovery } from '../model/recovery.ts';
+import { TOOL_VERSION } from '../version.ts';
 import { StateError, stateFailure } from './errors.ts';
-import { isApplied, isObject, isRunLock, parseRow, type RowRef, type RunLockRow } from './rows.ts';
+import { interruptionOf, isUnresolved, type Interruption } from './in-flight.ts';
+import { isApplied, isObject, isRunLock, isRunResult, parseRow, type RowRef, type RunLockRow } from './rows.ts';
 
 /**
  * Queries over the state file: links, runs and the operation journal. The journal is written as a
@@ -28,6 +30,48 @@ export interface RunRow {
   readonly error: string | null;
 }
 
+/**
+ * What `runs.summary` holds: the counts `status` lists without reading each run's whole result.
+ * A run still going (or killed) has only `toolVersion`; rows written by older versions lack
+ * `applied` and `toolVersion`.
+ */
+export interface RunSummary {
+  readonly toolVersion?: string;
+  /** Operations in the plan, by kind. */
+  readonly operations?: Partial<Record<OperationKind, number>>;
+  /** Operations that succeeded, by kind. */
+  readonly applied?: Partial<Record<OperationKind, number>>;
+  readonly succeeded?: number;
+  readonly failed?: number;
+  readonly blocked?: number;
+  readonly findings?: Partial<Record<'error' | 'warning' | 'info', number>>;
+  readonly recovered?: number;
+}
+
+/** A run with the result it stored: what `report` prints again. */
+export interface StoredRun extends RunRow {
+  /** null for a run that failed before it had a plan, was interrupted, or was a state rebuild. */
+  readonly result: RunResult | null;
+}
+
+export interface PruneOptions {
+  /** Runs kept whatever their age: the newest this many. */
+  readonly retainRuns: number;
+  /** Runs kept whatever their number: those started less than this many days ago. */
+  readonly retainDays: number;
+  /** Defaults to the store's clock. */
+  readonly now?: Date;
+  /** The run that is calling: never pruned. */
+  readonly current?: string;
+}
+
+export interface PruneResult {
+  readonly runs: number;
+  readonly journal: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 export interface JournalRow {
   readonly seq: number;
   readonly runId: string;
@@ -42,6 +86,16 @@ export interface JournalRow {
 }
 
 type Clock = () => Date;
+
+interface RunRecord {
+  id: string;
+  started_at: string;
+  finished_at: string | null;
+  source: string;
+  status: string;
+  summary: string | null;
+  error: string | null;
+}
 
 export interface StoreOptions {
   readonly dryRun: boolean;
@@ -62,10 +116,11 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Failures after which the write may still have happened: no answer, an unreadable one, or a 5xx. */
-function isAmbiguousFailure(detail: Record<string, unknown> | null): boolean {
-  const code = typeof detail?.code === 'string' ? detail.code : '';
-  return /^DOCKER_(TIMEOUT|NETWORK|BAD_RESPONSE|HTTP_5\d\d)$/.test(code);
+/** Succeeded operations by kind, for the run summary. */
+function appliedByKind(result: RunResult): Partial<Record<OperationKind, number>> {
+  const out: Partial<Record<OperationKind, number>> = {};
+  for (const r of result.results) if (r.status === 'succeeded') out[r.kind] = (out[r.kind] ?? 0) + 1;
+  return Object.fromEntries(OPERATION_KINDS.filter((k) => out[k]).map((k) => [k, out[k]]));
 }
 
 export class StateStore {
@@ -276,22 +331,27 @@ export class StateStore {
     return this.guard('write state', () => {
       const started = this.now();
       const id = `${started.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
-      this.stmt('INSERT INTO runs (id, started_at, source, status, forced) VALUES (?, ?, ?, ?, ?)').run(id, started, source, 'running', forced ? 1 : 0);
+      // The version from the start: a run killed mid-way still says which release it was.
+      this.stmt('INSERT INTO runs (id, started_at, source, status, forced, summary) VALUES (?, ?, ?, ?, ?, ?)').run(id, started, source, 'running', forced ? 1 : 0, JSON.stringify({ toolVersion: TOOL_VERSION }));
       return id;
     });
   }
 
   finishRun(runId: string, status: RunStatus, result: RunResult | null, error?: string): void {
-    const summary = result
-      ? JSON.stringify({
-          operations: result.plan.counts.operations,
-          succeeded: result.results.filter((r) => r.status === 'succeeded').length,
-          failed: result.results.filter((r) => r.status === 'failed').length,
-          blocked: result.results.filter((r) => r.status === 'blocked').length,
-          findings: result.plan.counts.findings,
-          recovered: result.recovered.length,
-        })
-      : null;
+    const summary = JSON.stringify(
+      result
+        ? ({
+            toolVersion: TOOL_VERSION,
+            operations: result.plan.counts.operations,
+            applied: appliedByKind(result),
+            succeeded: result.results.filter((r) => r.status === 'succeeded').length,
+            failed: result.results.filter((r) => r.status === 'failed').length,
+            blocked: result.results.filter((r) => r.status === 'blocked').length,
+            findings: result.plan.counts.findings,
+            recovered: result.recovered.length,
+          } satisfies RunSummary)
+        : ({ toolVersion: TOOL_VERSION } satisfies RunSummary),
+    );
     this.guard('write state', () =>
       this.stmt('UPDATE runs SET finished_at = ?, status = ?, summary = ?, result = ?, error = ? WHERE id = ?').run(
         this.now(),
@@ -304,27 +364,131 @@ export class StateStore {
     );
   }
 
+  private static readonly RUN_COLUMNS = 'id, started_at, finished_at, source, status, summary, error';
+
+  private runRow(r: RunRecord): RunRow {
+    return {
+      id: r.id,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      source: r.source,
+      status: r.status,
+      summary: r.summary ? this.json(r.summary, { table: 'runs', key: `id ${JSON.stringify(r.id)}`, column: 'summary' }) : null,
+      error: r.error,
+    };
+  }
+
   recentRuns(limit = 10): RunRow[] {
     return this.guard('read state', () => {
-      const rows = this.stmt('SELECT id, started_at, finished_at, source, status, summary, error FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?').all(limit) as Array<{
-        id: string;
-        started_at: string;
-        finished_at: string | null;
-        source: string;
-        status: string;
-        summary: string | null;
-        error: string | null;
-      }>;
-      return rows.map((r) => ({
-        id: r.id,
-        startedAt: r.started_at,
-        finishedAt: r.finished_at,
-        source: r.source,
-        status: r.status,
-        summary: r.summary ? this.json(r.summary, { table: 'runs', key: `id ${JSON.stringify(r.id)}`, column: 'summary' }) : null,
-        error: r.error,
-      }));
+      const rows = this.stmt(`SELECT ${StateStore.RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(limit) as RunRecord[];
+      return rows.map((r) => this.runRow(r));
     });
+  }
+
+  /** One run with its stored result, or null for an id the file does not hold. */
+  storedRun(id: string): StoredRun | null {
+    return this.guard('read state', () => {
+      const row = this.stmt(`SELECT ${StateStore.RUN_COLUMNS}, result FROM runs WHERE id = ?`).get(id) as (RunRecord & { result: string | null }) | undefined;
+      return row ? this.stored(row) : null;
+    });
+  }
+
+  /**
+   * The newest run that finished (succeeded, partial, held or failed); not one still going or
+   * killed. Dry runs are never stored, so every run here applied its plan, or tried to.
+   */
+  lastFinishedRun(): StoredRun | null {
+    return this.guard('read state', () => {
+      const row = this.stmt(
+        `SELECT ${StateStore.RUN_COLUMNS}, result FROM runs WHERE status IN ('succeeded', 'partial', 'held', 'failed') ORDER BY started_at DESC, rowid DESC LIMIT 1`,
+      ).get() as (RunRecord & { result: string | null }) | undefined;
+      return row ? this.stored(row) : null;
+    });
+  }
+
+  private stored(row: RunRecord & { result: string | null }): StoredRun {
+    const result = row.result === null ? null : parseRow(row.result, { path: this.path, table: 'runs', key: `id ${JSON.stringify(row.id)}`, column: 'result' }, isRunResult, 'a run result (plan and results)');
+    return { ...this.runRow(row), result };
+  }
+
+  /**
+   * The journals of those of `runIds` that stopped with writes in flight: killed (interrupted, or
+   * still marked running), or left a write without a clear answer. For each such write, what a
+   * later run did about it. What `status` shows, as the INTERRUPTED_RUN finding promises.
+   */
+  interruptions(runIds: readonly string[]): Interruption[] {
+    if (runIds.length === 0) return [];
+    return this.guard('read state', () => {
+      const unfinished = new Set(
+        (this.stmt(`SELECT id FROM runs WHERE id IN (SELECT value FROM json_each(?)) AND status IN ('interrupted', 'running')`).all(JSON.stringify(runIds)) as Array<{ id: string }>).map((r) => r.id),
+      );
+      const candidates = new Set(unfinished);
+      // Runs that finished may still have left a write unanswered (a timeout on a create): those
+      // have a recovered/abandoned row, or an operation whose last row is 'started' or 'failed'.
+      const marked = this.stmt(
+        `SELECT DISTINCT j.run_id FROM journal j
+         WHERE j.run_id IN (SELECT value FROM json_each(?))
+           AND (j.status IN ('recovered', 'abandoned')
+                OR (j.status IN ('started', 'failed') AND j.seq = (SELECT max(k.seq) FROM journal k WHERE k.run_id = j.run_id AND k.op_id = j.op_id)))`,
+      ).all(JSON.stringify(runIds)) as Array<{ run_id: string }>;
+      for (const m of marked) candidates.add(m.run_id);
+      const out: Interruption[] = [];
+      for (const runId of runIds) {
+        if (!candidates.has(runId)) continue;
+        // A finished run whose last 'failed' rows were clear refusals had nothing in flight.
+        const interruption = interruptionOf(runId, this.journalOf(runId));
+        if (interruption.inFlight.length > 0 || unfinished.has(runId)) out.push(interruption);
+      }
+      return out;
+    });
+  }
+
+  // ── retention ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Deletes the runs (with their journal rows) that are both older than `retainDays` and beyond
+   * the newest `retainRuns`, in one transaction. Never deleted: the links (another table), the
+   * last successful run, a run still marked running (it may be going on now), the calling run,
+   * and any run whose journal still has a write of unknown fate, which the next run's recovery
+   * reads. Freed pages stay in the file for the next runs to reuse (docs/retention.md).
+   */
+  prune(opts: PruneOptions): PruneResult {
+    if (this.dryRun) return { runs: 0, journal: 0 };
+    const cutoff = new Date((opts.now ?? this.clock()).getTime() - opts.retainDays * DAY_MS).toISOString();
+    return this.guard('prune state', () =>
+      this.db
+        .transaction((): PruneResult => {
+          // Both lookups walk the runs_started index from the newest run. Left to itself, SQLite
+          // finds the last success by scanning every row, stored results included: tens of
+          // milliseconds a run at 10,000 runs (docs/retention.md).
+          const candidates = this.stmt(
+            `SELECT id FROM runs
+             WHERE started_at < @cutoff
+               AND status <> 'running'
+               AND id <> @current
+               AND rowid NOT IN (SELECT rowid FROM runs ORDER BY started_at DESC, rowid DESC LIMIT @keep)
+               AND id IS NOT (SELECT id FROM runs INDEXED BY runs_started WHERE status = 'succeeded' ORDER BY started_at DESC, rowid DESC LIMIT 1)`,
+          ).all({ cutoff, current: opts.current ?? '', keep: opts.retainRuns }) as Array<{ id: string }>;
+          let runs = 0;
+          let journal = 0;
+          for (const { id } of candidates) {
+            if (this.hasUnresolvedWrites(id)) continue;
+            journal += this.stmt('DELETE FROM journal WHERE run_id = ?').run(id).changes;
+            runs += this.stmt('DELETE FROM runs WHERE id = ?').run(id).changes;
+          }
+          return { runs, journal };
+        })
+        .immediate(),
+    );
+  }
+
+  private hasUnresolvedWrites(runId: string): boolean {
+    const lasts = this.stmt(
+      `SELECT j.seq, j.kind, j.status, j.detail FROM journal j
+       WHERE j.run_id = ? AND j.status IN ('started', 'failed')
+         AND j.seq = (SELECT max(k.seq) FROM journal k WHERE k.run_id = j.run_id AND k.op_id = j.op_id)`,
+    ).all(runId) as Array<{ seq: number; kind: string; status: string; detail: string | null }>;
+    return lasts.some((r) => isUnresolved(r, () => (r.detail === null ? null : this.json(r.detail, { table: 'journal', key: `seq ${r.seq}`, column: 'detail' }))));
   }
 
   // ── journal ─────────────────────────────────────────────────────────────────────────────────
@@ -437,7 +601,7 @@ export class StateStore {
       ).all() as Array<{ seq: number; run_id: string; op_id: string; kind: string; idp_id: string | null; user_name: string | null; status: string; detail: string | null; started_seq: number | null; started: string | null }>;
       const detailOf = (text: string | null, seq: number | null) => (text === null ? null : this.json(text, { table: 'journal', key: `seq ${seq}`, column: 'detail' }));
       return rows
-        .filter((r) => r.status === 'started' || ((r.kind === 'create' || r.kind === 'adopt') && isAmbiguousFailure(detailOf(r.detail, r.seq))))
+        .filter((r) => isUnresolved(r, () => detailOf(r.detail, r.seq)))
         .map((r) => {
           const target = detailOf(r.started, r.started_seq)?.target;
           return { runId: r.run_id, opId: r.op_id, kind: r.kind, idpId: r.idp_id, userName: r.user_name, target: isObject(target) ? (target as unknown as UserAttributes) : null };

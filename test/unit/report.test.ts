@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { DesiredState } from '../../src/model/desired.ts';
 import type { RunResult } from '../../src/model/result.ts';
 import { buildPlan } from '../../src/reconcile/plan.ts';
 import { renderReport } from '../../src/report/index.ts';
+import { TOOL_VERSION } from '../../src/version.ts';
 import { desired, dockerUser, group, link, synced } from '../support/builders.ts';
 
 const jane = desired({ idpId: 'u1', userName: 'jane@example.com', givenName: 'Jane', familyName: 'Doe' });
@@ -75,13 +77,25 @@ describe('reports', () => {
 
   it('JSON has the documented, versioned shape', () => {
     const doc = JSON.parse(renderReport('json', { plan, result, generatedAt: at, dryRun: false }));
-    expect(Object.keys(doc)).toEqual(['format', 'version', 'kind', 'generatedAt', 'dryRun', 'source', 'runId', 'status', 'counts', 'safety', 'recovered', 'operations', 'findings']);
-    expect(doc).toMatchObject({ format: 'docker-idp-sync/report', version: 1, kind: 'result', runId: 'r1', status: 'partial' });
+    expect(Object.keys(doc)).toEqual(['format', 'version', 'toolVersion', 'kind', 'generatedAt', 'dryRun', 'source', 'runId', 'status', 'counts', 'safety', 'recovered', 'operations', 'findings']);
+    expect(doc).toMatchObject({ format: 'docker-idp-sync/report', version: 1, toolVersion: TOOL_VERSION, kind: 'result', runId: 'r1', status: 'partial' });
     expect(doc.operations[0]).toMatchObject({ id: 'create:u2', kind: 'create', userName: 'pipe@example.com', result: { status: 'failed', error: { code: 'DOCKER_SEATS' } } });
     expect(doc.operations[1].changes).toEqual([{ field: 'familyName', before: 'Old', after: 'Doe' }]);
     const dry = JSON.parse(renderReport('json', { plan, generatedAt: at, dryRun: true }));
     expect(dry).toMatchObject({ kind: 'plan', runId: null, status: null });
     expect(dry.operations.every((o: { result: unknown }) => o.result === null)).toBe(true);
+  });
+
+  it('every format names the tool version beside the format version: the package.json version, or the one a stored run names', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(TOOL_VERSION).toBe(pkg.version);
+    expect(renderReport('text', { plan, result, generatedAt: at, dryRun: false }).split('\n')[0]).toBe(`docker-idp-sync ${pkg.version} · run r1 · source okta · ${at}`);
+    expect(renderReport('markdown', { plan, generatedAt: at, dryRun: true }).split('\n')[0]).toBe(`# docker-idp-sync ${pkg.version} · dry run (nothing applied) · source okta · ${at}`);
+    // A run reprinted from the state file names the version that ran it, or says it is unknown.
+    expect(renderReport('text', { plan, result, generatedAt: at, dryRun: false, toolVersion: '0.0.9' }).split('\n')[0]).toContain('docker-idp-sync 0.0.9 · run r1');
+    expect(JSON.parse(renderReport('json', { plan, result, generatedAt: at, dryRun: false, toolVersion: '0.0.9' })).toolVersion).toBe('0.0.9');
+    expect(renderReport('text', { plan, result, generatedAt: at, dryRun: false, toolVersion: null }).split('\n')[0]).toContain('docker-idp-sync (version unknown) · run r1');
+    expect(JSON.parse(renderReport('json', { plan, result, generatedAt: at, dryRun: false, toolVersion: null })).toolVersion).toBeNull();
   });
 
   it('an empty plan says there is nothing to do', () => {

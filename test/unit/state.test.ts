@@ -2,8 +2,11 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CreateOperation } from '../../src/model/plan.ts';
+import type { CreateOperation, Plan } from '../../src/model/plan.ts';
+import type { RunResult } from '../../src/model/result.ts';
+import { StateError } from '../../src/state/errors.ts';
 import { openState } from '../../src/state/open.ts';
+import { TOOL_VERSION } from '../../src/version.ts';
 
 const op = (n: number): CreateOperation => ({
   id: `create:u${n}`,
@@ -60,4 +63,93 @@ describe('state store', () => {
     expect(s.links()[0]?.applied.teams).toEqual(['acme:Web', 'acme:api']);
     s.close();
   });
+
+  it('a run summary counts what was applied by kind, what failed, was blocked, and the findings, with the version that ran it', () => {
+    const s = openState({ path: join(mkdtempSync(join(tmpdir(), 'state-')), 'state.db') });
+    const run = s.startRun('okta', false);
+    expect(s.recentRuns(1)[0]?.summary).toEqual({ toolVersion: TOOL_VERSION });
+    s.finishRun(run, 'partial', result(run, [
+      { opId: 'create:u1', kind: 'create', subject: 'u1', status: 'succeeded' },
+      { opId: 'create:u2', kind: 'create', subject: 'u2', status: 'succeeded' },
+      { opId: 'update:u3', kind: 'update', subject: 'u3', status: 'succeeded' },
+      { opId: 'deactivate:u4', kind: 'deactivate', subject: 'u4', status: 'blocked', note: 'safety-threshold' },
+      { opId: 'team-add:acme:web', kind: 'team-add', subject: 'acme:web', status: 'failed', error: { code: 'DOCKER_HTTP_500', message: 'boom' } },
+    ]));
+    expect(s.recentRuns(1)[0]?.summary).toMatchObject({ toolVersion: TOOL_VERSION, applied: { create: 2, update: 1 }, succeeded: 3, failed: 1, blocked: 1, findings: { error: 1, warning: 0, info: 0 } });
+    s.close();
+  });
+
+  it('storedRun gives back the result exactly as stored; lastFinishedRun skips runs still going or killed', () => {
+    const s = openState({ path: join(mkdtempSync(join(tmpdir(), 'state-')), 'state.db') });
+    const done = s.startRun('okta', false);
+    const stored = result(done, [{ opId: 'create:u1', kind: 'create', subject: 'u1', status: 'succeeded' }]);
+    s.finishRun(done, 'succeeded', stored);
+    const failed = s.startRun('okta', false);
+    s.finishRun(failed, 'failed', null, 'okta: GET /api/v1/apps/0oa1/users failed: HTTP 500');
+    expect(s.lastFinishedRun()).toMatchObject({ id: failed, status: 'failed', result: null, error: 'okta: GET /api/v1/apps/0oa1/users failed: HTTP 500' });
+    s.startRun('okta', false); // still running, or killed
+    s.markInterruptedRuns();
+    s.startRun('okta', false);
+    expect(s.lastFinishedRun()?.id).toBe(failed);
+    expect(s.storedRun(done)?.result).toEqual(stored);
+    expect(s.storedRun('no-such-run')).toBeNull();
+    s.db.prepare('UPDATE runs SET result = ? WHERE id = ?').run('{"plan": 1}', done);
+    expect(() => s.storedRun(done)).toThrow(StateError);
+    expect(() => s.storedRun(done)).toThrow(/damaged row: table runs, id "[^"]+", column result is not a run result/);
+    s.close();
+  });
+
+  it('interruptions: a killed run\'s writes in flight and what the next run did about each; runs without any are left out', () => {
+    const s = openState({ path: join(mkdtempSync(join(tmpdir(), 'state-')), 'state.db') });
+    const clean = s.startRun('okta', false);
+    s.recordStart(clean, op(9));
+    s.recordUserSuccess(clean, op(9), 'd9', 'created');
+    s.finishRun(clean, 'succeeded', null);
+    const killed = s.startRun('okta', false);
+    s.recordStart(killed, op(1));
+    s.recordUserSuccess(killed, op(1), 'd1', 'created');
+    s.recordStart(killed, op(2));
+    s.recordFailure(killed, op(2), { code: 'DOCKER_SEATS', message: 'no seats', status: 403 });
+    s.recordStart(killed, op(3)); // landed, unheard
+    s.recordStart(killed, op(4)); // never landed
+    s.recordStart(killed, op(5)); // not looked at yet
+    const [pending] = s.interruptions([clean, killed]);
+    expect(pending).toMatchObject({ runId: killed, confirmed: 1, failed: 1 });
+    expect(pending?.inFlight.map((w) => `${w.userName}:${w.outcome}`)).toEqual(['u3@example.com:pending', 'u4@example.com:pending', 'u5@example.com:pending']);
+
+    s.markInterruptedRuns();
+    const next = s.startRun('okta', false);
+    const writes = s.interruptedWrites();
+    s.recordRecovery({ links: [{ ...writes[0]!, idpId: 'u3', dockerId: 'd3', origin: 'created', userName: 'u3@example.com' }], abandoned: [writes[1]!] }, next);
+    s.finishRun(next, 'succeeded', null);
+    const after = s.interruptions([next, killed, clean]);
+    expect(after.map((i) => i.runId)).toEqual([killed]);
+    expect(after[0]?.inFlight.map((w) => `${w.userName}:${w.outcome}:${w.by ?? '-'}:${w.dockerId ?? '-'}`)).toEqual([
+      `u3@example.com:recovered:${next}:d3`,
+      `u4@example.com:abandoned:${next}:-`,
+      'u5@example.com:pending:-:-',
+    ]);
+    s.close();
+  });
 });
+
+function result(runId: string, results: RunResult['results']): RunResult {
+  const plan: Plan = {
+    schemaVersion: 1,
+    source: 'okta',
+    operations: [],
+    memberships: [],
+    findings: [{ code: 'INVALID_EMAIL', severity: 'error', subject: 'x', message: 'bad' }],
+    safety: { deactivations: 0, managedUsers: 0, maxDeactivations: 25, maxDeactivationPercent: 10, tripped: false, forced: false, deactivationDisabled: false, message: null },
+    counts: {
+      idpUsers: 4,
+      desiredActive: 4,
+      dockerUsers: 0,
+      managed: 0,
+      operations: { 'group-create': 0, create: 2, adopt: 0, reactivate: 0, update: 1, 'team-add': 1, 'team-remove': 0, deactivate: 1 },
+      blocked: 1,
+      findings: { error: 1, warning: 0, info: 0 },
+    },
+  };
+  return { runId, dryRun: false, status: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', plan, results, recovered: [] };
+}
