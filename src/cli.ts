@@ -1,19 +1,14 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+// Each command's module is imported when that command runs: `status` need not load the Okta SDK,
+// nor `sync` the emulators; a start-up of the CLI costs a third of what it did.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { daemonCommand } from './commands/daemon.ts';
-import { demoCommand } from './commands/demo.ts';
-import { loadContext, type CommandContext, type GlobalOptions } from './commands/context.ts';
-import { sandboxCommand } from './commands/sandbox.ts';
-import { stateRebuildCommand } from './commands/state-rebuild.ts';
-import { statusCommand } from './commands/status.ts';
-import { syncCommand } from './commands/sync.ts';
-import { validateConfigCommand } from './commands/validate-config.ts';
+import { loadContext, loadStateContext, type CommandContext, type GlobalOptions, type StateContext } from './commands/context.ts';
 import { failureText, Interrupted, isExpected } from './logging/failure.ts';
 import { createLogger, type Logger } from './logging/logger.ts';
 import { AppError } from './model/errors.ts';
 import { REPORT_FORMATS } from './report/index.ts';
 import { unsupportedNode } from './runtime.ts';
+import { TOOL_VERSION } from './version.ts';
 
 /**
  * Commands and exit codes. Exit codes (README "Exit codes"):
@@ -24,9 +19,9 @@ import { unsupportedNode } from './runtime.ts';
  *   3  a safety guard held deactivations back (everything else was applied)
  *   4  findings at FAIL_ON severity (default: error, e.g. users held for bad IdP data); everything
  *      else was applied, or, for --dry-run, there is nothing to change
+ *   5  apply: the reviewed plan is stale (what it depends on changed); nothing was applied
  */
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function int(name: string, min = 0) {
   return (v: string): number => {
@@ -37,11 +32,20 @@ function int(name: string, min = 0) {
   };
 }
 
-let context: CommandContext | null = null;
+/** What the failing command had loaded: its logger and scrubber report the failure. */
+let context: Pick<CommandContext, 'logger' | 'scrub'> | null = null;
 
 function ctx(program: Command): CommandContext {
-  context ??= loadContext(program.opts<GlobalOptions>());
-  return context;
+  const full = loadContext(program.opts<GlobalOptions>());
+  context = full;
+  return full;
+}
+
+/** For commands that only read the state file: STATE_DB and the log settings are enough. */
+function stateCtx(program: Command): StateContext {
+  const loaded = loadStateContext(program.opts<GlobalOptions>());
+  context = loaded;
+  return loaded;
 }
 
 /** Ctrl-C or SIGTERM once: stop starting new writes, finish and journal those in flight. Twice: exit now. */
@@ -63,7 +67,7 @@ function shutdownSignal(): AbortSignal {
 export function buildProgram(): Command {
   const program = new Command('docker-idp-sync')
     .description('Keeps Docker organizations, teams and roles in step with Okta or Microsoft Entra ID (pull, reconcile, push over SCIM 2.0).')
-    .version(pkg.version)
+    .version(TOOL_VERSION)
     .option('-c, --config <file>', 'YAML configuration file (env: DOCKER_IDP_SYNC_CONFIG); environment variables override it')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['auto', 'json', 'pretty']))
@@ -78,30 +82,64 @@ export function buildProgram(): Command {
     .option('--force', 'apply deactivations even past MAX_DEACTIVATIONS / MAX_DEACTIVATION_PERCENT, this run only')
     .option('--no-deactivate', 'plan and report deactivations but apply none (like DEACTIVATE=false)')
     .action(async (opts) => {
-      process.exitCode = await syncCommand(ctx(program), opts, shutdownSignal());
+      process.exitCode = await (await import('./commands/sync.ts')).syncCommand(ctx(program), opts, shutdownSignal());
+    });
+
+  program
+    .command('plan')
+    .description('The dry run of sync --dry-run, and the plan saved to a file for review; `apply FILE` applies exactly it')
+    .requiredOption('--out <file>', 'write the plan here (0600), for `apply`')
+    .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS as string[]).default('text'))
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .action(async (opts) => {
+      process.exitCode = await (await import('./commands/plan.ts')).planCommand(ctx(program), opts, shutdownSignal());
+    });
+
+  program
+    .command('apply')
+    .description('Apply a plan saved by `plan --out`, exactly as reviewed, or nothing if Docker or the IdP changed what it depends on (exit 5)')
+    .argument('<file>', 'the plan file')
+    .option('--force', 'apply a plan that trips MAX_DEACTIVATIONS / MAX_DEACTIVATION_PERCENT, as sync --force')
+    .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS as string[]).default('text'))
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .action(async (file: string, opts) => {
+      process.exitCode = await (await import('./commands/apply.ts')).applyCommand(ctx(program), file, opts, shutdownSignal());
     });
 
   program
     .command('daemon')
     .description('Run as a long-running worker: sync at start and on SCHEDULE, serve /healthz, /readyz and /metrics, send alerts; stop on SIGTERM')
     .action(async () => {
-      process.exitCode = await daemonCommand(ctx(program));
+      process.exitCode = await (await import('./commands/daemon.ts')).daemonCommand(ctx(program));
     });
 
   program
     .command('validate-config')
     .description('Load and validate the configuration; print each value and where it came from (secrets hidden)')
-    .action(() => {
-      process.exitCode = validateConfigCommand(ctx(program));
+    .action(async () => {
+      process.exitCode = await (await import('./commands/validate-config.ts')).validateConfigCommand(ctx(program));
+    });
+
+  // status and report only read the state file: they load STATE_DB and the log settings, not the
+  // IdP or Docker credentials (any secret that is set is still scrubbed from what they print).
+  program
+    .command('status')
+    .description('Show managed accounts, recent runs with their counts, and the journal of an interrupted run (needs only STATE_DB)')
+    .option('-n, --limit <n>', 'runs to show', int('--limit', 1), 10)
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts) => {
+      process.exitCode = await (await import('./commands/status.ts')).statusCommand(stateCtx(program), opts);
     });
 
   program
-    .command('status')
-    .description('Show managed accounts and recent runs from the state file')
-    .option('-n, --limit <n>', 'runs to show', int('--limit'), 10)
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((opts) => {
-      process.exitCode = statusCommand(ctx(program), opts);
+    .command('report')
+    .description('Print a stored run again, exactly as sync printed it: the last finished run, or one by id from `status` (needs only STATE_DB)')
+    .option('--last', 'the newest finished run (the default)')
+    .addOption(new Option('--run <id>', 'the run with this id (see `status`)').conflicts('last'))
+    .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS as string[]).default('text'))
+    .option('-o, --output <file>', 'write the report to a file (0600) instead of stdout')
+    .action(async (opts) => {
+      process.exitCode = await (await import('./commands/report.ts')).reportCommand(stateCtx(program), opts);
     });
 
   program
@@ -114,7 +152,7 @@ export function buildProgram(): Command {
     .option('--adopt-unproven', 'with ADOPT_EXISTING=false, also link the userName matches the state file has no proof this tool manages (check the list first)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts) => {
-      process.exitCode = await stateRebuildCommand(ctx(program), opts);
+      process.exitCode = await (await import('./commands/state-rebuild.ts')).stateRebuildCommand(ctx(program), opts);
     });
 
   program
@@ -127,7 +165,7 @@ export function buildProgram(): Command {
     .option('--keep', 'keep the demo state file')
     .action(async (opts) => {
       const global = program.opts<GlobalOptions>();
-      process.exitCode = await demoCommand({ ...opts, ...(global.logLevel ? { logLevel: global.logLevel } : {}) });
+      process.exitCode = await (await import('./commands/demo.ts')).demoCommand({ ...opts, ...(global.logLevel ? { logLevel: global.logLevel } : {}) });
     });
 
   program
@@ -140,7 +178,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'random seed of the generated data', int('--seed'), 1)
     .option('--no-edge-cases', 'leave out the deliberately bad records')
     .action(async (opts) => {
-      process.exitCode = await sandboxCommand(opts);
+      process.exitCode = await (await import('./commands/sandbox.ts')).sandboxCommand(opts);
     });
 
   return program;

@@ -1,7 +1,6 @@
 import type { Logger } from '../logging/logger.ts';
 import type { DockerGroup, DockerUser, UserAttributes } from '../model/docker.ts';
 import { AppError } from '../model/errors.ts';
-import type { Link } from '../model/link.ts';
 import { subjectOf, type GroupCreateOperation, type Operation, type Plan, type TeamOperation, type UserOperation } from '../model/plan.ts';
 import type { OperationError, OperationResult } from '../model/result.ts';
 import type { StateStore } from '../state/store.ts';
@@ -32,16 +31,16 @@ export interface DockerWriter {
 
 export interface ExecuteOptions {
   readonly runId: string;
+  /** Self-sufficient: every operation names its account, or the create or adopt it comes from. */
   readonly plan: Plan;
   readonly docker: DockerWriter;
   readonly state: StateStore;
   readonly logger: Logger;
   readonly concurrency: number;
-  readonly adoptExisting: boolean;
-  /** The links the plan was made from. */
-  readonly links: readonly Link[];
   /** Once aborted, no new operation starts; those in flight finish and are journaled. */
   readonly signal?: AbortSignal;
+  /** After each operation settles (applied, failed, blocked or skipped): a progress line, a log. */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 const PHASES: ReadonlyArray<ReadonlyArray<Operation['kind']>> = [
@@ -55,24 +54,35 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   const { plan, state, runId, logger } = opts;
   const results = new Map<string, OperationResult>();
   const groupIds = new Map<string, string>();
-  // Team changes go only to accounts this user is linked to when the changes run: the planned
-  // account, if it was already linked to them before this run, or the one this run created or
-  // adopted for them. A failed adoption, or a link the plan disowned (the id now answers for
-  // someone else), leaves no account to touch.
-  const linkedBefore = new Map(opts.links.map((l) => [l.idpId, l.dockerId]));
-  const adopting = new Set(plan.operations.flatMap((o) => (o.kind === 'adopt' ? [o.idpId] : [])));
-  const dockerIdOf = new Map<string, string>();
-  for (const op of plan.operations) {
-    if (op.kind !== 'team-add' && op.kind !== 'team-remove') continue;
-    for (const m of op.members) if (m.dockerId !== null && linkedBefore.get(m.idpId) === m.dockerId) dockerIdOf.set(m.idpId, m.dockerId);
-  }
-  for (const m of plan.memberships) {
-    const id = linkedBefore.get(m.idpId);
-    if (id !== undefined && !adopting.has(m.idpId)) dockerIdOf.set(m.idpId, id);
-  }
+  const operationById = new Map(plan.operations.map((o) => [o.id, o]));
 
+  /**
+   * The account a team change (or a membership record) of this user goes to, as the plan resolved
+   * it: their linked account, or the one the create or adopt it names gave, once that succeeded.
+   * Undefined when there is none to touch.
+   */
+  const accountOf = (m: { readonly idpId: string; readonly dockerId?: string | null; readonly fromOperation?: string }): string | undefined => {
+    if (m.fromOperation === undefined) return m.dockerId ?? undefined;
+    const origin = operationById.get(m.fromOperation);
+    if (!origin || (origin.kind !== 'create' && origin.kind !== 'adopt') || origin.idpId !== m.idpId) return undefined;
+    const r = results.get(origin.id);
+    if (r?.status !== 'succeeded' || !r.dockerId) return undefined;
+    // An adoption names its account; only that one is this user's, whatever an answer said.
+    if (m.dockerId && m.dockerId !== r.dockerId) return undefined;
+    return r.dockerId;
+  };
+
+  const total = plan.operations.length;
+  let done = 0;
   const settle = (r: OperationResult) => {
     results.set(r.opId, r);
+    done += 1;
+    try {
+      opts.onProgress?.(done, total);
+    } catch (err) {
+      // A progress line that cannot be drawn must not stop an apply half-way.
+      logger.debug({ err: (err as Error).message }, 'progress callback failed');
+    }
   };
 
   for (const kinds of PHASES) {
@@ -98,7 +108,8 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
       }
     });
   }
-  const linked = plan.memberships.filter((m) => dockerIdOf.has(m.idpId));
+  // A record needs only the user's link: theirs before the run, or made by the adoption it names.
+  const linked = plan.memberships.filter((m) => m.fromOperation === undefined || accountOf(m) !== undefined);
   if (linked.length) state.rememberTeams(linked);
   return plan.operations.map((op) => results.get(op.id) as OperationResult);
 
@@ -133,17 +144,15 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
           system: 'docker',
           operation: 'POST /Users',
           status: 409,
-          hint: opts.adoptExisting ? 'the next run lists it as an adopt operation' : 'the next run lists it as adoptable (ADOPT_EXISTING=false)',
+          hint: 'the next run lists it for review: as an adopt operation, or as adoptable with ADOPT_EXISTING=false',
         });
       }
-      dockerIdOf.set(op.idpId, user.id);
       state.recordUserSuccess(runId, op, user.id, 'created');
       logger.info({ op: op.id, dockerId: user.id }, `created ${op.userName}`);
       return { ...base, status: 'succeeded', dockerId: user.id };
     }
     if (op.kind === 'adopt') {
       if (op.changes.length > 0) await put(op, op.target);
-      dockerIdOf.set(op.idpId, op.dockerId);
       state.recordUserSuccess(runId, op, op.dockerId, 'adopted');
       logger.info({ op: op.id, dockerId: op.dockerId, changes: op.changes.length }, `adopted ${op.userName}`);
       return { ...base, status: 'succeeded', dockerId: op.dockerId };
@@ -213,8 +222,11 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
         hint: 'see the failed group-create operation above',
       });
     }
-    const ready = op.members.filter((m) => dockerIdOf.has(m.idpId) && (m.dockerId === null || m.dockerId === dockerIdOf.get(m.idpId)));
-    const ids = ready.map((m) => dockerIdOf.get(m.idpId) as string);
+    const ready = op.members.flatMap((m) => {
+      const id = accountOf(m);
+      return id === undefined ? [] : [{ idpId: m.idpId, id }];
+    });
+    const ids = ready.map((m) => m.id);
     const missing = op.members.length - ready.length;
     const requests = ids.length === 0 ? 0 : op.kind === 'team-add' ? await opts.docker.addMembers(groupId, ids) : await opts.docker.removeMembers(groupId, ids);
     const note = missing > 0 ? `${missing} member${missing === 1 ? '' : 's'} skipped: their account was not created or adopted` : undefined;

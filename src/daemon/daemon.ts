@@ -157,7 +157,9 @@ async function runOnce(ctx: CommandContext, state: StateStore, metrics: SyncMetr
     progress.stop();
   }
   const { result } = outcome;
-  return { runId: result.runId, status: result.status, plan: outcome.plan, results: result.results, managedAccounts: state.linkCount(), readSeconds: {} };
+  const reads = outcome.reads;
+  const readSeconds = reads ? { [ctx.config.source]: reads.idpMs / 1000, docker: reads.dockerMs / 1000 } : {};
+  return { runId: result.runId, status: result.status, plan: outcome.plan, results: result.results, managedAccounts: state.linkCount(), readSeconds };
 }
 
 /** The last run and the last success recorded in the state file, so readiness survives a restart. */

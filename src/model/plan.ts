@@ -61,11 +61,21 @@ export interface GroupCreateOperation extends OperationBase {
   readonly group: string;
 }
 
+/**
+ * Whose account a team change goes to, resolved by the planner so the executor needs nothing
+ * beside the plan. Without `fromOperation` the account is the user's own linked account now, and
+ * `dockerId` names it. With it, the account comes from that create or adopt in this plan: the
+ * change goes to the id that operation's result gives (and, for an adoption, only if it is the
+ * `dockerId` planned), and to nobody if it failed: a failed adoption, or a link the plan disowned,
+ * leaves no account of this user's to touch.
+ */
 export interface TeamMember {
   readonly idpId: string;
   readonly userName: string;
   /** null for a user this plan creates: the executor fills it in from the create's result. */
   readonly dockerId: string | null;
+  /** Id of the `create` or `adopt` operation of this plan that must succeed first, e.g. `create:00u1abc`. */
+  readonly fromOperation?: string;
 }
 
 export interface TeamOperation extends OperationBase {
@@ -122,6 +132,8 @@ export interface PlanCounts {
 export interface MembershipRecord {
   readonly idpId: string;
   readonly teams: readonly string[];
+  /** As for TeamMember: recorded only once this adoption has succeeded. */
+  readonly fromOperation?: string;
 }
 
 export interface Plan {

@@ -86,7 +86,7 @@ export function buildPlan(input: PlanInput): Plan {
     schemaVersion: PLAN_SCHEMA_VERSION,
     source: input.source,
     operations,
-    memberships: membershipRecords(teams.satisfied, view.linkByIdp),
+    memberships: membershipRecords(teams.satisfied, view.linkByIdp, assigned.members),
     findings,
     safety: guarded.safety,
     counts: countPlan(input, operations, findings),
@@ -94,13 +94,20 @@ export function buildPlan(input: PlanInput): Plan {
 }
 
 function countPlan(input: PlanInput, operations: readonly Operation[], findings: readonly Finding[]): PlanCounts {
-  const opCounts = Object.fromEntries(OPERATION_KINDS.map((k) => [k, 0])) as Record<OperationKind, number>;
-  for (const op of operations) opCounts[op.kind] += 1;
   return {
     idpUsers: input.idpUsers,
     desiredActive: input.desired.users.filter((u) => u.active).length,
     dockerUsers: input.observed.users.length,
     managed: input.links.length,
+    ...countOperations(operations, findings),
+  };
+}
+
+/** The counts that follow from a plan's operations and findings (the rest describe its inputs). */
+export function countOperations(operations: readonly Operation[], findings: readonly Finding[]): Pick<PlanCounts, 'operations' | 'blocked' | 'findings'> {
+  const opCounts = Object.fromEntries(OPERATION_KINDS.map((k) => [k, 0])) as Record<OperationKind, number>;
+  for (const op of operations) opCounts[op.kind] += 1;
+  return {
     operations: opCounts,
     blocked: operations.filter((o) => o.blocked).length,
     findings: {

@@ -52,7 +52,7 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
   for (const m of input.members) {
     const desired = new Map(m.teams.map((t) => [t.toLowerCase(), t]));
     const current = m.dockerId ? (teamsOf.get(m.dockerId) ?? new Set<string>()) : new Set<string>();
-    const member: TeamMember = { idpId: m.idpId, userName: m.userName, dockerId: m.dockerId };
+    const member: TeamMember = { idpId: m.idpId, userName: m.userName, dockerId: m.dockerId, ...(m.fromOperation ? { fromOperation: m.fromOperation } : {}) };
     for (const [key, display] of desired) {
       if (current.has(key)) {
         satisfied.set(m.idpId, [...(satisfied.get(m.idpId) ?? []), display]);
@@ -117,13 +117,16 @@ export function managedTeamsOf(users: readonly DesiredUser[], links: readonly Li
 
 /**
  * Teams members are already in, as the IdP wants, that their link does not yet record as applied
- * (see MembershipRecord), by IdP id.
+ * (see MembershipRecord), by IdP id. An adopted member's record waits for their adoption, as their
+ * team changes do.
  */
-export function membershipRecords(satisfied: TeamPlan['satisfied'], linkByIdp: ReadonlyMap<string, Link>): MembershipRecord[] {
+export function membershipRecords(satisfied: TeamPlan['satisfied'], linkByIdp: ReadonlyMap<string, Link>, members: readonly TeamMember[]): MembershipRecord[] {
+  const pending = new Map(members.flatMap((m) => (m.fromOperation ? [[m.idpId, m.fromOperation] as const] : [])));
   return [...satisfied]
-    .map(([idpId, list]) => {
+    .map(([idpId, list]): MembershipRecord => {
       const recorded = new Set((linkByIdp.get(idpId)?.applied.teams ?? []).map((t) => t.toLowerCase()));
-      return { idpId, teams: list.filter((t) => !recorded.has(t.toLowerCase())).sort() };
+      const fromOperation = pending.get(idpId);
+      return { idpId, teams: list.filter((t) => !recorded.has(t.toLowerCase())).sort(), ...(fromOperation ? { fromOperation } : {}) };
     })
     .filter((m) => m.teams.length > 0)
     .sort((a, b) => (a.idpId < b.idpId ? -1 : a.idpId > b.idpId ? 1 : 0));

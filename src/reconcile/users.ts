@@ -73,7 +73,8 @@ export function planAssignedUser(d: DesiredUser, ctx: PhaseContext, options: Ass
       return {
         operations: [create],
         findings: match.findings,
-        members: [{ idpId: d.idpId, userName: d.userName, dockerId: null, teams: d.teams }],
+        // The account exists only once the create succeeds; its teams wait for it.
+        members: [{ idpId: d.idpId, userName: d.userName, dockerId: null, fromOperation: create.id, teams: d.teams }],
         claims: [],
       };
     }
@@ -228,7 +229,8 @@ function planExisting(
   return {
     operations: [adopt],
     findings: matchFindings,
-    members: [{ idpId: d.idpId, userName: d.userName, dockerId: candidate.id, teams: d.teams }],
+    // Not this user's account until the adoption succeeds: a refused one leaves it unmanaged.
+    members: [{ idpId: d.idpId, userName: d.userName, dockerId: candidate.id, fromOperation: adopt.id, teams: d.teams }],
     claims: [candidate.id],
   };
 }

@@ -9,6 +9,7 @@ import { subjectOf, type Plan } from '../model/plan.ts';
 import type { OperationError, OperationResult, RunResult, RunStatus } from '../model/result.ts';
 import { buildPlan } from '../reconcile/plan.ts';
 import { recoverInterrupted } from '../reconcile/recover.ts';
+import { reviewPlan, type Review } from '../reconcile/review.ts';
 import { StateError } from '../state/errors.ts';
 import type { StateStore } from '../state/store.ts';
 
@@ -39,16 +40,33 @@ export interface SyncOptions {
   /** --no-deactivate: plan deactivations but apply none (overrides DEACTIVATE for this run). */
   readonly noDeactivate?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * `apply`: a plan saved by `plan --out` and reviewed. The run re-reads both sides and re-plans as
+   * usual, then applies exactly this plan if the fresh one still contains every operation of it
+   * unchanged, and nothing otherwise (reconcile/review.ts).
+   */
+  readonly reviewed?: Plan;
+  /** After each operation of the apply settles. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** How long each side's complete read took, for the daemon's read-duration metric. */
+export interface ReadTimes {
+  idpMs: number;
+  dockerMs: number;
 }
 
 export interface SyncOutcome {
   readonly plan: Plan;
   readonly result: RunResult;
   readonly exitCode: ExitCode;
+  readonly reads?: ReadTimes;
+  /** With `reviewed`: the verdict, and what the fresh plan holds that was not reviewed. */
+  readonly review?: Review;
 }
 
 /** Exit codes, documented in the README. */
-export const EXIT = { ok: 0, error: 1, changesPending: 2, held: 3, findings: 4 } as const;
+export const EXIT = { ok: 0, error: 1, changesPending: 2, held: 3, findings: 4, stale: 5 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 const SEVERITY_RANK = { error: 2, warning: 1, info: 0 } as const;
@@ -98,11 +116,18 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
   const log = logger.child({ runId });
 
   let plan: Plan | undefined;
+  const reads: ReadTimes = { idpMs: 0, dockerMs: 0 };
   let recovered: string[] = [];
   let outcome: SyncOutcome | undefined;
   try {
     log.info({ source: config.source }, 'reading the IdP and Docker');
-    const [snapshot, observed] = await Promise.all([deps.source.read(opts.signal), deps.docker.snapshot()]);
+    const timed = async <T>(work: Promise<T>, key: 'idpMs' | 'dockerMs'): Promise<T> => {
+      const t0 = performance.now();
+      const value = await work;
+      reads[key] = Math.round(performance.now() - t0);
+      return value;
+    };
+    const [snapshot, observed] = await Promise.all([timed(deps.source.read(opts.signal), 'idpMs'), timed(deps.docker.snapshot(), 'dockerMs')]);
     log.info(
       { idpUsers: snapshot.users.length, idpGroups: snapshot.groups.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerGroups: observed.groups.length },
       'read complete',
@@ -140,10 +165,27 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
 
     recovered = recovery.links.map((l) => l.userName);
+    let review: Review | undefined;
+    if (opts.reviewed) {
+      review = reviewPlan(opts.reviewed, plan, { force: opts.force === true });
+      if (review.verdict !== 'apply') {
+        // Refused before the first write: Docker gets nothing, and the state file only the record
+        // of this run, so `status` shows that an apply was tried and why it stopped.
+        const message = refusalMessage(review);
+        log.warn({ verdict: review.verdict }, message);
+        const result: RunResult = { runId, dryRun: opts.dryRun, status: 'failed', startedAt, finishedAt: clock().toISOString(), plan, results: [], recovered };
+        // The fresh plan is stored with the refusal, so `report --run` shows what was found instead.
+        if (!opts.dryRun) state.finishRun(runId, 'failed', result, message);
+        return { plan, result, exitCode: review.verdict === 'stale' ? EXIT.stale : EXIT.held, review, reads };
+      }
+      plan = review.plan;
+      const left = review.unreviewed.length;
+      log.info({ operations: plan.operations.length, unreviewed: left }, `the reviewed plan still holds${left ? `; ${left} change${left === 1 ? '' : 's'} planned now ${left === 1 ? 'is' : 'are'} not in it and ${left === 1 ? 'is' : 'are'} not applied` : ''}`);
+    }
     if (opts.dryRun) {
       const result: RunResult = { runId, dryRun: true, status: 'succeeded', startedAt, finishedAt: clock().toISOString(), plan, results: [], recovered };
       const exitCode = plan.operations.length > 0 ? EXIT.changesPending : findingsExit(plan, config.sync.failOn) ? EXIT.findings : EXIT.ok;
-      return { plan, result, exitCode };
+      return { plan, result, exitCode, reads, ...(review ? { review } : {}) };
     }
 
     const results = await executePlan({
@@ -153,29 +195,29 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       state,
       logger: log,
       concurrency: config.docker.concurrency,
-      adoptExisting: config.sync.adoptExisting,
-      links,
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     const status = runStatus(results);
     const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered };
-    outcome = { plan, result, exitCode: EXIT.error };
+    outcome = { plan, result, exitCode: EXIT.error, reads };
     state.finishRun(runId, status, result);
     const failed = results.filter((r) => r.status === 'failed').length;
     log.info({ status, operations: results.length, failed }, `run ${status}`);
     const exitCode = status === 'held' ? EXIT.held : status !== 'succeeded' ? EXIT.error : findingsExit(plan, config.sync.failOn) ? EXIT.findings : EXIT.ok;
-    return { plan, result, exitCode };
+    return { plan, result, exitCode, reads, ...(review ? { review } : {}) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (plan && typeof err === 'object' && err !== null) {
       // With an outcome, the apply finished and only recording its end failed: Docker got what its
       // results say. Without one, the apply stopped part-way and the journal tells how far it got.
       const finishedAt = clock().toISOString();
-      partial.set(err, outcome ?? { plan, result: { runId, dryRun: opts.dryRun, status: 'failed', startedAt, finishedAt, plan, results: resultsSoFar(state, runId, plan), recovered }, exitCode: EXIT.error });
+      partial.set(err, outcome ?? { plan, result: { runId, dryRun: opts.dryRun, status: 'failed', startedAt, finishedAt, plan, results: resultsSoFar(state, runId, plan), recovered }, exitCode: EXIT.error, reads });
     }
     if (!opts.dryRun) {
       try {
-        state.finishRun(runId, 'failed', null, message);
+        // What it had got to, when it had a plan: `report --run` can then show it.
+        state.finishRun(runId, 'failed', outcomeOf(err)?.result ?? null, message);
       } catch (recordErr) {
         // The same disk or file trouble, most likely: the error that stopped the run is the one to tell.
         log.error({ err: (recordErr as Error).message }, 'could not record the failed run in the state file');
@@ -228,6 +270,15 @@ function runStatus(results: readonly OperationResult[]): RunStatus {
   if (results.some((r) => r.status === 'failed' || r.status === 'skipped')) return 'partial';
   if (results.some((r) => r.status === 'blocked' && r.note === 'safety-threshold')) return 'held';
   return 'succeeded';
+}
+
+/** One line for the log and the run record; the command prints the details. */
+function refusalMessage(review: Exclude<Review, { verdict: 'apply' }>): string {
+  if (review.verdict === 'held') {
+    return `the ${review.reviewedPlanTripped ? 'reviewed' : 'fresh'} plan trips the safety guard (${review.message}); nothing was applied: if the deactivations are right, apply the plan with --force`;
+  }
+  const n = review.differences.filter((d) => d.change !== 'new').length;
+  return `the reviewed plan is stale: ${n} of its operations no longer ${n === 1 ? 'holds' : 'hold'} as reviewed; nothing was applied: run \`plan\` again and review the new plan`;
 }
 
 function checkSourceBinding(state: StateStore, identity: string, dryRun: boolean): void {

@@ -124,7 +124,7 @@ async function syncOnce(b: Built, opts: PlanOptions): Promise<RunOutcome> {
   const links = b.state.links();
   const { desired, plan } = planFor(b.world.idp, observed, links, opts);
   const runId = b.state.startRun('okta', opts.force);
-  const results = await executePlan({ runId, plan, docker: b.model, state: b.state, logger, concurrency: 4, adoptExisting: opts.adoptExisting, links });
+  const results = await executePlan({ runId, plan, docker: b.model, state: b.state, logger, concurrency: 4 });
   b.state.finishRun(runId, results.every((r) => r.status === 'succeeded') ? 'succeeded' : 'partial', null);
   expect(b.model.internalErrors).toEqual([]);
   // Invariant 3: every PUT carries `active`; the store counts the ones that do not.
