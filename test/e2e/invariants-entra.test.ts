@@ -1,0 +1,3 @@
+import { invariantsSuite } from './invariants.suite.ts';
+
+invariantsSuite('entra');

@@ -1,0 +1,3 @@
+import { stateRecoverySuite } from './state-recovery.suite.ts';
+
+stateRecoverySuite('okta');
