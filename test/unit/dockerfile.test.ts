@@ -11,7 +11,7 @@ describe('Dockerfile', () => {
     const froms = lines.filter((l) => l.startsWith('FROM '));
     expect(froms.length).toBeGreaterThanOrEqual(1);
     for (const f of froms) expect(f).toMatch(/^FROM node:24(\.\d+)*-(slim|bookworm-slim|trixie-slim)\b/);
-    expect(engines).toBe('^22.19.0 || >=24.5.0');
+    expect(engines).toBe('>=24.5.0');
   });
 
   it('installs exactly the locked dependencies', () => {

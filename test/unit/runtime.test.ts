@@ -11,6 +11,9 @@ describe('the Node.js version check at start-up', () => {
     ['24.0.0', '10'],
     ['24.4.1', '10'],
     ['20.20.2', '9'],
+    // It ran when measured, but CI does not test it: not claimed.
+    ['22.19.0', '10'],
+    ['22.23.5', '10'],
   ])('refuses Node %s with a message that says what to install', (version, napi) => {
     const why = unsupportedNode(version, napi);
     expect(why).toContain(`this is Node.js ${version}`);
@@ -18,8 +21,6 @@ describe('the Node.js version check at start-up', () => {
   });
 
   it.each([
-    ['22.19.0', '10'],
-    ['22.23.5', '10'],
     ['24.5.0', '10'],
     ['24.22.3', '10'],
     ['26.12.1', '10'],
