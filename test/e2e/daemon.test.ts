@@ -37,6 +37,11 @@ describe.each(WORLD_SOURCES)('the daemon (%s)', (source) => {
     expect(metricSum(m, 'docker_idp_sync_run_duration_seconds_count')).toBeGreaterThanOrEqual(3);
     expect(metric(m, 'docker_idp_sync_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 600);
     expect(metric(m, 'docker_idp_sync_consecutive_failures')).toBe(0);
+    // The clients' own counts: requests by system, method and status, and the reads' durations.
+    expect(metricSum(m, 'docker_idp_sync_api_requests_total', { system: 'docker', method: 'POST', status: '201' })).toBeGreaterThanOrEqual(6);
+    expect(metricSum(m, 'docker_idp_sync_api_requests_total', { system: source, method: 'GET' })).toBeGreaterThan(0);
+    expect(metricSum(m, 'docker_idp_sync_read_duration_seconds_count', { system: source })).toBeGreaterThanOrEqual(3);
+    expect(metricSum(m, 'docker_idp_sync_read_duration_seconds_count', { system: 'docker' })).toBeGreaterThanOrEqual(3);
 
     expect(await d.get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
     expect(await d.get('/readyz')).toEqual({ status: 200, body: 'ok\n' });
@@ -66,6 +71,21 @@ describe.each(WORLD_SOURCES)('the daemon (%s)', (source) => {
     s.docker.http.faults.clear();
     await until(async () => (await d!.get('/readyz')).status === 200, 120_000);
     expect(metric((await d.get('/metrics')).body, 'docker_idp_sync_consecutive_failures')).toBe(0);
+    d.signal('SIGTERM');
+    expect((await d.exited).code).toBe(0);
+  });
+
+  it('/readyz turns unready when no run has succeeded within STALE_AFTER, and ready again after one', { timeout: LONG }, async () => {
+    d = await startDaemon(s, { STALE_AFTER: '3s' });
+    await d.waitForRuns(1);
+    // Docker slows down: a run now takes longer than STALE_AFTER, and nothing has failed.
+    s.docker.http.latencyMs = 2_000;
+    await until(async () => (await d!.get('/readyz')).status === 503, 120_000);
+    const stale = await d.get('/readyz');
+    expect(stale.body).toMatch(/no run has succeeded for \d+ s \(STALE_AFTER is 3 s\)/);
+    expect(stale.body).not.toContain('failed');
+    s.docker.http.latencyMs = 0;
+    await until(async () => (await d!.get('/readyz')).status === 200, 120_000);
     d.signal('SIGTERM');
     expect((await d.exited).code).toBe(0);
   });
