@@ -68,7 +68,12 @@ export function planRebuild(desired: DesiredState, observed: DockerSnapshot, opt
     }
     claimed.add(docker.id);
     const proof = opts.owned.get(docker.id);
-    if (proof === undefined && !opts.adoptExisting && !opts.adoptUnproven) {
+    // ADOPT_EXISTING covers what a sync would adopt: accounts of active users. A sync never adopts
+    // an inactive user's account (it reports INACTIVE_UNLINKED and leaves it alone), so linking one
+    // here on a name match alone would have the next sync deactivate an account the tool may never
+    // have managed. Only proof, or the admin's --adopt-unproven, links it.
+    const adoptable = d.active ? opts.adoptExisting : false;
+    if (proof === undefined && !adoptable && !opts.adoptUnproven) {
       unproven.push({ idpId: d.idpId, dockerId: docker.id, userName: docker.userName });
       continue;
     }
