@@ -56,42 +56,17 @@ export async function startDaemon(ctx: CommandContext): Promise<DaemonHandle> {
     throw err;
   }
 
-  const metrics = new SyncMetrics();
-  const webhook = config.notify.webhookUrl
-    ? new WebhookNotifier({ url: config.notify.webhookUrl, logger: logger.child({ component: 'alerts' }), source: config.source, version: TOOL_VERSION, observer: metrics })
-    : null;
-  const wanted = new Set(config.notify.on);
-  const notify = (alert: Alert): void => {
-    logger.info({ event: alert.event }, `alert: ${alert.text}`);
-    if (webhook && wanted.has(EVENT_SETTING[alert.event])) webhook.notify(alert);
-  };
-
-  const worker = new Worker({
-    run: (signal) => runOnce(ctx, state, metrics, signal),
-    logger,
-    metrics,
-    alerts: new AlertPolicy({ source: config.source, notifyOnChanges: wanted.has('changes') }),
-    notify,
-    staleAfterMs,
-    intervalMs,
-    previous: previousRuns(state),
-  });
-
-  const loop = new LoopMonitor(MAX_LOOP_BLOCK_MS);
-  const server = new HealthServer({
-    healthz: () => loop.check(),
-    readyz: () => readiness({ stateOpen: state.db.open, lastRun: worker.lastRun, lastSuccess: worker.lastSuccess, staleAfterMs }, new Date()),
-    metrics: () => metrics.expose(),
-  });
-  let address;
+  // Whatever fails from here to the first tick (the run history, the port) lets go of the lock
+  // and the file, so a restart is not refused by this process's own leftovers.
+  let setup;
   try {
-    address = await server.listen(d.httpPort, d.httpHost);
+    setup = await prepare(ctx, state, intervalMs, staleAfterMs);
   } catch (err) {
-    loop.stop();
     releaseLock();
     state.close();
     throw err;
   }
+  const { worker, server, loop, webhook, address, wanted } = setup;
 
   const schedule = new Schedule(d.schedule, d.timezone ?? undefined);
   const stopping = new AbortController();
@@ -172,4 +147,45 @@ function previousRuns(state: StateStore): { lastRun: RunMark | null; lastSuccess
     lastRun: last ? { status: mark(last.status), at: new Date(last.finishedAt as string) } : null,
     lastSuccess: success ? new Date(success.finishedAt as string) : null,
   };
+}
+
+/** The worker, its alerts and its HTTP server, listening. */
+async function prepare(ctx: CommandContext, state: StateStore, intervalMs: number, staleAfterMs: number) {
+  const { config, logger } = ctx;
+  const d = config.daemon;
+  const metrics = new SyncMetrics();
+  const webhook = config.notify.webhookUrl
+    ? new WebhookNotifier({ url: config.notify.webhookUrl, logger: logger.child({ component: 'alerts' }), source: config.source, version: TOOL_VERSION, observer: metrics })
+    : null;
+  const wanted = new Set(config.notify.on);
+  const notify = (alert: Alert): void => {
+    logger.info({ event: alert.event }, `alert: ${alert.text}`);
+    if (webhook && wanted.has(EVENT_SETTING[alert.event])) webhook.notify(alert);
+  };
+
+  const worker = new Worker({
+    run: (signal) => runOnce(ctx, state, metrics, signal),
+    logger,
+    metrics,
+    alerts: new AlertPolicy({ source: config.source, notifyOnChanges: wanted.has('changes') }),
+    notify,
+    staleAfterMs,
+    intervalMs,
+    previous: previousRuns(state),
+  });
+
+  const loop = new LoopMonitor(MAX_LOOP_BLOCK_MS);
+  const server = new HealthServer({
+    healthz: () => loop.check(),
+    readyz: () => readiness({ stateOpen: state.db.open, lastRun: worker.lastRun, lastSuccess: worker.lastSuccess, staleAfterMs }, new Date()),
+    metrics: () => metrics.expose(),
+  });
+  let address;
+  try {
+    address = await server.listen(d.httpPort, d.httpHost);
+  } catch (err) {
+    loop.stop();
+    throw err;
+  }
+  return { worker, server, loop, webhook, address, wanted };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { StateError } from '../state/errors.ts';
+import { holderGone, PROCESS_STARTED } from '../state/holder.ts';
 import type { StateStore } from '../state/store.ts';
 
 /**
@@ -16,19 +17,12 @@ const KEY = 'daemon-lock';
 interface Holder {
   pid: number;
   host: string;
+  started: string;
   since: string;
   heartbeat: string;
   token: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function read(state: StateStore): Holder | null {
   const raw = state.getMeta(KEY);
@@ -43,12 +37,12 @@ function read(state: StateStore): Holder | null {
 
 /** Takes the lock or throws a StateError naming the holder; returns the release. */
 export function acquireDaemonLock(state: StateStore, staleAfterMs = 2 * 60_000, now: () => Date = () => new Date()): () => void {
-  const me: Holder = { pid: process.pid, host: hostname(), since: now().toISOString(), heartbeat: now().toISOString(), token: randomBytes(8).toString('hex') };
+  const me: Holder = { pid: process.pid, host: hostname(), started: PROCESS_STARTED, since: now().toISOString(), heartbeat: now().toISOString(), token: randomBytes(8).toString('hex') };
   state.db
     .transaction(() => {
       const held = read(state);
       if (held) {
-        const dead = held.host === me.host && !alive(held.pid);
+        const dead = holderGone(held);
         const silent = now().getTime() - Date.parse(held.heartbeat) > staleAfterMs;
         if (!dead && !silent) {
           throw new StateError(

@@ -75,10 +75,12 @@ export interface RunLockRow {
   readonly heartbeat: string;
   /** Tells this holder from another lock taken by the same process; absent in rows written before it existed. */
   readonly token?: string;
+  /** When the holding process started: tells it from an earlier process with the same pid (see holder.ts). */
+  readonly started?: string;
 }
 
 export function isRunLock(v: unknown): v is RunLockRow {
-  return isObject(v) && Number.isInteger(v.pid) && isText(v.host) && isText(v.run) && isText(v.since) && isText(v.heartbeat) && !Number.isNaN(Date.parse(v.heartbeat)) && (v.token === undefined || isText(v.token));
+  return isObject(v) && Number.isInteger(v.pid) && isText(v.host) && isText(v.run) && isText(v.since) && isText(v.heartbeat) && !Number.isNaN(Date.parse(v.heartbeat)) && (v.token === undefined || isText(v.token)) && (v.started === undefined || isText(v.started));
 }
 
 /**

@@ -8,6 +8,7 @@ import type { RunResult, RunStatus } from '../model/result.ts';
 import type { InterruptedWrite, Recovery } from '../model/recovery.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { StateError, stateFailure } from './errors.ts';
+import { holderGone, PROCESS_STARTED } from './holder.ts';
 import { interruptionOf, isUnresolved, type Interruption } from './in-flight.ts';
 import { isApplied, isObject, isRunLock, isRunResult, parseRow, type RowRef, type RunLockRow } from './rows.ts';
 
@@ -107,14 +108,6 @@ export interface StoreOptions {
 /** Releases a run lock; `token` names the holder, to release it from another connection (state rebuild). */
 export type RunLockRelease = (() => void) & { readonly token: string };
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Succeeded operations by kind, for the run summary. */
 function appliedByKind(result: RunResult): Partial<Record<OperationKind, number>> {
@@ -211,14 +204,14 @@ export class StateStore {
    * this host, or by a heartbeat older than `staleAfterMs` anywhere, and its lock is taken over.
    */
   acquireRunLock(runLabel: string, staleAfterMs = 5 * 60_000): RunLockRelease {
-    const me = { pid: process.pid, host: hostname(), run: runLabel, since: this.now(), heartbeat: this.now(), token: randomBytes(8).toString('hex') } satisfies RunLockRow;
+    const me = { pid: process.pid, host: hostname(), started: PROCESS_STARTED, run: runLabel, since: this.now(), heartbeat: this.now(), token: randomBytes(8).toString('hex') } satisfies RunLockRow;
     this.guard('lock state', () =>
       this.db
         .transaction(() => {
           const held = this.runLock();
           if (held) {
             const age = this.clock().getTime() - Date.parse(held.heartbeat);
-            const dead = held.host === me.host && !pidAlive(held.pid);
+            const dead = holderGone(held);
             if (!dead && age < staleAfterMs) {
               throw new StateError(
                 `another docker-idp-sync run holds the state file ${this.path}: pid ${held.pid} on ${held.host} (${held.run}), started ${held.since}, last seen ${held.heartbeat}`,
