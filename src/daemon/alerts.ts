@@ -43,7 +43,9 @@ export class AlertPolicy {
       if (!this.failing) out.push({ event: 'failure', run, text: this.failureText(run) });
       this.failing = true;
     } else {
-      if (this.failing) out.push({ event: 'recovered', run, text: `docker-idp-sync (${this.source}): syncing works again; run ${run.runId ?? ''} ${run.status}, ${run.applied} operation${run.applied === 1 ? '' : 's'} applied.` });
+      // After failures, or after staleness with nothing failing (runs too slow): either way the
+      // admin was told something is wrong, so they hear when it is right again.
+      if (this.failing || this.staleSent) out.push({ event: 'recovered', run, text: `docker-idp-sync (${this.source}): syncing works again; run ${run.runId ?? ''} ${run.status}, ${run.applied} operation${run.applied === 1 ? '' : 's'} applied.` });
       this.failing = false;
       this.staleSent = false;
     }

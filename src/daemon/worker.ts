@@ -123,6 +123,12 @@ export class Worker {
     try {
       const run = await this.deps.run(this.controller.signal);
       const at = this.clock();
+      if (this.stopping && run.status !== 'succeeded') {
+        // Operations skipped for the shutdown make a run partial; that is the rollout, not a
+        // failure: no alert, no failure count. The next run picks up what was left.
+        logger.info({ runId: run.runId, status: run.status }, 'the run stopped for shutdown; the next run applies what it left');
+        return;
+      }
       const failedOps = run.results.filter((r) => r.status === 'failed').length;
       this.lastRun = { status: run.status, at };
       if (run.status === 'succeeded' || run.status === 'held') {

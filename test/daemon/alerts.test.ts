@@ -38,6 +38,12 @@ describe('when the daemon alerts', () => {
     expect(p.staleness(true, t, 45 * 60_000).map((a) => a.event)).toEqual(['stale']);
   });
 
+  it('staleness without a failure (runs too slow) is followed by a recovery once a run succeeds', () => {
+    const p = new AlertPolicy({ source: 'okta', notifyOnChanges: false });
+    expect(p.staleness(true, new Date('2026-12-06T10:00:00Z'), 45 * 60_000).map((a) => a.event)).toEqual(['stale']);
+    expect(events(p, [run('succeeded'), run('succeeded')])).toEqual(['recovered']);
+  });
+
   it('the text says what happened and what to do, with the error given', () => {
     const p = new AlertPolicy({ source: 'okta', notifyOnChanges: false });
     const [failure] = p.runFinished(run('failed', { error: 'okta: GET /api/v1/apps/0oa1/users answered 401' }));

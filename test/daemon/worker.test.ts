@@ -112,6 +112,20 @@ describe('the daemon loop', () => {
     expect(w.tick()).toBeNull();
   });
 
+  it('a run cut short by the shutdown is not a failure: no alert, no failure count', async () => {
+    const partial: FinishedRun = { ...ok, status: 'partial', results: [{ opId: 'create:1', kind: 'create', subject: 'a@example.com', status: 'skipped' }] };
+    const { w, alerts } = worker(
+      (signal) =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () => resolve(partial));
+        }),
+    );
+    void w.tick();
+    expect(await w.stop(5_000)).toBe(true);
+    expect(alerts).toEqual([]);
+    expect(w.consecutiveFailures).toBe(0);
+  });
+
   it('stop() gives up after its timeout when the run does not finish', async () => {
     const { w } = worker(() => new Promise(() => {}));
     void w.tick();
