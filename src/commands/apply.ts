@@ -7,7 +7,8 @@ import { outcomeOf, type ExitCode } from '../run/sync.ts';
 import { openState, type OpenStateOptions } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
 import type { CommandContext } from './context.ts';
-import { emit } from './output.ts';
+import { FileError } from '../logging/failure.ts';
+import { checkOutput, emit } from './output.ts';
 import { emitReport } from './plan.ts';
 
 export interface ApplyCommandOptions {
@@ -27,6 +28,9 @@ export interface ApplyCommandOptions {
 export async function applyCommand(ctx: CommandContext, path: string, opts: ApplyCommandOptions, signal?: AbortSignal, open: (o: OpenStateOptions) => StateStore = openState): Promise<ExitCode> {
   const saved = readPlanFile(path);
   checkPlanSource(saved, sourceIdentity(ctx.config), path);
+  // Before anything is applied: a report that cannot be written afterwards would leave changes
+  // made and unreported, and a second `apply` would only answer that the plan is stale.
+  checkOutput(opts.output);
   ctx.logger.info({ file: path, createdAt: saved.createdAt, digest: saved.digest, operations: saved.plan.operations.length }, 'applying a reviewed plan');
   try {
     const outcome = await syncOnce(ctx, { dryRun: false, force: opts.force === true, reviewed: saved.plan, ...(signal ? { signal } : {}), open });
@@ -37,7 +41,12 @@ export async function applyCommand(ctx: CommandContext, path: string, opts: Appl
     }
     const unreviewed = review?.unreviewed ?? [];
     if (unreviewed.length) ctx.logger.warn({ unreviewed: unreviewed.length }, `${unreviewed.length} change${unreviewed.length === 1 ? '' : 's'} planned now ${unreviewed.length === 1 ? 'is' : 'are'} not in the reviewed plan and ${unreviewed.length === 1 ? 'was' : 'were'} not applied: run \`plan\` again to review them`);
-    emitReport(ctx, outcome, { ...opts, dryRun: false }, (text) => withUnreviewed(text, unreviewed, opts.format ?? 'text'));
+    try {
+      emitReport(ctx, outcome, { ...opts, dryRun: false }, (text) => withUnreviewed(text, unreviewed, opts.format ?? 'text'));
+    } catch (err) {
+      if (!(err instanceof FileError)) throw err;
+      throw new FileError('write the report to', err.path, err.cause, `the plan was applied; its report is kept in the state file: print it with \`docker-idp-sync report --run ${outcome.result.runId}\``);
+    }
     return outcome.exitCode;
   } catch (err) {
     // As `sync`: a run that failed part-way still tells what it sent before the error.

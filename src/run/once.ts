@@ -31,9 +31,13 @@ export interface OnceOptions extends SyncOptions {
 export async function syncOnce(ctx: OnceContext, opts: OnceOptions): Promise<SyncOutcome> {
   const { config, logger, scrub } = ctx;
   const state = (opts.open ?? openState)({ path: config.state.db, dryRun: opts.dryRun, scrub });
+  // When one side's read fails, the run is over: the other read is stopped rather than left to
+  // spend minutes of the IdP's rate limit (and keep the process alive) for nothing.
+  const over = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, over.signal]) : over.signal;
   try {
     const observer = opts.observer || opts.progress ? combineObservers(opts.observer, opts.progress) : undefined;
-    const io = { ...(observer ? { observer } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+    const io = { ...(observer ? { observer } : {}), signal };
     const outcome = await runSync(
       {
         config,
@@ -43,10 +47,13 @@ export async function syncOnce(ctx: OnceContext, opts: OnceOptions): Promise<Syn
         logger,
         sourceIdentity: sourceIdentity(config),
       },
-      { ...opts, ...(opts.progress && !opts.onProgress ? { onProgress: (done: number, total: number) => opts.progress?.applied(done, total) } : {}) },
+      { ...opts, signal, ...(opts.progress && !opts.onProgress ? { onProgress: (done: number, total: number) => opts.progress?.applied(done, total) } : {}) },
     );
     if (!opts.dryRun) prune(ctx, state, outcome.result.runId);
     return outcome;
+  } catch (err) {
+    over.abort(new Error('the run failed'));
+    throw err;
   } finally {
     state.close();
   }

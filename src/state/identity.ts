@@ -37,8 +37,11 @@ export function identifyBeforeWrite(path: string, busyTimeoutMs?: number): FileI
   if (!empty) {
     // Even with a WAL beside it, the file starts with SQLite's header (a WAL holds later pages).
     const header = readHeader(path);
-    // Our mark in the header is enough when no WAL can hold a newer one; otherwise look at the tables.
-    if (header.appId === APPLICATION_ID && !existsSync(wal)) return judge({ ...header, tables: null }, path);
+    // Our mark in the header is enough to open the file: no other program writes our application_id.
+    // With a WAL beside it (the daemon keeps the file open between runs) a newer schema version may
+    // sit in the WAL; the check on the open connection, still before any write, catches that, so
+    // the file is not copied whole into memory on every run.
+    if (header.appId === APPLICATION_ID) return judge({ ...header, tables: null }, path);
   }
   let db: Database;
   try {

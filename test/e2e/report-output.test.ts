@@ -47,4 +47,31 @@ describe('sync --output', () => {
     expect(s.docker.user('ada@example.com')?.active).toBe(true);
     expect(s.state((st) => st.recentRuns(1)[0]?.status)).toBe('succeeded');
   });
+
+  it('apply checks --output before anything is applied too', { timeout: 120_000 }, async () => {
+    expect((await s.cli(['plan', '--out', 'plan.json'])).code).toBe(2);
+    const run = await s.cli(['apply', 'plan.json', '--output', join(s.dir, 'no-such-folder', 'report.txt')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('cannot write the report to');
+    expect(s.docker.http.writes()).toEqual([]);
+    // The plan still holds: applied with a writable --output it goes through.
+    expect((await s.cli(['apply', 'plan.json', '--output', join(s.dir, 'report.txt')])).code).toBe(0);
+    expect(s.docker.user('ada@example.com')?.active).toBe(true);
+  });
+
+  it('when Docker\'s read fails, the IdP read still going is stopped, not left running', { timeout: 120_000 }, async () => {
+    for (let i = 0; i < 1_200; i++) s.directory.addUser({ email: `p${i}@example.com`, givenName: 'P', familyName: String(i) });
+    s.world.idp.latencyMs = 400;
+    s.docker.http.faults.add({ route: 'listUsers', times: Infinity, action: { type: 'status', status: 401 } });
+    const ctx = loadContext({}, s.env({ LOG_LEVEL: 'silent' }));
+    const err = await syncCommand(ctx, {}).catch((e: unknown) => e);
+    expect(String((err as Error).message)).toMatch(/401/);
+    // A page already in flight is answered (the emulator logs it then); after that, nothing more.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const seen = s.world.idp.requests.length;
+    // The app users are three pages, then the groups: had the read gone on, they would arrive now.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(s.world.idp.requests.length).toBe(seen);
+    expect(seen).toBeLessThan(3);
+  });
 });
