@@ -111,7 +111,8 @@ export class TerminalProgress {
 
   private draw(): void {
     if (!this.tracker.started) return;
-    const width = Math.max(20, (this.stream.columns ?? 100) - 1);
+    // A pseudo-terminal without a size reports 0 columns: draw as for a common 100.
+    const width = Math.max(20, (this.stream.columns || 100) - 1);
     this.stream.write(`\r\x1b[K${this.tracker.line().slice(0, width)}`);
     this.shown = true;
   }

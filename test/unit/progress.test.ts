@@ -38,6 +38,16 @@ describe('the progress line', () => {
     expect(written.every((w) => w.length <= 4 + 40)).toBe(true);
     expect(written.at(-1)).toBe('\r\x1b[K');
 
+    // A pseudo-terminal without a size (script, some CI runners) says 0 columns: not 20-character lines.
+    const wide: string[] = [];
+    const sizeless = Object.assign(new Writable({ write: (c, _e, cb) => (wide.push(String(c)), cb()) }), { isTTY: true, columns: 0 }) as unknown as NodeJS.WriteStream;
+    t.listed('okta', 'users', 123_456, null);
+    const r = new TerminalProgress(t, sizeless);
+    r.start(5);
+    await new Promise((res) => setTimeout(res, 30));
+    r.stop();
+    expect(wide.some((w) => w.includes('okta 123,456 users'))).toBe(true);
+
     const piped: string[] = [];
     const pipe = Object.assign(new Writable({ write: (c, _e, cb) => (piped.push(String(c)), cb()) }), { isTTY: false }) as unknown as NodeJS.WriteStream;
     const q = new TerminalProgress(t, pipe);
