@@ -1,10 +1,9 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORLD_SOURCES } from '../../src/sandbox/world.ts';
-import { Scenario } from '../support/harness.ts';
-import { seedPeople } from '../support/people.ts';
+import { Scenario, scenarioPerTest } from '../support/harness.ts';
 
 /**
  * What an admin sees when something goes wrong, through the real binary: a clear line for an
@@ -42,14 +41,7 @@ function bugHook(dir: string, mode: 'sync' | 'async'): Record<string, string> {
 }
 
 describe.each(WORLD_SOURCES)('what the admin sees (%s)', (source) => {
-  let s: Scenario;
-  beforeEach(async () => {
-    s = await Scenario.start({ source });
-    seedPeople(s.directory);
-  });
-  afterEach(async () => {
-    await s.stop();
-  });
+  const s = scenarioPerTest({ source });
 
   it('a bad configuration value: the key, the problem and the fix, and no stack trace', async () => {
     const run = await s.cli(['sync', '--dry-run'], { env: { DOCKER_SCIM_BASE_URL: `${s.world.env.DOCKER_SCIM_BASE_URL}?token=x` } });

@@ -1,24 +1,16 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openState } from '../../src/state/open.ts';
 import type { WorldSource } from '../../src/sandbox/world.ts';
-import { Scenario } from '../support/harness.ts';
+import { Scenario, scenarioPerTest } from '../support/harness.ts';
 import { IDP_SECRET_ENV, OTHER_APP_ENV } from '../support/idp.ts';
-import { seedPeople } from '../support/people.ts';
 
 /** The real binary: reports on stdout, logs on stderr, documented exit codes; for each source. */
 function cliCommandTests(source: WorldSource): void {
   describe(`the CLI (${source})`, () => {
-    let s: Scenario;
-    beforeEach(async () => {
-      s = await Scenario.start({ source });
-      seedPeople(s.directory);
-    });
-    afterEach(async () => {
-      await s.stop();
-    });
+    const s = scenarioPerTest({ source });
 
     it('sync --dry-run sends zero writes, leaves the state file byte-for-byte unchanged, and exits 2 on changes', async () => {
       await s.cli(['sync']);

@@ -1,27 +1,22 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, until, type RunningDaemon } from '../support/daemon.ts';
-import { Scenario } from '../support/harness.ts';
+import { scenarioPerTest } from '../support/harness.ts';
 import { Recorder } from '../support/proxy.ts';
-import { seedPeople } from '../support/people.ts';
 
 const LONG = 240_000;
 
 /** What the daemon tells people and other daemons; the same whichever IdP it reads, so one source. */
 describe('the daemon\'s alerts and its one-instance rule', () => {
   const source = 'okta' as const;
-  let s: Scenario;
+  const s = scenarioPerTest({ source });
   let d: RunningDaemon | null = null;
-  beforeEach(async () => {
-    s = await Scenario.start({ source });
-    seedPeople(s.directory);
-  });
+  // Registered after the scenario's hooks, so it runs before the scenario stops.
   afterEach(async () => {
     if (d && d.child.exitCode === null) {
       d.signal('SIGKILL');
       await d.exited;
     }
     d = null;
-    await s.stop();
   });
 
   it('alerts reach the webhook once each: failure, stale, recovery, hold; no secret and no email in them', { timeout: LONG }, async () => {

@@ -1,25 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { WORLD_SOURCES } from '../../src/sandbox/world.ts';
 import { metric, metricSum, startDaemon, until, type RunningDaemon } from '../support/daemon.ts';
-import { Scenario } from '../support/harness.ts';
-import { seedPeople } from '../support/people.ts';
+import { scenarioPerTest } from '../support/harness.ts';
 
 const LONG = 240_000;
 
 describe.each(WORLD_SOURCES)('the daemon (%s)', (source) => {
-  let s: Scenario;
+  const s = scenarioPerTest({ source });
   let d: RunningDaemon | null = null;
-  beforeEach(async () => {
-    s = await Scenario.start({ source });
-    seedPeople(s.directory);
-  });
+  // Registered after the scenario's hooks, so it runs before the scenario stops.
   afterEach(async () => {
     if (d && d.child.exitCode === null) {
       d.signal('SIGKILL');
       await d.exited;
     }
     d = null;
-    await s.stop();
   });
 
   it('syncs at start and on every tick, and /metrics, /healthz and /readyz say so', { timeout: LONG }, async () => {

@@ -1,6 +1,6 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyCommand } from '../../src/commands/apply.ts';
 import type { CommandContext } from '../../src/commands/context.ts';
 import { planCommand } from '../../src/commands/plan.ts';
@@ -9,10 +9,9 @@ import { scrubber } from '../../src/logging/scrub.ts';
 import type { Operation } from '../../src/model/plan.ts';
 import { PlanFileError, type PlanFile } from '../../src/run/plan-file.ts';
 import { WORLD_SOURCES } from '../../src/sandbox/world.ts';
-import { Scenario } from '../support/harness.ts';
+import { scenarioPerTest } from '../support/harness.ts';
 import { OTHER_APP_ENV } from '../support/idp.ts';
 import { captureLogs } from '../support/logs.ts';
-import { seedPeople } from '../support/people.ts';
 
 /**
  * A plan is a value (issue 14, DESIGN.md invariant 12): `plan --out` saves what `sync --dry-run`
@@ -20,14 +19,7 @@ import { seedPeople } from '../support/people.ts';
  * holds. Through the real CLI for the exit codes and files, in-process for the rest; each source.
  */
 describe.each(WORLD_SOURCES)('plan and apply (%s)', (source) => {
-  let s: Scenario;
-  beforeEach(async () => {
-    s = await Scenario.start({ source });
-    seedPeople(s.directory);
-  });
-  afterEach(async () => {
-    await s.stop();
-  });
+  const s = scenarioPerTest({ source });
 
   const readPlan = (name = 'plan.json'): PlanFile => JSON.parse(readFileSync(join(s.dir, name), 'utf8')) as PlanFile;
   const writeCount = () => s.docker.http.writes().length;

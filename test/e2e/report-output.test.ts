@@ -1,23 +1,15 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadContext } from '../../src/commands/context.ts';
 import { syncCommand } from '../../src/commands/sync.ts';
 import { FileError } from '../../src/logging/failure.ts';
 import { openState, type OpenStateOptions } from '../../src/state/open.ts';
-import { Scenario } from '../support/harness.ts';
-import { seedPeople } from '../support/people.ts';
+import { scenarioPerTest } from '../support/harness.ts';
 
 /** --output is checked before anything is applied; a report that still cannot be written names the way to print it again. */
 describe('sync --output', () => {
-  let s: Scenario;
-  beforeEach(async () => {
-    s = await Scenario.start({ source: 'okta' });
-    seedPeople(s.directory);
-  });
-  afterEach(async () => {
-    await s.stop();
-  });
+  const s = scenarioPerTest({ source: 'okta' });
 
   it('a path that cannot be written is refused before anything is applied', { timeout: 120_000 }, async () => {
     const run = await s.cli(['sync', '--output', join(s.dir, 'no-such-folder', 'report.txt')]);

@@ -1,18 +1,10 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Scenario } from '../support/harness.ts';
-import { seedPeople } from '../support/people.ts';
+import { describe, expect, it } from 'vitest';
+import { scenarioPerTest } from '../support/harness.ts';
 
 /** Every real run prunes old runs by RETAIN_RUNS / RETAIN_DAYS; a dry run prunes nothing. */
 describe('retention after each run', () => {
-  let s: Scenario;
-  beforeEach(async () => {
-    s = await Scenario.start({ source: 'okta' });
-    seedPeople(s.directory);
-  });
-  afterEach(async () => {
-    await s.stop();
-  });
+  const s = scenarioPerTest({ source: 'okta' });
 
   it('runs older than RETAIN_DAYS and beyond RETAIN_RUNS go, with their journal; links stay', { timeout: 180_000 }, async () => {
     for (let i = 0; i < 4; i++) expect((await s.cli(['sync'])).code).toBe(0);

@@ -12,7 +12,9 @@ import { startWorld, type World, type WorldOptions } from '../../src/sandbox/wor
 import { openState } from '../../src/state/open.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { trustCertificates } from '../../src/util/tls.ts';
+import { afterEach, beforeEach } from 'vitest';
 import { captureLogs } from './logs.ts';
+import { seedPeople } from './people.ts';
 
 /**
  * A scenario: a sandbox world (IdP emulator + Docker SCIM emulator on loopback), a real state file
@@ -161,4 +163,28 @@ export class Scenario {
 /** Requests the Docker emulator received that write, as "METHOD route". */
 export function writeKinds(world: World, since = 0): string[] {
   return world.docker.http.writes().slice(since).map((r) => `${r.method} ${r.route}`);
+}
+
+/**
+ * The usual e2e fixture: a fresh scenario for each test of the enclosing describe, prepared (by
+ * default with seedPeople) before it and stopped after it. The returned value stands for the
+ * current test's scenario, so a test reads `s.cli(...)` as if it had started it itself.
+ */
+export function scenarioPerTest(opts: WorldOptions, prepare: (s: Scenario) => void = (sc) => seedPeople(sc.directory)): Scenario {
+  let current: Scenario | null = null;
+  beforeEach(async () => {
+    current = await Scenario.start(opts);
+    prepare(current);
+  });
+  afterEach(async () => {
+    await current?.stop();
+    current = null;
+  });
+  return new Proxy({} as Scenario, {
+    get(_target, prop) {
+      if (!current) throw new Error('the scenario exists only while a test runs');
+      const value = Reflect.get(current, prop, current) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
+    },
+  });
 }
