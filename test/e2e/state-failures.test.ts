@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadContext } from '../../src/commands/context.ts';
 import { stateRebuildCommand } from '../../src/commands/state-rebuild.ts';
 import { statusCommand } from '../../src/commands/status.ts';
@@ -14,6 +14,7 @@ import { openState, type OpenStateOptions } from '../../src/state/open.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { Scenario } from '../support/harness.ts';
 import { seedPeople } from '../support/people.ts';
+import { inProcess } from '../support/in-process.ts';
 
 /**
  * The state file under trouble, through the commands' own code: a file that is not ours, a disk
@@ -22,21 +23,6 @@ import { seedPeople } from '../support/people.ts';
 
 const LONG = 240_000;
 
-async function inProcess<T>(fn: () => T | Promise<T>): Promise<{ value?: T; error?: unknown; stdout: string }> {
-  let stdout = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  try {
-    const value = await fn();
-    return { value, stdout };
-  } catch (error) {
-    return { error, stdout };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 function refusal(r: { error?: unknown }): StateError {
   expect(r.error).toBeInstanceOf(StateError);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadContext } from '../../src/commands/context.ts';
 import { stateRebuildCommand, type RebuildOptions } from '../../src/commands/state-rebuild.ts';
 import { syncCommand } from '../../src/commands/sync.ts';
@@ -11,6 +11,7 @@ import { openState } from '../../src/state/open.ts';
 import { Scenario } from '../support/harness.ts';
 import { seedPeople } from '../support/people.ts';
 import { ForwardingProxy } from '../support/proxy.ts';
+import { inProcess } from '../support/in-process.ts';
 
 /**
  * `state rebuild` and a file in use: it takes the run lock `sync` takes, is refused while a run
@@ -22,22 +23,6 @@ import { ForwardingProxy } from '../support/proxy.ts';
 
 const LONG = 240_000;
 
-/** Runs a command in this process, capturing what it prints on stdout. */
-async function inProcess<T>(fn: () => T | Promise<T>): Promise<{ value?: T; error?: unknown; stdout: string }> {
-  let stdout = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  try {
-    const value = await fn();
-    return { value, stdout };
-  } catch (error) {
-    return { error, stdout };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 /** Names and bytes of the state file and everything beside it (-wal, -shm, copies kept aside). */
 function stateFiles(s: Scenario, opts: { withShm?: boolean } = {}): Record<string, string> {

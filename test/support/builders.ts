@@ -2,6 +2,7 @@ import type { DesiredUser } from '../../src/model/desired.ts';
 import type { DockerGroup, DockerUser } from '../../src/model/docker.ts';
 import type { IdpSnapshot, IdpUser } from '../../src/model/idp.ts';
 import type { AppliedState, Link } from '../../src/model/link.ts';
+import type { CreateOperation } from '../../src/model/plan.ts';
 
 /** Small builders for unit tests of the pure rooms: defaults that read like an ordinary person. */
 
@@ -62,4 +63,16 @@ export function synced(d: DesiredUser, id: string): DockerUser {
 
 export function group(displayName: string, members: string[], id = `grp-${displayName}`): DockerGroup {
   return { id, displayName, members };
+}
+
+/** The create of user n (u<n>@example.com), for tests of the journal and the run history. */
+export function createOp(n: number): CreateOperation {
+  return {
+    id: `create:u${n}`,
+    kind: 'create',
+    idpId: `u${n}`,
+    userName: `u${n}@example.com`,
+    reason: 'test',
+    target: { userName: `u${n}@example.com`, givenName: 'U', familyName: String(n), active: true, role: 'member', org: 'acme', team: null },
+  };
 }

@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CreateOperation } from '../../src/model/plan.ts';
 import type { RunStatus } from '../../src/model/result.ts';
 import { openState } from '../../src/state/open.ts';
 import type { StateStore } from '../../src/state/store.ts';
+import { createOp } from '../support/builders.ts';
 
 /**
  * Retention: a run is pruned only when it is both older than RETAIN_DAYS and beyond the newest
@@ -16,14 +16,7 @@ import type { StateStore } from '../../src/state/store.ts';
 const DAY = 24 * 60 * 60 * 1000;
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 
-const op = (n: number): CreateOperation => ({
-  id: `create:u${n}`,
-  kind: 'create',
-  idpId: `u${n}`,
-  userName: `u${n}@example.com`,
-  reason: 'test',
-  target: { userName: `u${n}@example.com`, givenName: 'U', familyName: String(n), active: true, role: 'member', org: 'acme', team: null },
-});
+const op = createOp;
 
 interface Fixture {
   state: StateStore;

@@ -2,24 +2,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CreateOperation } from '../../src/model/plan.ts';
 import { StateError, stateFailure } from '../../src/state/errors.ts';
 import { openState } from '../../src/state/open.ts';
 import type { StateStore } from '../../src/state/store.ts';
+import { createOp } from '../support/builders.ts';
 
 /**
  * A damaged row, a full disk or an I/O error: a StateError that names the state file (and the row)
  * and says what to do, never a TypeError or a bare SQLite message.
  */
 
-const op = (n: number): CreateOperation => ({
-  id: `create:u${n}`,
-  kind: 'create',
-  idpId: `u${n}`,
-  userName: `u${n}@example.com`,
-  reason: 'test',
-  target: { userName: `u${n}@example.com`, givenName: 'U', familyName: String(n), active: true, role: 'member', org: 'acme', team: null },
-});
+const op = createOp;
 
 function fresh(): { path: string; s: StateStore } {
   const path = join(mkdtempSync(join(tmpdir(), 'state-damage-')), 'state.db');

@@ -2,20 +2,14 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CreateOperation, Plan } from '../../src/model/plan.ts';
+import type { Plan } from '../../src/model/plan.ts';
 import type { RunResult } from '../../src/model/result.ts';
 import { StateError } from '../../src/state/errors.ts';
 import { openState } from '../../src/state/open.ts';
 import { TOOL_VERSION } from '../../src/version.ts';
+import { createOp } from '../support/builders.ts';
 
-const op = (n: number): CreateOperation => ({
-  id: `create:u${n}`,
-  kind: 'create',
-  idpId: `u${n}`,
-  userName: `u${n}@example.com`,
-  reason: 'test',
-  target: { userName: `u${n}@example.com`, givenName: 'U', familyName: String(n), active: true, role: 'member', org: 'acme', team: null },
-});
+const op = createOp;
 
 describe('state store', () => {
   it('creates the file 0600 in a 0700 folder, in WAL mode', () => {
