@@ -1,10 +1,7 @@
 import type { Logger } from '../logging/logger.ts';
-import type { Plan } from '../model/plan.ts';
-import type { OperationResult, RunStatus } from '../model/result.ts';
-import type { ApiSystem } from '../model/telemetry.ts';
 import { AlertPolicy, type Alert, type RunSummary } from './alerts.ts';
 import { isStale, type RunMark } from './health.ts';
-import type { SyncMetrics } from './metrics.ts';
+import type { RunObservation, SyncMetrics } from './metrics.ts';
 
 /**
  * The daemon's loop, apart from its timer and its HTTP server: one run at a time, a failed run
@@ -12,15 +9,8 @@ import type { SyncMetrics } from './metrics.ts';
  * and the log. `tick()` is what the schedule calls; `stop()` is what SIGTERM calls.
  */
 
-/** What the worker needs of one finished run. */
-export interface FinishedRun {
-  readonly runId: string;
-  readonly status: RunStatus;
-  readonly plan: Plan;
-  readonly results: readonly OperationResult[];
-  readonly managedAccounts: number;
-  readonly readSeconds: Readonly<Partial<Record<ApiSystem, number>>>;
-}
+/** What the worker needs of one finished run: what the metrics observe, less what the worker measures itself. */
+export type FinishedRun = Omit<RunObservation, 'durationSeconds' | 'finishedAt'> & { readonly runId: string };
 
 export interface WorkerDeps {
   /** One sync; resolves with the run, throws when the run failed (the error is already scrubbed of secrets). */
