@@ -3,6 +3,7 @@ import type { DockerGroup, DockerUser, UserAttributes } from '../model/docker.ts
 import { AppError } from '../model/errors.ts';
 import { subjectOf, type GroupCreateOperation, type Operation, type Plan, type TeamOperation, type UserOperation } from '../model/plan.ts';
 import type { OperationError, OperationResult } from '../model/result.ts';
+import { GroupCommit } from '../state/group-commit.ts';
 import type { StateStore } from '../state/store.ts';
 import { eachLimited } from '../util/concurrency.ts';
 
@@ -55,6 +56,9 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   const results = new Map<string, OperationResult>();
   const groupIds = new Map<string, string>();
   const operationById = new Map(plan.operations.map((o) => [o.id, o]));
+  // Journal rows of the writes in flight share a commit; each is on disk before its caller goes on.
+  const commit = new GroupCommit(state);
+  const journal = (record: () => void): Promise<void> => commit.write(record);
 
   /**
    * The account a team change (or a membership record) of this user goes to, as the plan resolved
@@ -96,13 +100,13 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
         settle({ opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'skipped', note: 'shutting down: not started' });
         return;
       }
-      state.recordStart(runId, op);
+      await journal(() => state.recordStart(runId, op));
       try {
         const r = await apply(op);
         settle(r);
       } catch (err) {
         const error = toOperationError(err);
-        state.recordFailure(runId, op, error);
+        await journal(() => state.recordFailure(runId, op, error));
         logger.warn({ op: op.id, code: error.code, status: error.status }, `${op.kind} ${subjectOf(op)} failed: ${error.message}`);
         settle({ opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'failed', error });
       }
@@ -111,6 +115,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   // A record needs only the user's link: theirs before the run, or made by the adoption it names.
   const linked = plan.memberships.filter((m) => m.fromOperation === undefined || accountOf(m) !== undefined);
   if (linked.length) state.rememberTeams(linked);
+  logger.debug(commit.stats, "journal commits");
   return plan.operations.map((op) => results.get(op.id) as OperationResult);
 
   async function apply(op: Operation): Promise<OperationResult> {
@@ -128,7 +133,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   async function createGroup(op: GroupCreateOperation): Promise<OperationResult> {
     const { group, existed } = await opts.docker.createGroup(op.group);
     groupIds.set(op.group.toLowerCase(), group.id);
-    state.recordGroupSuccess(runId, op, group.id, existed);
+    await journal(() => state.recordGroupSuccess(runId, op, group.id, existed));
     logger.info({ op: op.id, groupId: group.id }, `${existed ? 'found existing' : 'created'} team ${op.group}`);
     return { opId: op.id, kind: op.kind, subject: op.group, status: 'succeeded', dockerId: group.id, ...(existed ? { note: 'already existed' } : {}) };
   }
@@ -147,13 +152,13 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
           hint: 'the next run lists it for review: as an adopt operation, or as adoptable with ADOPT_EXISTING=false',
         });
       }
-      state.recordUserSuccess(runId, op, user.id, 'created');
+      await journal(() => state.recordUserSuccess(runId, op, user.id, 'created'));
       logger.info({ op: op.id, dockerId: user.id }, `created ${op.userName}`);
       return { ...base, status: 'succeeded', dockerId: user.id };
     }
     if (op.kind === 'adopt') {
       if (op.changes.length > 0) await put(op, op.target);
-      state.recordUserSuccess(runId, op, op.dockerId, 'adopted');
+      await journal(() => state.recordUserSuccess(runId, op, op.dockerId, 'adopted'));
       logger.info({ op: op.id, dockerId: op.dockerId, changes: op.changes.length }, `adopted ${op.userName}`);
       return { ...base, status: 'succeeded', dockerId: op.dockerId };
     }
@@ -163,7 +168,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
     } catch (err) {
       if (op.kind === 'deactivate' && err instanceof AppError && err.status === 404) {
         // Gone is as deactivated as it gets: nothing is left to take access away from.
-        state.recordUserSuccess(runId, op, op.dockerId, null, 'the account no longer exists in Docker');
+        await journal(() => state.recordUserSuccess(runId, op, op.dockerId, null, 'the account no longer exists in Docker'));
         logger.warn({ op: op.id, dockerId: op.dockerId }, `${op.userName} was to be deactivated but no longer exists in Docker`);
         return { ...base, status: 'succeeded', dockerId: op.dockerId, note: 'no longer exists in Docker' };
       }
@@ -174,7 +179,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
       const before = String(rename.before);
       const kept = { ...op.target, userName: before };
       await put(op, kept);
-      state.recordUserSuccess(runId, { ...op, target: kept }, op.dockerId, null, `rename to ${op.userName} refused`);
+      await journal(() => state.recordUserSuccess(runId, { ...op, target: kept }, op.dockerId, null, `rename to ${op.userName} refused`));
       const message = `Docker refused to rename ${before} to ${op.userName}${err.remoteMessage ? ` (${err.remoteMessage})` : ''}; the other changes were applied under the old userName, and nothing was duplicated or deactivated`;
       logger.warn({ op: op.id, dockerId: op.dockerId, status: err.status }, message);
       return {
@@ -189,7 +194,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
         },
       };
     }
-    state.recordUserSuccess(runId, op, op.dockerId, null);
+    await journal(() => state.recordUserSuccess(runId, op, op.dockerId, null));
     logger.info({ op: op.id, dockerId: op.dockerId, fields: op.changes.map((c) => c.field) }, `${pastTense(op.kind)} ${op.userName}`);
     return { ...base, status: 'succeeded', dockerId: op.dockerId };
   }
@@ -230,7 +235,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
     const missing = op.members.length - ready.length;
     const requests = ids.length === 0 ? 0 : op.kind === 'team-add' ? await opts.docker.addMembers(groupId, ids) : await opts.docker.removeMembers(groupId, ids);
     const note = missing > 0 ? `${missing} member${missing === 1 ? '' : 's'} skipped: their account was not created or adopted` : undefined;
-    state.recordTeamSuccess(runId, op, ready.map((m) => m.idpId), op.kind === 'team-add', { groupId, members: ids.length, requests, ...(note ? { note } : {}) });
+    await journal(() => state.recordTeamSuccess(runId, op, ready.map((m) => m.idpId), op.kind === 'team-add', { groupId, members: ids.length, requests, ...(note ? { note } : {}) }));
     logger.info({ op: op.id, groupId, members: ids.length, requests }, `${op.kind === 'team-add' ? 'added' : 'removed'} ${ids.length} member${ids.length === 1 ? '' : 's'} ${op.kind === 'team-add' ? 'to' : 'from'} ${op.group}`);
     return { ...base, status: missing > 0 && ids.length === 0 ? 'skipped' : 'succeeded', dockerId: groupId, members: ids.length, ...(note ? { note } : {}) };
   }

@@ -166,6 +166,21 @@ export class StateStore {
     return parseRow(text, { ...ref, path: this.path }, isObject, 'a JSON object');
   }
 
+  // ── transactions (state/group-commit.ts) ───────────────────────────────────────────────────
+
+  inTransaction(work: () => void): void {
+    this.guard('write state', () => this.db.transaction(work)());
+  }
+
+  savepoint(work: () => void): void {
+    // better-sqlite3 turns a transaction function called inside a transaction into a savepoint.
+    this.db.transaction(work)();
+  }
+
+  transactionOpen(): boolean {
+    return this.db.inTransaction;
+  }
+
   private readonly statements = new Map<string, Statement>();
 
   /** Each SQL text prepared once per store: per-row writes at 100,000 users would otherwise spend seconds preparing. */

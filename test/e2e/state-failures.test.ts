@@ -71,6 +71,8 @@ describe('state file trouble, end to end', () => {
     };
 
     it('mid-apply: the report lists the plan and what reached Docker; the error names the file; the next runs converge with no duplicate', { timeout: LONG }, async () => {
+      // Enough writes that their journal rows outgrow the pages the new file has, however they are grouped into commits.
+      for (let i = 0; i < 60; i++) s.directory.addUser({ email: `filler${i}@example.com`, givenName: 'Filler', familyName: String(i) });
       const output = join(s.dir, 'report.json');
       const r = await inProcess(() => syncCommand(ctx(), { format: 'json', output }, undefined, onFullDisk));
       const err = refusal(r);
