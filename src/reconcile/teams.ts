@@ -15,6 +15,14 @@ import type { GroupCreateOperation, MembershipRecord, TeamMember, TeamOperation 
 export interface ManagedMember extends TeamMember {
   /** Desired org:team keys. */
   readonly teams: readonly string[];
+  /**
+   * For a user this run creates: the team (`org:team`) the create itself puts them in. Docker's
+   * POST /Users places a new account in the team its extension names (docker-scim.md §6, rules 19
+   * and 20 of docker-docs-2026.md), so adding them to it again is a write that changes nothing:
+   * 1,030 of them at 100,000 users, each answered with the whole team. If Docker ever did not
+   * place them, the next run sees it and adds them then.
+   */
+  readonly placedIn?: string;
 }
 
 export interface TeamPlanInput {
@@ -51,7 +59,7 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
   const removes = new Map<string, { display: string; members: TeamMember[] }>();
   for (const m of input.members) {
     const desired = new Map(m.teams.map((t) => [t.toLowerCase(), t]));
-    const current = m.dockerId ? (teamsOf.get(m.dockerId) ?? new Set<string>()) : new Set<string>();
+    const current = m.dockerId ? (teamsOf.get(m.dockerId) ?? new Set<string>()) : new Set<string>(m.placedIn ? [m.placedIn.toLowerCase()] : []);
     const member: TeamMember = { idpId: m.idpId, userName: m.userName, dockerId: m.dockerId, ...(m.fromOperation ? { fromOperation: m.fromOperation } : {}) };
     for (const [key, display] of desired) {
       if (current.has(key)) {

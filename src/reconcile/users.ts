@@ -74,7 +74,7 @@ export function planAssignedUser(d: DesiredUser, ctx: PhaseContext, options: Ass
         operations: [create],
         findings: match.findings,
         // The account exists only once the create succeeds; its teams wait for it.
-        members: [{ idpId: d.idpId, userName: d.userName, dockerId: null, fromOperation: create.id, teams: d.teams }],
+        members: [{ idpId: d.idpId, userName: d.userName, dockerId: null, fromOperation: create.id, teams: d.teams, ...(create.target.team !== null ? { placedIn: `${create.target.org}:${create.target.team}` } : {}) }],
         claims: [],
       };
     }

@@ -436,8 +436,8 @@ describe.each(WORLD_SOURCES)('fault matrix (%s)', (source) => {
       { fault: '429 storm with X-Retry-After (unix time, 2 in a row)', env: oneAtATime, arm: storm(dockerRateLimited({ style: 'X-Retry-After', seconds: 1 })), convergedAfter: 1, check: succeeded },
       { fault: '429 storm with only X-RateLimit-* headers (2 in a row)', env: oneAtATime, arm: storm(dockerRateLimitHeadersOnly(1)), convergedAfter: 1, check: succeeded },
       {
-        fault: "Docker's own rate-limit window (12 requests a second; 429 with X-Retry-After past it)",
-        docker: () => ({ rateLimit: { perMinute: 12, windowMs: 1_000, retryHeader: 'X-Retry-After' } }),
+        fault: "Docker's own rate-limit window (6 requests a second; 429 with X-Retry-After past it)",
+        docker: () => ({ rateLimit: { perMinute: 6, windowMs: 1_000, retryHeader: 'X-Retry-After' } }),
         env: DOCKER_RETRIES,
         natural: (s) => s.docker.http.count({ status: 429 }),
         // The client paces on X-RateLimit-Remaining, so it may meet no 429 at all: that is the goal.
@@ -446,7 +446,7 @@ describe.each(WORLD_SOURCES)('fault matrix (%s)', (source) => {
         check: (first, s, expect) => {
           succeeded(first, s, expect);
           // More requests than one window allows: the run only got through by spreading them out.
-          expect(s.docker.http.requests.length).toBeGreaterThan(12);
+          expect(s.docker.http.requests.length).toBeGreaterThan(6);
         },
       },
       {
@@ -538,11 +538,9 @@ describe.each(WORLD_SOURCES)('fault matrix (%s)', (source) => {
           expect(failed[0]?.error?.message).toContain("Not enough seats in organization 'acmelabs'");
           expect(failed[0]?.error?.message).toMatch(/fix: Organization 'acmelabs' has no free seat\. Buy more seats/);
           expect(run.report()).toContain('FAILED: ');
-          // The others proceed: every other user is created, and only the failed user's team change waits.
+          // The others proceed: every other user is created (each into its team by the create itself).
           const others = run.outcome.result.results.filter((r) => r.status !== 'failed');
-          expect(others.filter((r) => r.status !== 'succeeded').map((r) => `${r.kind} ${r.subject} ${r.status}`)).toEqual(
-            failed[0]?.subject === 'edsger@example.com' ? ['team-add acmelabs:research skipped'] : [],
-          );
+          expect(others.filter((r) => r.status !== 'succeeded').map((r) => `${r.kind} ${r.subject} ${r.status}`)).toEqual([]);
           expect(s.docker.allUsers()).toHaveLength(5);
         },
       },

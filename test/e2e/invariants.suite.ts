@@ -101,7 +101,11 @@ export function invariantsSuite(source: WorldSource): void {
 
     it.each(kills)('7: a kill -9 $label, then a new run, converges with no duplicate and no lost change', async ({ mode, route, at }) => {
       s = await Scenario.start({ source, docker: { latencyMs: 15 } });
-      for (let i = 0; i < 40; i++) s.directory.addUser({ email: `p${i}@example.com`, givenName: 'P', familyName: String(i), attributes: i % 3 === 0 ? { dockerTeam: `team${i % 4}` } : {} });
+      const squads = Array.from({ length: 5 }, (_, k) => s.directory.addGroup(`acme:squad${k}`));
+      for (let i = 0; i < 40; i++) {
+        const u = s.directory.addUser({ email: `p${i}@example.com`, givenName: 'P', familyName: String(i), attributes: i % 3 === 0 ? { dockerTeam: `team${i % 4}` } : {} });
+        if (i % 2 === 0) squads[i % 5]?.members.add(u.id);
+      }
       if (mode !== 'after') {
         s.docker.http.faults.add({ route, skip: at, action: { type: 'delay', ms: 1500 } });
         if (mode === 'lost') s.docker.http.faults.add({ route, skip: at, action: { type: 'drop' } });
@@ -156,7 +160,9 @@ export function invariantsSuite(source: WorldSource): void {
       expect(again.plan.operations).toEqual([]);
       expect(again.writes).toBe(0);
       expect(s.state((st) => st.links().filter((l) => l.origin === 'adopted'))).toEqual([]);
-      for (let t = 0; t < 4; t++) expect(s.docker.teamMembers(`acme:team${t}`)).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 3 === 0 && i % 4 === t).map((i) => `p${i}@example.com`).sort());
+      const people = (keep: (i: number) => boolean) => Array.from({ length: 40 }, (_, i) => i).filter(keep).map((i) => `p${i}@example.com`).sort();
+      for (let t = 0; t < 4; t++) expect(s.docker.teamMembers(`acme:team${t}`)).toEqual(people((i) => i % 3 === 0 && i % 4 === t));
+      for (let k = 0; k < 5; k++) expect(s.docker.teamMembers(`acme:squad${k}`)).toEqual(people((i) => i % 2 === 0 && i % 5 === k));
     });
   });
 }

@@ -76,14 +76,15 @@ describe('report: every run printed again, as sync printed it, with only STATE_D
     const runs = (JSON.parse(status.stdout) as { runs: StatusRun[] }).runs;
     expect(runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     const [third, second, first] = runs as [StatusRun, StatusRun, StatusRun];
-    expect(first.summary).toMatchObject({ applied: { 'group-create': 4, create: 6, 'team-add': 4 }, failed: 0, blocked: 0 });
+    // The creates put people in their dockerTeam or default team; only acme:platform (a group) is created and added to.
+    expect(first.summary).toMatchObject({ applied: { 'group-create': 1, create: 6, 'team-add': 1 }, failed: 0, blocked: 0 });
     expect(second.summary).toMatchObject({ applied: { update: 1, deactivate: 1 }, failed: 0 });
     expect(third.summary).toMatchObject({ applied: {}, succeeded: 0 });
 
     const text = await stateOnly(s.stateDb, ['status']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`${first.id}  succeeded   `);
-    expect(text.stdout).toMatch(new RegExp(`${first.id}  succeeded .* · 14 ok, 0 failed, 0 blocked · teams created 4, created 6, team additions 4`));
+    expect(text.stdout).toMatch(new RegExp(`${first.id}  succeeded .* · 8 ok, 0 failed, 0 blocked · teams created 1, created 6, team additions 1`));
     expect(text.stdout).toMatch(new RegExp(`${second.id}  succeeded .* · 2 ok, 0 failed, 0 blocked · updated 1, deactivated 1`));
     expect(text.stdout).toMatch(new RegExp(`${third.id}  succeeded .* · 0 ok, 0 failed, 0 blocked · no changes`));
 

@@ -94,14 +94,17 @@ const webAdd = (p: Plan) => p.operations.find((o): o is TeamOperation => o.id ==
 describe('executor: a self-sufficient plan', () => {
   it('team changes reach the linked account, the adopted one and the created one, from the plan alone', async () => {
     const plan = threeWays();
-    expect(plan.operations.map((o) => o.id)).toEqual(['create:u-cy', 'adopt:u-bob', 'team-add:acme:everyone', 'team-add:acme:web']);
+    // cy's create puts them in the default team itself: no team-add for it.
+    expect(plan.operations.map((o) => o.id)).toEqual(['create:u-cy', 'adopt:u-bob', 'team-add:acme:web']);
     expect(webAdd(plan).members.map((m) => `${m.userName} ${m.dockerId} ${m.fromOperation ?? '-'}`)).toEqual(['bob@example.com x2 adopt:u-bob', 'cy@example.com null create:u-cy', 'jane@example.com d1 -']);
     const docker = new RecordingDocker();
     await run(plan, docker);
-    expect(docker.writes).toEqual(['POST cy@example.com', 'PUT x2', 'add grp-acme:everyone new-1', 'add g-web x2 new-1 d1']);
-    // Teams Docker already has them in are recorded: jane's at once, bob's once his adoption is in.
+    expect(docker.writes).toEqual(['POST cy@example.com', 'PUT x2', 'add g-web x2 new-1 d1']);
+    // Teams Docker already has them in are recorded: jane's at once, bob's once his adoption is in,
+    // cy's (the one the create put them in) once the create is.
     expect(remembered).toEqual([
       { idpId: 'u-bob', teams: ['acme:everyone'], fromOperation: 'adopt:u-bob' },
+      { idpId: 'u-cy', teams: ['acme:everyone'], fromOperation: 'create:u-cy' },
       { idpId: 'u-jane', teams: ['acme:everyone'] },
     ]);
   });
@@ -110,9 +113,9 @@ describe('executor: a self-sufficient plan', () => {
     const docker = new RecordingDocker();
     docker.refuse.add('x2');
     const results = await run(threeWays(), docker);
-    expect(docker.writes).toEqual(['POST cy@example.com', 'PUT x2', 'add grp-acme:everyone new-1', 'add g-web new-1 d1']);
+    expect(docker.writes).toEqual(['POST cy@example.com', 'PUT x2', 'add g-web new-1 d1']);
     expect(results.find((r) => r.opId === 'team-add:acme:web')).toMatchObject({ status: 'succeeded', members: 2, note: '1 member skipped: their account was not created or adopted' });
-    expect(remembered.map((r) => r.idpId)).toEqual(['u-jane']);
+    expect(remembered.map((r) => r.idpId)).toEqual(['u-cy', 'u-jane']);
   });
 
   it('a member whose create or adopt is not in the plan (a reviewed plan without it) gets no team change and no record', async () => {
@@ -138,12 +141,12 @@ describe('executor: a self-sufficient plan', () => {
     const plan = buildPlan({
       source: 'okta',
       idpUsers: 2,
-      desired: { users: [{ ...one, familyName: 'Doe' }, { ...cy, teams: ['acme:everyone'] }], held: [], deprovisioned: [], findings: [] },
+      desired: { users: [{ ...one, familyName: 'Doe' }, { ...cy, teams: ['acme:everyone', 'acme:web'] }], held: [], deprovisioned: [], findings: [] },
       links: [link(one, 'd1'), link(leaver, 'd9')],
-      observed: { users: [synced(one, 'd1'), synced(leaver, 'd9')], groups: [group('acme:everyone', ['d1', 'd9'])] },
+      observed: { users: [synced(one, 'd1'), synced(leaver, 'd9')], groups: [group('acme:everyone', ['d1', 'd9']), group('acme:web', [], 'g-web')] },
       options: { adoptExisting: true, deactivate: true, maxDeactivations: 0, maxDeactivationPercent: 0, force: false },
     });
-    expect(plan.operations.map((o) => `${o.id}${o.blocked ? ` (${o.blocked})` : ''}`)).toEqual(['create:u-cy', 'update:u-jane', 'team-add:acme:everyone', 'deactivate:u-old (safety-threshold)']);
+    expect(plan.operations.map((o) => `${o.id}${o.blocked ? ` (${o.blocked})` : ''}`)).toEqual(['create:u-cy', 'update:u-jane', 'team-add:acme:web', 'deactivate:u-old (safety-threshold)']);
     const docker = new RecordingDocker();
     docker.refuse.add('cy@example.com');
     const progress: string[] = [];

@@ -16,8 +16,9 @@ const OPTIONS: PlanOptions = { adoptExisting: true, deactivate: true, maxDeactiv
 
 const jane = desired({ idpId: 'u-jane', userName: 'jane@example.com', givenName: 'Jane', familyName: 'Doe' });
 const bob = desired({ idpId: 'u-bob', userName: 'bob@example.com', givenName: 'Bob', familyName: 'Roe' });
-const cy = desired({ idpId: 'u-cy', userName: 'cy@example.com' });
-const dan = desired({ idpId: 'u-dan', userName: 'dan@example.com' });
+// New people in the web group too: their creates put them in the default team, the plan adds them to web.
+const cy = desired({ idpId: 'u-cy', userName: 'cy@example.com', teams: ['acme:everyone', 'acme:web'] });
+const dan = desired({ idpId: 'u-dan', userName: 'dan@example.com', teams: ['acme:everyone', 'acme:web'] });
 
 /** jane and bob are linked and in sync; `users` is who the IdP assigns now. */
 function planOf(users: DesiredUser[], opts: { docker?: (d: DockerUser) => DockerUser; options?: Partial<PlanOptions> } = {}): Plan {
@@ -28,7 +29,7 @@ function planOf(users: DesiredUser[], opts: { docker?: (d: DockerUser) => Docker
     idpUsers: users.length,
     desired: { users, held: [], deprovisioned: [], findings: [] },
     links,
-    observed: { users: accounts, groups: [group('acme:everyone', ['d1', 'd2'])] },
+    observed: { users: accounts, groups: [group('acme:everyone', ['d1', 'd2']), group('acme:web', [], 'g-web')] },
     options: { ...OPTIONS, ...opts.options },
   });
 }
@@ -81,11 +82,11 @@ describe('reviewing a saved plan against the plan made now', () => {
   it('operations planned since the review are not applied, and are listed as such', () => {
     const saved = planOf([renamed, bob]);
     const fresh = planOf([renamed, bob, cy]);
-    expect(ids(fresh)).toEqual(['create:u-cy', 'update:u-jane', 'team-add:acme:everyone']);
+    expect(ids(fresh)).toEqual(['create:u-cy', 'update:u-jane', 'team-add:acme:web']);
     const r = expectVerdict(reviewPlan(saved, fresh, { force: false }), 'apply');
     expect(ids(r.plan)).toEqual(['update:u-jane']);
     expect(r.plan.counts.operations).toMatchObject({ create: 0, update: 1, 'team-add': 0 });
-    expect(r.unreviewed.map((d) => `${d.change} ${d.opId}`)).toEqual(['new create:u-cy', 'new team-add:acme:everyone']);
+    expect(r.unreviewed.map((d) => `${d.change} ${d.opId}`)).toEqual(['new create:u-cy', 'new team-add:acme:web']);
   });
 
   it('a reviewed team change goes to its reviewed members only; a member added since is listed, one dropped since makes it stale', () => {
@@ -93,11 +94,11 @@ describe('reviewing a saved plan against the plan made now', () => {
     const add = r.plan.operations.find((o): o is TeamOperation => o.kind === 'team-add');
     expect(add?.members.map((m) => m.userName)).toEqual(['cy@example.com']);
     expect(r.unreviewed).toEqual([
-      { opId: 'team-add:acme:everyone', kind: 'team-add', subject: 'acme:everyone', change: 'new', members: ['dan@example.com'] },
+      { opId: 'team-add:acme:web', kind: 'team-add', subject: 'acme:web', change: 'new', members: ['dan@example.com'] },
       { opId: 'create:u-dan', kind: 'create', subject: 'dan@example.com', change: 'new' },
     ]);
     const dropped = expectVerdict(reviewPlan(planOf([jane, bob, cy, dan]), planOf([jane, bob, cy]), { force: false }), 'stale');
-    expect(dropped.differences.map((d) => `${d.change} ${d.opId}`)).toEqual(['gone create:u-dan', 'changed team-add:acme:everyone']);
+    expect(dropped.differences.map((d) => `${d.change} ${d.opId}`)).toEqual(['gone create:u-dan', 'changed team-add:acme:web']);
     expect(dropped.differences[1]).toMatchObject({ fields: [{ field: 'member u-dan', reviewed: 'dan@example.com → the account its create makes once create:u-dan succeeds', now: '(none)' }] });
   });
 

@@ -32,19 +32,25 @@ describe('planner', () => {
   const jane = desired({ idpId: 'u-jane', userName: 'jane@example.com', givenName: 'Jane', familyName: 'Doe' });
   const bob = desired({ idpId: 'u-bob', userName: 'bob@example.com', givenName: 'Bob', familyName: 'Roe' });
 
-  it('creates an assigned user with no Docker account, and adds them to their team', () => {
+  it('creates an assigned user with no Docker account; the create itself puts them in their team, which is recorded once it lands', () => {
     const p = plan({ users: [jane], groups: [group('acme:everyone', [])] });
-    expect(kinds(p)).toEqual(['create jane@example.com', 'team-add acme:everyone']);
+    expect(kinds(p)).toEqual(['create jane@example.com']);
     const create = p.operations[0];
     expect(create?.kind === 'create' && create.target).toEqual({ userName: 'jane@example.com', givenName: 'Jane', familyName: 'Doe', active: true, role: 'member', org: 'acme', team: 'everyone' });
+    expect(p.memberships).toEqual([{ idpId: jane.idpId, teams: ['acme:everyone'], fromOperation: create?.id }]);
   });
 
-  it('creates a missing team group before adding members', () => {
-    const p = plan({ users: [desired({ idpId: 'u1', team: 'web', teams: ['acme:web'] })] });
+  it('a created user is added to the teams their create does not place them in (org:team groups), after it', () => {
+    const p = plan({ users: [desired({ idpId: 'u1', teams: ['acme:everyone', 'acme:web'] })], groups: [group('acme:everyone', [])] });
     expect(kinds(p)).toEqual(['group-create acme:web', 'create u1@example.com', 'team-add acme:web']);
     const add = p.operations[2];
     expect(add?.kind === 'team-add' && add.groupId).toBeNull();
-    expect(add?.kind === 'team-add' && add.members[0]?.dockerId).toBeNull();
+    expect(add?.kind === 'team-add' && add.members.map((m) => [m.dockerId, m.fromOperation])).toEqual([[null, 'create:u1']]);
+  });
+
+  it('no group-create for a team only creates put people in: Docker makes it as it places them', () => {
+    const p = plan({ users: [desired({ idpId: 'u1', team: 'web', teams: ['acme:web'] })] });
+    expect(kinds(p)).toEqual(['create u1@example.com']);
   });
 
   it('plans nothing when Docker already matches', () => {
@@ -169,7 +175,7 @@ describe('planner', () => {
   it('re-creates a linked account that vanished from Docker, and says why', () => {
     const a = inSync(jane, 'gone');
     const p = plan({ users: [jane], links: [a.link], groups: [group('acme:everyone', [])] });
-    expect(kinds(p)).toEqual(['create jane@example.com', 'team-add acme:everyone']);
+    expect(kinds(p)).toEqual(['create jane@example.com']);
     expect(p.operations[0]?.reason).toContain('no longer exists; re-creating it');
     expect(codes(p)).toContain('LINKED_ACCOUNT_GONE');
   });
@@ -240,12 +246,12 @@ describe('planner', () => {
   it('orders operations: groups, users, teams, deactivations; each alphabetically', () => {
     const gone = inSync(desired({ idpId: 'u-0', userName: 'aaron@example.com' }), 'd0');
     const p = plan({
-      users: [desired({ idpId: 'u-z', userName: 'zed@example.com', team: 'new', teams: ['acme:new'] }), desired({ idpId: 'u-a', userName: 'amy@example.com' })],
+      users: [desired({ idpId: 'u-z', userName: 'zed@example.com', teams: ['acme:everyone', 'acme:new'] }), desired({ idpId: 'u-a', userName: 'amy@example.com', teams: ['acme:everyone', 'acme:data'] })],
       links: [gone.link],
       docker: [gone.docker],
       groups: [group('acme:everyone', ['d0'])],
     });
-    expect(kinds(p)).toEqual(['group-create acme:new', 'create amy@example.com', 'create zed@example.com', 'team-add acme:everyone', 'team-add acme:new', 'deactivate aaron@example.com']);
+    expect(kinds(p)).toEqual(['group-create acme:data', 'group-create acme:new', 'create amy@example.com', 'create zed@example.com', 'team-add acme:data', 'team-add acme:new', 'deactivate aaron@example.com']);
   });
 });
 

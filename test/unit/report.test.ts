@@ -8,7 +8,9 @@ import { TOOL_VERSION } from '../../src/version.ts';
 import { desired, dockerUser, group, link, synced } from '../support/builders.ts';
 
 const jane = desired({ idpId: 'u1', userName: 'jane@example.com', givenName: 'Jane', familyName: 'Doe' });
-const pipe = desired({ idpId: 'u2', userName: 'pipe@example.com', givenName: 'A|B', familyName: '<script>' });
+// In an org:team group as well as the default team: the create places them in the default team,
+// the plan adds them to the other.
+const pipe = desired({ idpId: 'u2', userName: 'pipe@example.com', givenName: 'A|B', familyName: '<script>', teams: ['acme:everyone', 'acme:web'] });
 const gone = desired({ idpId: 'u3', userName: 'gone@example.com' });
 const d: DesiredState = { users: [jane, pipe], held: [], deprovisioned: [], findings: [] };
 const plan = buildPlan({
@@ -18,7 +20,7 @@ const plan = buildPlan({
   links: [link({ ...jane, familyName: 'Old' }, 'd1'), link(gone, 'd3')],
   observed: {
     users: [{ ...synced(jane, 'd1'), familyName: 'Old' }, synced(gone, 'd3'), dockerUser({ id: 'm1', userName: 'manual@example.com' })],
-    groups: [group('acme:everyone', ['d1', 'd3', 'm1'])],
+    groups: [group('acme:everyone', ['d1', 'd3', 'm1']), group('acme:web', [])],
   },
   options: { adoptExisting: true, deactivate: true, maxDeactivations: 25, maxDeactivationPercent: 100, force: false },
 });
