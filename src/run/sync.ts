@@ -56,11 +56,54 @@ export interface ReadTimes {
   dockerMs: number;
 }
 
+/**
+ * What the run cost this process, by phase: reading both sides, mapping and planning, applying.
+ * CPU is the process's (user + system), so it also holds the emulators' share when a test runs
+ * them in the same process; `npm run bench` runs the product alone in a child process. Logged at
+ * the end of every run ("run cost"), which is where the benchmark reads it.
+ */
+export interface RunCost {
+  readonly wallMs: { read: number; plan: number; apply: number };
+  readonly cpuMs: { read: number; plan: number; apply: number };
+  /** CPU of the whole process since it started (module loading included). */
+  readonly processCpuMs: number;
+  /** The most resident memory the process has held so far. */
+  readonly maxRssMb: number;
+}
+
+type Phase = keyof RunCost['wallMs'];
+
+/** Splits a run's wall and CPU time into phases as it goes. */
+class CostMeter {
+  private readonly wall = { read: 0, plan: 0, apply: 0 };
+  private readonly cpu = { read: 0, plan: 0, apply: 0 };
+  private wall0 = performance.now();
+  private cpu0 = process.cpuUsage();
+
+  /** Charges the time since the last mark to `phase`. */
+  mark(phase: Phase): void {
+    const now = performance.now();
+    const used = process.cpuUsage(this.cpu0);
+    this.wall[phase] += now - this.wall0;
+    this.cpu[phase] += (used.user + used.system) / 1000;
+    this.wall0 = now;
+    this.cpu0 = process.cpuUsage();
+  }
+
+  cost(): RunCost {
+    const total = process.cpuUsage();
+    const round = (o: Record<Phase, number>) => ({ read: Math.round(o.read), plan: Math.round(o.plan), apply: Math.round(o.apply) });
+    return { wallMs: round(this.wall), cpuMs: round(this.cpu), processCpuMs: Math.round((total.user + total.system) / 1000), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  }
+}
+
 export interface SyncOutcome {
   readonly plan: Plan;
   readonly result: RunResult;
   readonly exitCode: ExitCode;
   readonly reads?: ReadTimes;
+  /** What the run cost, by phase (absent on a run that failed). */
+  readonly cost?: RunCost;
   /** With `reviewed`: the verdict, and what the fresh plan holds that was not reviewed. */
   readonly review?: Review;
 }
@@ -114,6 +157,12 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     }
   }
   const log = logger.child({ runId });
+  const meter = new CostMeter();
+  const finished = (): RunCost => {
+    const cost = meter.cost();
+    log.info({ cost }, 'run cost');
+    return cost;
+  };
 
   let plan: Plan | undefined;
   const reads: ReadTimes = { idpMs: 0, dockerMs: 0 };
@@ -128,6 +177,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       return value;
     };
     const [snapshot, observed] = await Promise.all([timed(deps.source.read(opts.signal), 'idpMs'), timed(deps.docker.snapshot(), 'dockerMs')]);
+    meter.mark('read');
     log.info(
       { idpUsers: snapshot.users.length, idpGroups: snapshot.groups.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerGroups: observed.groups.length },
       'read complete',
@@ -163,6 +213,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       findings: [...sourceFindings(snapshot), ...recoveryFindings(recovery.links.length, recovery.abandoned.length)],
     });
     log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
+    meter.mark('plan');
 
     recovered = recovery.links.map((l) => l.userName);
     let review: Review | undefined;
@@ -176,7 +227,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
         const result: RunResult = { runId, dryRun: opts.dryRun, status: 'failed', startedAt, finishedAt: clock().toISOString(), plan, results: [], recovered };
         // The fresh plan is stored with the refusal, so `report --run` shows what was found instead.
         if (!opts.dryRun) state.finishRun(runId, 'failed', result, message);
-        return { plan, result, exitCode: review.verdict === 'stale' ? EXIT.stale : EXIT.held, review, reads };
+        return { plan, result, exitCode: review.verdict === 'stale' ? EXIT.stale : EXIT.held, review, reads, cost: finished() };
       }
       plan = review.plan;
       const left = review.unreviewed.length;
@@ -185,7 +236,8 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     if (opts.dryRun) {
       const result: RunResult = { runId, dryRun: true, status: 'succeeded', startedAt, finishedAt: clock().toISOString(), plan, results: [], recovered };
       const exitCode = plan.operations.length > 0 ? EXIT.changesPending : findingsExit(plan, config.sync.failOn) ? EXIT.findings : EXIT.ok;
-      return { plan, result, exitCode, reads, ...(review ? { review } : {}) };
+      meter.mark('plan');
+      return { plan, result, exitCode, reads, cost: finished(), ...(review ? { review } : {}) };
     }
 
     const results = await executePlan({
@@ -198,14 +250,16 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
+    meter.mark('apply');
     const status = runStatus(results);
     const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered };
     outcome = { plan, result, exitCode: EXIT.error, reads };
     state.finishRun(runId, status, result);
+    meter.mark('apply');
     const failed = results.filter((r) => r.status === 'failed').length;
     log.info({ status, operations: results.length, failed }, `run ${status}`);
     const exitCode = status === 'held' ? EXIT.held : status !== 'succeeded' ? EXIT.error : findingsExit(plan, config.sync.failOn) ? EXIT.findings : EXIT.ok;
-    return { plan, result, exitCode, reads, ...(review ? { review } : {}) };
+    return { plan, result, exitCode, reads, cost: finished(), ...(review ? { review } : {}) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (plan && typeof err === 'object' && err !== null) {

@@ -171,12 +171,14 @@ export async function readOkta(deps: ReadDeps, requests: () => number): Promise<
   const started = performance.now();
   const counter: PageCounter = { pages: 0 };
 
-  // 1. App users, keyed by Okta user id (AppUser.id). Cursor paging by id should never repeat a
-  //    user; if Okta ever did, the later (fresher) copy wins rather than the user counting twice.
+  // 1. App users, keyed by Okta user id (AppUser.id), each turned into an IdpUser as its page
+  //    arrives: the SDK's objects are many times the size of what is kept, and at 100,000 users
+  //    holding them until the end was most of the read's memory. Cursor paging by id should never
+  //    repeat a user; if Okta ever did, the later (fresher) copy wins rather than counting twice.
   const listed = (listing: 'users' | 'groups' | 'members', items: number) => deps.observer?.listed?.('okta', listing, items, null);
-  const users = new Map<string, AppUserWire>();
+  const users = new Map<string, IdpUser>();
   for await (const page of appUsers(deps, counter)) {
-    for (const au of page) users.set(String(au.id), au);
+    for (const au of page) users.set(String(au.id), toIdpUser(au, []));
     listed('users', users.size);
   }
 
@@ -188,47 +190,54 @@ export async function readOkta(deps: ReadDeps, requests: () => number): Promise<
   }
 
   // 3. Members of org:team groups. Other assigned groups only grant the app; their members are
-  //    app users already and carry no team, so reading them would only spend rate limit.
+  //    app users already and carry no team, so reading them would only spend rate limit. Only
+  //    what the membership needs is kept of each member: the id, and a label for a stray.
   const teamGroups = assigned.filter((g) => isTeamGroupName(g.name));
-  const members = new Map<string, UserWire[]>();
+  const memberCounts = new Map<string, number>();
+  const groupsOf = new Map<string, string[]>();
+  const strays = new Map<string, { label: string; groups: string[] }>();
   // One running count over every group's members: the groups are listed at once.
   let memberships = 0;
   await eachLimited(teamGroups, deps.concurrency, async (g) => {
-    const list: UserWire[] = [];
+    let count = 0;
     for await (const page of groupMembers(deps, g, counter)) {
-      list.push(...page);
+      count += page.length;
       memberships += page.length;
       listed('members', memberships);
-    }
-    members.set(g.id, list);
-  });
-
-  // Membership → each app user's groups; members without the app → notes.
-  const groupsOf = new Map<string, string[]>();
-  const strays = new Map<string, { label: string; groups: string[] }>();
-  for (const g of teamGroups) {
-    for (const m of members.get(g.id) ?? []) {
-      const id = String(m.id);
-      if (users.has(id)) {
-        const list = groupsOf.get(id) ?? [];
-        list.push(g.name);
-        groupsOf.set(id, list);
-      } else {
-        const s = strays.get(id) ?? { label: userLabel(m), groups: [] };
-        s.groups.push(g.name);
-        strays.set(id, s);
+      for (const m of page) {
+        const id = String(m.id);
+        if (users.has(id)) {
+          const list = groupsOf.get(id) ?? [];
+          list.push(g.name);
+          groupsOf.set(id, list);
+        } else {
+          const s = strays.get(id) ?? { label: userLabel(m), groups: [] };
+          s.groups.push(g.name);
+          strays.set(id, s);
+        }
       }
     }
-  }
+    memberCounts.set(g.id, count);
+  });
 
-  const idpUsers: IdpUser[] = [...users.entries()].map(([id, au]) => toIdpUser(au, groupsOf.get(id) ?? []));
+  for (const [id, names] of groupsOf) {
+    const u = users.get(id) as IdpUser;
+    users.set(id, { ...u, groups: [...new Set(names)].sort() });
+  }
+  const idpUsers: IdpUser[] = [...users.values()];
   // memberCount is every direct member read, app user or not: it describes the Okta group.
-  const idpGroups: IdpGroup[] = assigned.map((g) => toIdpGroup(g.id, g.name, members.has(g.id) ? (members.get(g.id) as UserWire[]).length : null));
-  const notes: SourceNote[] = [...strays.values()].map((s) => ({
-    code: 'GROUP_MEMBER_NOT_ASSIGNED',
-    subject: s.label,
-    message: `member of Okta group${s.groups.length > 1 ? 's' : ''} ${s.groups.join(', ')} but not a user of the Docker app in Okta, so not synced (Okta may still be applying the group assignment)`,
-  }));
+  const idpGroups: IdpGroup[] = assigned.map((g) => toIdpGroup(g.id, g.name, memberCounts.get(g.id) ?? null));
+  // In a fixed order whatever order the concurrent listings ended in: by the first group, then name.
+  const order = new Map(teamGroups.map((g, i) => [g.name, i]));
+  const rank = (name: string) => order.get(name) ?? 0;
+  const notes: SourceNote[] = [...strays.values()]
+    .map((s) => ({ label: s.label, groups: s.groups.sort((a, b) => rank(a) - rank(b)) }))
+    .sort((a, b) => rank(a.groups[0] as string) - rank(b.groups[0] as string) || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0))
+    .map((s) => ({
+      code: 'GROUP_MEMBER_NOT_ASSIGNED',
+      subject: s.label,
+      message: `member of Okta group${s.groups.length > 1 ? 's' : ''} ${s.groups.join(', ')} but not a user of the Docker app in Okta, so not synced (Okta may still be applying the group assignment)`,
+    }));
 
   const stats = { requests: requests(), pages: counter.pages, durationMs: Math.round(performance.now() - started) };
   deps.logger.info({ users: idpUsers.length, groups: idpGroups.length, teamGroups: teamGroups.length, notes: notes.length, ...stats }, 'okta read complete');
