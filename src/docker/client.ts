@@ -66,6 +66,8 @@ export class DockerScimClient {
   private readonly maxUsers: number;
   private readonly observer: TransportObserver | undefined;
   private readonly signal: AbortSignal | undefined;
+  /** Listing pages requested ahead of the one being read (see `pages`). */
+  private readonly readAhead: number;
 
   constructor(opts: DockerClientOptions) {
     if (!opts.baseUrl) throw new TypeError('DockerScimClient: baseUrl is required');
@@ -76,6 +78,7 @@ export class DockerScimClient {
     this.maxUsers = Math.max(1, Math.floor(opts.maxUsers ?? DEFAULT_MAX_USERS));
     this.observer = opts.observer;
     this.signal = opts.signal;
+    this.readAhead = 2 * Math.max(1, Math.floor(opts.concurrency ?? 4));
     this.http = new ScimTransport({
       baseUrl: opts.baseUrl,
       token: opts.token,
@@ -232,18 +235,40 @@ export class DockerScimClient {
    * listing would be incomplete or never finish: an empty page before the total is reached, a page
    * of only repeats (a server ignoring startIndex), more pages than the first page's totalResults
    * allows (plus PAGE_SLACK), and more than the cap `maxUsers` sets, whatever the server claims.
+   *
+   * Read ahead: once the first page has told the total and the page size, the next pages' offsets
+   * are known, so up to `readAhead` of them are requested at once (the transport bounds what is in
+   * flight and paces it). At 100,000 accounts the listing was the critical path of a run with
+   * nothing to do, one round trip after another. Pages are still taken in order and checked by the
+   * rules above, exactly as if read one by one: a page is used only if it was asked for at the
+   * offset the previous page leads to. If the server's page size changes, the pages asked for at
+   * other offsets are dropped and reading goes on from where the last page ended.
    */
   private async *pages<T extends DockerUser | ReadGroup>(path: '/Users' | '/Groups', read: (v: unknown) => T): AsyncGenerator<T> {
     const seen = new Set<string>();
     const cap = Math.ceil(this.maxUsers / this.pageSize) + 1;
     let advertised: { total: number; perPage: number; pages: number } | null = null;
+    const request = (startIndex: number, page: number) => this.http.request({ method: 'GET', path, query: { startIndex, count: this.pageSize }, label: `page ${page}` });
+    const ahead = new Map<number, Promise<ScimResponse>>();
+    const readAhead = (from: number, page: number) => {
+      if (advertised === null) return;
+      const last = Math.min(advertised.pages, cap);
+      for (let i = 0, start = from, p = page; i < this.readAhead && p <= last; i++, start += advertised.perPage, p++) {
+        if (ahead.has(start)) continue;
+        const pending = request(start, p);
+        // Its failure is seen when (if) the page is taken; one never taken must not crash the process.
+        pending.catch(() => {});
+        ahead.set(start, pending);
+      }
+    };
     let startIndex = 1;
     for (let page = 1; ; page++) {
-      const label = `page ${page}`;
-      const op = `GET ${path} (${label})`;
+      const op = `GET ${path} (page ${page})`;
       // A read stopped part-way is thrown away whole, so shutdown need not wait for the rest.
       if (this.signal?.aborted) throw shutdownBetweenPages(op);
-      const res = await this.http.request({ method: 'GET', path, query: { startIndex, count: this.pageSize }, label });
+      const early = ahead.get(startIndex);
+      ahead.delete(startIndex);
+      const res = await (early ?? request(startIndex, page));
       const list = this.read(res, op, readList);
       const items = list.resources.map((r) => this.read(res, op, () => read(r)));
       const fresh: T[] = [];
@@ -273,6 +298,7 @@ export class DockerScimClient {
         );
       }
       if (page >= cap) throw readLimitError(`GET ${path}`, res.status, { pages: page, records: seen.size, maxUsers: this.maxUsers, pageSize: this.pageSize });
+      readAhead(startIndex, page + 1);
     }
   }
 

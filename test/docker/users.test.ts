@@ -79,7 +79,30 @@ describe('paging', () => {
     const err = (await collect(client.users()).catch((e: unknown) => e)) as DockerApiError;
     expect(err).toMatchObject({ code: 'DOCKER_BAD_RESPONSE' });
     expect(err.message).toContain('startIndex');
-    expect(emu.http.count({ route: 'listUsers' })).toBe(2);
+    // Page 1, the repeating page 2, and at most the page read ahead after it: never a loop.
+    expect(emu.http.count({ route: 'listUsers' })).toBeLessThanOrEqual(3);
+  });
+
+  it('once the first page gives the total, the next pages are requested at once, and taken in order', async () => {
+    const { emu, client } = await setup({ latencyMs: 20 }, { concurrency: 4 });
+    for (let i = 0; i < 2000; i++) emu.seedUser({ userName: `user${i}@example.com` });
+    const users = await collect(client.users());
+    expect(users.map((u) => u.userName)).toEqual(Array.from({ length: 2000 }, (_, i) => `user${i}@example.com`));
+    const starts = emu.http.requests.filter((r) => r.route === 'listUsers').map((p) => Number(new URLSearchParams(p.query).get('startIndex')));
+    expect(starts.sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => 1 + 200 * i));
+    // One round trip after another would never overlap.
+    expect(emu.load.maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('a page shorter than the first one: the pages asked for ahead at other offsets are dropped, nothing is skipped or read twice', async () => {
+    const { emu, client } = await setup({}, { pageSize: 2 });
+    for (let i = 0; i < 7; i++) emu.seedUser({ userName: `user${i}@example.com` });
+    const short = (await (await fetch(`${emu.baseUrl}/Users?startIndex=3&count=1`, { headers: { authorization: `Bearer ${emu.token}` } })).json()) as Record<string, unknown>;
+    expect(short.totalResults).toBe(7);
+    emu.http.resetLog();
+    emu.http.faults.add({ route: 'listUsers', page: 2, action: { type: 'status', status: 200, body: short } });
+    const users = await collect(client.users());
+    expect(users.map((u) => u.userName)).toEqual(Array.from({ length: 7 }, (_, i) => `user${i}@example.com`));
   });
 
   it('an error on page 2 makes snapshot() throw', async () => {
