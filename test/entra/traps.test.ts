@@ -119,12 +119,29 @@ describe('gotcha 8: a throttled $batch item comes inside a 200 and is retried af
   });
 
   it('builds batch items with URLs relative to the version, at most 20 a batch', async () => {
-    fx = await startFixture({ users: 45 });
+    // Pages of one user: the tenant listing finds fewer than a batch reads a request, so it stops
+    // after three pages and the rest are read by id.
+    fx = await startFixture({ users: 45, emulator: { pageSize: 1 } });
     await fx.source().read();
+    expect(fx.emu.http.count({ route: 'users' })).toBe(3);
     const batches = fx.emu.http.requests.filter((r) => r.route === 'batch');
-    // 45 plain + bob, frank, grace, heidi (alice came with acme:backend's members) + 3 group names = 52 items.
-    expect(batches.map((b) => (b.body as { requests: unknown[] }).requests.length).sort()).toEqual([12, 20, 20]);
+    // 45 plain + bob, frank, grace, heidi (alice came with acme:backend's members) − 3 listed + 3 group names = 49 items.
+    expect(batches.map((b) => (b.body as { requests: unknown[] }).requests.length).sort()).toEqual([20, 20, 9]);
     for (const b of batches) for (const item of (b.body as { requests: Array<{ url: string; method: string }> }).requests) expect(item.url).toMatch(/^\/(users|groups)\/[^/]+\?\$select=/);
+  });
+
+  it('directly assigned users come from a listing of the tenant, a page of 999 for one request, not one $batch item each', async () => {
+    fx = await startFixture({ users: 45 });
+    const snap = await fx.source().read();
+    expect(fx.emu.http.count({ route: 'users' })).toBe(1);
+    const listing = fx.emu.http.requests.find((r) => r.route === 'users');
+    expect(new URLSearchParams(listing?.query).get('$top')).toBe('999');
+    expect(new URLSearchParams(listing?.query).get('$select')).toContain('accountEnabled');
+    // Only the three group names are read by id.
+    const items = fx.emu.http.requests.filter((r) => r.route === 'batch').flatMap((b) => (b.body as { requests: Array<{ url: string }> }).requests.map((i) => i.url));
+    expect(items.map((u) => u.split('?')[0]?.split('/')[1])).toEqual(['groups', 'groups', 'groups']);
+    expect(snap.users).toHaveLength(52);
+    expect(byName(snap, 'user7@example.com')).toMatchObject({ active: true, groups: [] });
   });
 });
 

@@ -4,7 +4,7 @@ import type { IdpGroup, IdpSnapshot, IdpUser, SourceNote } from '../../model/idp
 import type { TransportObserver } from '../../model/telemetry.ts';
 import type { BackoffPolicy } from '../../util/retry.ts';
 import { eachLimited } from '../../util/concurrency.ts';
-import { batchGet, type BatchGet } from './batch.ts';
+import { batchGet, MAX_BATCH_ITEMS, type BatchGet } from './batch.ts';
 import type { GraphApi } from './client.ts';
 import { EntraAbortedError, EntraMalformedError, EntraOffOriginError, READ_PERMISSIONS, originOf } from './errors.ts';
 import {
@@ -29,8 +29,10 @@ import {
  * 3. the members of each assigned group: direct members by default, as Entra's own provisioning
  *    does (§7, gotcha 12), or `transitiveMembers`; listed with the user properties selected, so most
  *    users need no request of their own;
- * 4. one `$batch` run for the rest: every assigned group's name, directly assigned users not met in
- *    a member listing, and members that came back without their properties (gotcha 11).
+ * 4. directly assigned users not met in a member listing: from a listing of the tenant's users
+ *    while it finds enough of them a page (see `listUsers`);
+ * 5. one `$batch` run for the rest: every assigned group's name, the users the listing did not
+ *    reach, and members that came back without their properties (gotcha 11).
  * Each listing is an async generator that yields a page at a time and throws on any page that
  * failed (after retries) or does not look like Graph's: a caller cannot mistake a partial list for a
  * whole one, so a hiccup never makes assigned users look unassigned.
@@ -133,6 +135,38 @@ export async function* pages(
     visited.add(link);
     next = link;
   }
+}
+
+/**
+ * Users by id, from `GET /users?$select=…&$top=999`, the tenant's users a page at a time. Read one by
+ * one (inside `$batch`), 100,000 directly assigned users cost 100,000 resource units and 5,000
+ * requests on every run, ~5 minutes of Graph's budget for a large tenant (reference §3: 8,000 RU /
+ * 10 s); a page of 999 costs 1 RU. The tenant may hold far more users than are assigned, though, so
+ * the listing goes on only while it pays: it stops once every wanted user is found, or after three
+ * pages when it has found fewer than a `$batch` request reads (20) per page on average (the rest are
+ * then read by id), or before the page cap MAX_USERS sets. Only users read with every selected
+ * property are taken (gotcha 11: without User.Read.All, Graph returns nulls); the others are read
+ * by id, which fails with the permission hint.
+ */
+async function listUsers(deps: ReadDeps, wanted: readonly string[], counter: PageCounter): Promise<Map<string, UserWire>> {
+  const byKey = new Map(wanted.map((id) => [id.toLowerCase(), id]));
+  const found = new Map<string, UserWire>();
+  const lastPage = pageCap(deps.maxUsers) - 1;
+  let page = 0;
+  const listing = pages(deps, { path: '/users', route: 'GET /users', select: userSelect(deps.attributes) }, (n) => `GET /users (page ${n})`, 'read', counter);
+  for await (const items of listing) {
+    page += 1;
+    for (const raw of items) {
+      const u = (raw ?? {}) as UserWire;
+      const id = typeof u.id === 'string' ? byKey.get(u.id.toLowerCase()) : undefined;
+      if (id !== undefined && isFullyRead(u)) found.set(id, u);
+    }
+    deps.observer?.listed?.('entra', 'users', found.size, wanted.length);
+    if (found.size === wanted.length) break;
+    if (page >= 3 && found.size / page < MAX_BATCH_ITEMS) break;
+    if (page >= lastPage) break;
+  }
+  return found;
 }
 
 function str(v: unknown): string | null {
@@ -293,11 +327,16 @@ export async function readEntra(deps: ReadDeps, requests: () => number): Promise
   // refused too, the read fails with the permission hint.
   const toRead = [...new Set([...assigned.users.keys(), ...groupsOf.keys()])].filter((id) => !users.has(id)).sort();
 
-  // 4. One batch run: group names, and the users still to read.
+  // 4. Most of them from a listing of the tenant's users, when there are more than one batch holds.
+  const listed = toRead.length > MAX_BATCH_ITEMS ? await listUsers(deps, toRead, counter) : new Map<string, UserWire>();
+  for (const [id, u] of listed) users.set(id, u);
+  const stillToRead = toRead.filter((id) => !listed.has(id));
+
+  // 5. One batch run: group names, and the users still to read.
   const select = userSelect(deps.attributes).join(',');
   const items: BatchGet[] = [
     ...groupIds.map((id): BatchGet => ({ key: `g:${id}`, url: `/groups/${id}?$select=id,displayName`, describe: `GET /groups/${id}`, subject: 'group' })),
-    ...toRead.map((id): BatchGet => ({ key: `u:${id}`, url: `/users/${id}?$select=${select}`, describe: `GET /users/${id}`, subject: 'user' })),
+    ...stillToRead.map((id): BatchGet => ({ key: `u:${id}`, url: `/users/${id}?$select=${select}`, describe: `GET /users/${id}`, subject: 'user' })),
   ];
   const read = items.length > 0 ? await batchGet(items, deps) : new Map<string, Record<string, unknown>>();
 
@@ -309,7 +348,7 @@ export async function readEntra(deps: ReadDeps, requests: () => number): Promise
     if (name === null) throw deps.fail(new EntraMalformedError(`the group's displayName is ${raw === undefined || raw === null || raw === '' ? 'missing' : `not a string (${typeName(raw)})`}`), `GET /groups/${id} (in $batch)`, 'group');
     groupName.set(id, name);
   }
-  for (const id of toRead) {
+  for (const id of stillToRead) {
     const u = read.get(`u:${id}`) as UserWire | undefined;
     if (!u || !isFullyRead(u)) {
       throw deps.fail(
@@ -372,7 +411,7 @@ export async function readEntra(deps: ReadDeps, requests: () => number): Promise
 
   const stats = { requests: requests(), pages: counter.pages, durationMs: Math.round(performance.now() - started) };
   deps.logger.info(
-    { users: idpUsers.length, groups: idpGroups.length, directAssignments: assigned.users.size, batched: items.length, notes: notes.length, ...stats },
+    { users: idpUsers.length, groups: idpGroups.length, directAssignments: assigned.users.size, listed: listed.size, batched: items.length, notes: notes.length, ...stats },
     'entra read complete',
   );
   return { source: 'entra', users: idpUsers, groups: idpGroups, notes, stats };
