@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../logging/logger.ts';
 import type { TransportObserver } from '../model/telemetry.ts';
-import { backoffMs, type BackoffPolicy } from '../util/retry.ts';
+import { backoffMs, type BackoffPolicy } from '../transport/wait-time.ts';
 import type { Alert } from './alerts.ts';
 
 /**

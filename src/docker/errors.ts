@@ -4,7 +4,7 @@
  * client knows about the request, never from its headers, so the token cannot end up in one.
  */
 import { AppError, type AppErrorInit } from '../model/errors.ts';
-import { causeChain } from '../util/retry.ts';
+import { causeChain } from '../transport/network.ts';
 
 export interface DockerApiErrorInit extends Omit<AppErrorInit, 'system' | 'remoteMessage' | 'remoteCode'> {
   /** DOCKER_SEATS, DOCKER_UNAUTHORIZED, DOCKER_CONFLICT, DOCKER_NOT_FOUND, DOCKER_RATE_LIMITED, DOCKER_HTTP_<status>, DOCKER_NETWORK, DOCKER_TIMEOUT, DOCKER_BAD_RESPONSE, DOCKER_REDIRECT, DOCKER_READ_LIMIT. */

@@ -1,11 +1,13 @@
 /**
  * The transport under the Docker SCIM client: one place that sends requests, bounds how many are
- * in flight, paces on Docker's rate-limit headers, retries what is worth retrying, and turns every
- * failure into a DockerApiError. Node's global fetch (undici) keeps connections alive by default.
+ * in flight, and turns every failure into a DockerApiError. Retries and pacing are the shared
+ * transport policy (src/transport/); what is Docker's here is its quirks. Node's global fetch
+ * (undici) keeps connections alive by default.
  *
- * Retried: 429 (after the server's Retry-After / X-Retry-After / X-RateLimit-Reset), 500, 502,
- * 503, 504, timeouts and connection resets, with capped exponential backoff and full jitter.
- * Everything else is answered at once: a 4xx will not change by asking again.
+ * Retried (transport/systems.ts DOCKER): 429 (after Retry-After / X-Retry-After / X-RateLimit-Reset),
+ * 500, 502, 503, 504, timeouts and connection resets, with capped exponential backoff and full
+ * jitter; an unreadable 2xx only for a GET, PUT or DELETE. Everything else is answered at once: a
+ * 4xx will not change by asking again. Pacing reads X-RateLimit-Limit/-Remaining/-Reset.
  *
  * Shutdown (`signal`) ends any wait at once (backoff, Retry-After, pacing) and the request is not
  * sent again: DOCKER_ABORTED, or DOCKER_ABORTED_UNCONFIRMED for a write an earlier attempt of which
@@ -16,13 +18,18 @@
  * origins but re-send the body, i.e. the user record, wherever a Location points. Only a GET is
  * followed, and only within the configured origin (DESIGN.md invariant 10).
  */
-import { setTimeout as delay } from 'node:timers/promises';
+import { deadline } from '../transport/deadline.ts';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../logging/logger.ts';
 import type { TransportObserver } from '../model/telemetry.ts';
-import { backoffMs, causeChain, isRateLimitWait, isTransientNetworkError, retryAfterMs, type BackoffPolicy, type HeaderSource } from '../util/retry.ts';
+import { isTransientNetworkError, neverSent } from '../transport/network.ts';
+import { Pacer } from '../transport/pacer.ts';
+import { throttlePauseMs, type Outcome } from '../transport/policy.ts';
+import { dockerQuota } from '../transport/quota.ts';
+import { withRetries, type LoopEnd } from '../transport/retry-loop.ts';
+import { DOCKER } from '../transport/systems.ts';
+import type { BackoffPolicy, HeaderSource } from '../transport/wait-time.ts';
 import { badResponseError, networkError, redirectError, responseError, DockerApiError } from './errors.ts';
-import { RateBudget } from './pacer.ts';
-import { Semaphore } from './semaphore.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -77,26 +84,22 @@ export interface TransportStats {
   paceWaitMs: number;
 }
 
-/** Beyond this, a server-requested wait is not honoured: the run fails and says so, rather than hang. */
-const MAX_SERVER_WAIT_MS = 5 * 60_000;
-/** A pacing wait never exceeds a window plus slack, whatever a skewed clock makes the reset look like. */
-const MAX_PACE_WAIT_MS = 65_000;
-const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
 /** Methods safe to send again after an unreadable answer (the write may have happened). */
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(['GET', 'PUT', 'DELETE']);
 /** Same-origin redirects one GET may follow; more is a loop or a misconfiguration. */
 const MAX_REDIRECTS = 5;
+/** The one bucket: Docker states one per-minute limit per token (docker-scim.md §4). */
+const BUCKET = 'docker';
 
-type Outcome =
+type Exchange =
   | { kind: 'response'; status: number; headers: Headers; text: string }
   | { kind: 'timeout'; error: unknown }
   | { kind: 'network'; error: unknown; transient: boolean }
   /** A 3xx this client will not follow; `to` is the Location's origin only (its path and query may name people). */
-  | { kind: 'redirect'; status: number; to: string | null; hops: number }
-  /** Shutdown came while this attempt waited for the pacing gate: it was not sent. */
-  | { kind: 'aborted' };
+  | { kind: 'redirect'; status: number; to: string | null; hops: number };
 
-type Failure = { error: DockerApiError; retry: boolean; serverWaitMs: number | null; status: number | null };
+/** One attempt as the retry loop sees it, with what this file needs to finish: the parsed body when it was a success. */
+type Sent = { exchange: Exchange; body: { ok: true; value: unknown } | { ok: false; why: string } | null };
 
 export class ScimTransport {
   readonly stats: TransportStats = { requests: 0, byStatus: {}, throttled: 0, retries: 0, retryWaitMs: 0, paceWaitMs: 0 };
@@ -104,9 +107,19 @@ export class ScimTransport {
   private readonly base: string;
   private readonly origin: string;
   private readonly log: Logger;
-  private readonly slots: Semaphore;
-  private readonly budget = new RateBudget();
-  private sending = 0;
+  /** One per client, shared by every call: `concurrency` bounds paging, lookups and writes together. */
+  private readonly slots: LimitFunction;
+  private readonly pacer = new Pacer({
+    // One request's worth of room for another consumer of the same token and for the window's edge.
+    reserve: () => 1,
+    afterReset: 'refill',
+    assumedWindowMs: 60_000,
+    learnFirst: false,
+    // Past the advertised reset by a little absorbs timer and clock granularity.
+    resetMarginMs: 50,
+    // A window plus slack, whatever a skewed clock makes the reset look like.
+    maxWaitMs: 65_000,
+  });
 
   constructor(opts: TransportOptions) {
     this.opts = opts;
@@ -114,7 +127,7 @@ export class ScimTransport {
     // The origin alone (no path, no userinfo) is what errors name: enough to find the host.
     this.origin = new URL(this.base).origin;
     this.log = opts.logger;
-    this.slots = new Semaphore(opts.concurrency);
+    this.slots = pLimit(Math.max(1, Math.floor(opts.concurrency)));
   }
 
   async request(req: ScimRequest): Promise<ScimResponse> {
@@ -122,94 +135,70 @@ export class ScimTransport {
     const route = `${req.method} ${req.path.replace(/^\/(Users|Groups)\/[^/?]+/, '/$1/{id}')}`;
     const url = this.url(req);
     const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
-    let ambiguousAttempts = 0;
-    // What the last attempt got, for the error when shutdown stops the retries.
-    let last: number | string | null = null;
-    const stopped = (): DockerApiError => {
-      const error = abortedError(operation, req.method, last, ambiguousAttempts > 0);
-      this.log.warn({ route, path: req.path, label: req.label, code: error.code }, error.message);
-      return error;
-    };
-    for (let attempt = 0; ; attempt++) {
-      const t0 = Date.now();
-      const outcome = await this.follow(req.method, url, payload);
-      if (outcome.kind === 'aborted') throw stopped();
-      const attempts = attempt + 1;
-      this.log.debug({ route, path: req.path, status: outcome.kind === 'response' || outcome.kind === 'redirect' ? outcome.status : outcome.kind, ms: Date.now() - t0, attempt: attempts }, `docker: ${operation}`);
-      if (outcome.kind === 'redirect') {
-        // Never retried: asking again gets the same redirect.
-        const error = redirectError({ operation, method: req.method, status: outcome.status, to: outcome.to, origin: this.origin, hops: outcome.hops, ambiguous: ambiguousAttempts > 0 });
-        this.log.error({ route, path: req.path, label: req.label, status: outcome.status, location: outcome.to, attempts, code: error.code }, error.message);
-        throw error;
-      }
-      let failure: Failure;
-      if (outcome.kind === 'response') {
-        const { status, headers, text } = outcome;
-        if ((status >= 200 && status < 300) || req.accept?.includes(status)) {
-          const parsed = parseJson(text);
-          if (parsed.ok) return { status, body: parsed.value, headers, ambiguousAttempts };
-          failure = { error: badResponseError(operation, status, parsed.why), retry: IDEMPOTENT.has(req.method), serverWaitMs: null, status };
-        } else {
-          const { detail, scimType } = this.errorBody(text);
-          failure = {
-            error: responseError({ operation, status, attempts, ...(detail !== undefined ? { detail } : {}), ...(scimType !== undefined ? { scimType } : {}) }),
-            retry: RETRY_STATUSES.has(status),
-            // A 429 may point at any of Docker's headers; a 5xx only at an explicit Retry-After,
-            // not at X-RateLimit-Reset, which every answer carries and which says nothing about the failure.
-            serverWaitMs: status === 429 ? retryAfterMs(headers) : retryAfterMs(onlyRetryHeaders(headers)),
-            status,
-          };
-        }
-      } else if (outcome.kind === 'timeout') {
-        failure = { error: networkError(operation, this.origin, attempts, outcome.error, this.opts.timeoutMs), retry: true, serverWaitMs: null, status: null };
-      } else {
-        failure = { error: networkError(operation, this.origin, attempts, outcome.error, null), retry: outcome.transient, serverWaitMs: null, status: null };
-      }
-
-      const what = failure.status !== null ? failure.status : outcome.kind;
-      if (!failure.retry || attempt >= this.opts.maxRetries) {
-        this.log.error({ route, path: req.path, label: req.label, status: what, attempts, code: failure.error.code }, failure.error.message);
-        throw failure.error;
-      }
-      if (failure.serverWaitMs !== null && failure.serverWaitMs > MAX_SERVER_WAIT_MS) {
-        this.log.error({ route, path: req.path, status: what, waitMs: failure.serverWaitMs }, `docker: ${operation}: Docker asked to wait ${Math.round(failure.serverWaitMs / 1000)} s, longer than this client waits`);
-        throw failure.error;
-      }
-      const waitMs = failure.serverWaitMs ?? backoffMs(attempt, this.opts.backoff);
-      // A 429 is about the token, not this request: hold every request until the wait is over.
-      if (failure.status === 429) this.budget.pause(Date.now() + waitMs);
-      // A 429 is refused before any work, and a refused connection never reached Docker; anything
-      // else retried may have been acted on.
-      else if (!(outcome.kind === 'network' && neverSent(outcome.error))) ambiguousAttempts++;
-      last = what;
-      if (this.opts.signal?.aborted) throw stopped();
-      this.stats.retries++;
-      this.stats.retryWaitMs += waitMs;
-      this.opts.observer?.retry('docker');
-      this.log.warn(
-        { route, path: req.path, label: req.label, status: what, waitMs, attempt: attempts, maxRetries: this.opts.maxRetries, serverAsked: failure.serverWaitMs !== null },
-        `docker: ${operation} got ${what}; retrying in ${waitMs} ms (retry ${attempts} of ${this.opts.maxRetries})`,
-      );
-      if (!(await this.wait(waitMs, isRateLimitWait(failure.status, failure.serverWaitMs !== null)))) throw stopped();
-    }
+    const end = await withRetries<Sent>({
+      policy: DOCKER,
+      settings: { maxRetries: this.opts.maxRetries, backoff: this.opts.backoff },
+      idempotent: IDEMPOTENT.has(req.method),
+      signal: this.opts.signal,
+      send: async (attempt) => {
+        const t0 = Date.now();
+        const exchange = await this.follow(req.method, url, payload);
+        if (exchange === null) return null;
+        const status = exchange.kind === 'response' || exchange.kind === 'redirect' ? exchange.status : exchange.kind;
+        this.log.debug({ route, path: req.path, status, ms: Date.now() - t0, attempt: attempt + 1 }, `docker: ${operation}`);
+        return outcomeOf(exchange, req.accept);
+      },
+      onRetry: ({ value, attempts, waitMs, serverAsked, throttled }) => {
+        // A 429 is about the token, not this request: hold every request until the wait is over.
+        if (throttled) this.pacer.pause(BUCKET, Date.now() + waitMs);
+        this.stats.retries++;
+        this.stats.retryWaitMs += waitMs;
+        this.opts.observer?.retry('docker');
+        const what = describe(value.exchange);
+        this.log.warn(
+          { route, path: req.path, label: req.label, status: what, waitMs, attempt: attempts, maxRetries: this.opts.maxRetries, serverAsked },
+          `docker: ${operation} got ${what}; retrying in ${waitMs} ms (retry ${attempts} of ${this.opts.maxRetries})`,
+        );
+      },
+      onRateLimitWait: (ms) => this.opts.observer?.waited('docker', ms),
+    });
+    return this.finish(req, end, { operation, route });
   }
 
-  /**
-   * Waits `ms`, or less if shutdown comes first; false then. A rate-limit wait is reported to the
-   * observer for the time it really took.
-   */
-  private async wait(ms: number, rateLimit: boolean): Promise<boolean> {
-    const signal = this.opts.signal;
-    const t0 = Date.now();
-    try {
-      await delay(ms, undefined, signal ? { signal } : {});
-      return true;
-    } catch (err) {
-      if (signal?.aborted) return false;
-      throw err;
-    } finally {
-      if (rateLimit) this.opts.observer?.waited('docker', Math.max(0, Date.now() - t0));
+  /** The loop's end as this client's answer or error, logged once. */
+  private finish(req: ScimRequest, end: LoopEnd<Sent>, names: { operation: string; route: string }): ScimResponse {
+    const { operation, route } = names;
+    if (end.kind === 'aborted') {
+      const last = end.last === null ? null : describe(end.last.value.exchange);
+      const error = abortedError(operation, req.method, last, end.ambiguousAttempts > 0);
+      this.log.warn({ route, path: req.path, label: req.label, code: error.code }, error.message);
+      throw error;
     }
+    const { exchange, body } = end.last.value;
+    const attempts = end.attempts;
+    let error: DockerApiError;
+    if (exchange.kind === 'redirect') {
+      // Never retried: asking again gets the same redirect.
+      error = redirectError({ operation, method: req.method, status: exchange.status, to: exchange.to, origin: this.origin, hops: exchange.hops, ambiguous: end.ambiguousAttempts > 0 });
+      this.log.error({ route, path: req.path, label: req.label, status: exchange.status, location: exchange.to, attempts, code: error.code }, error.message);
+      throw error;
+    }
+    if (exchange.kind === 'response') {
+      const { status, headers, text } = exchange;
+      if (body?.ok) return { status, body: body.value, headers, ambiguousAttempts: end.ambiguousAttempts };
+      if (body && !body.ok) error = badResponseError(operation, status, body.why);
+      else error = responseError({ operation, status, attempts, ...this.errorBody(text) });
+    } else {
+      error = networkError(operation, this.origin, attempts, exchange.error, exchange.kind === 'timeout' ? this.opts.timeoutMs : null);
+    }
+    const what = describe(exchange);
+    if (end.why === 'too-long') {
+      const waitMs = end.serverWaitMs ?? 0;
+      this.log.error({ route, path: req.path, status: what, waitMs }, `docker: ${operation}: Docker asked to wait ${Math.round(waitMs / 1000)} s, longer than this client waits`);
+    } else {
+      this.log.error({ route, path: req.path, label: req.label, status: what, attempts, code: error.code }, error.message);
+    }
+    throw error;
   }
 
   private url(req: ScimRequest): string {
@@ -218,34 +207,41 @@ export class ScimTransport {
   }
 
   /**
-   * One attempt, with the redirects a GET may follow. A write is never followed, to any origin: its
-   * body would go where nobody configured (and a same-origin Location could still be a trap, e.g.
-   * a POST turned into a GET by a 302). A GET is followed only to the configured origin (scheme,
-   * host and port), where the token goes anyway: every hop is sent by `send`, token included, so
-   * another origin would receive it, and its answer would be read as Docker's.
+   * One attempt, with the redirects a GET may follow; null when shutdown stopped it before it was
+   * sent. A write is never followed, to any origin: its body would go where nobody configured (and
+   * a same-origin Location could still be a trap, e.g. a POST turned into a GET by a 302). A GET is
+   * followed only to the configured origin (scheme, host and port), where the token goes anyway:
+   * every hop is sent by `send`, token included, so another origin would receive it, and its answer
+   * would be read as Docker's.
    */
-  private async follow(method: HttpMethod, url: string, payload: string | undefined): Promise<Outcome> {
+  private async follow(method: HttpMethod, url: string, payload: string | undefined): Promise<Exchange | null> {
     let current = url;
     for (let hops = 1; ; hops++) {
-      const outcome = await this.send(method, current, payload);
-      if (outcome.kind !== 'response' || outcome.status < 300 || outcome.status > 399) return outcome;
-      const next = resolveLocation(outcome.headers.get('location'), current);
+      const exchange = await this.send(method, current, payload);
+      if (exchange === null || exchange.kind !== 'response' || exchange.status < 300 || exchange.status > 399) return exchange;
+      const next = resolveLocation(exchange.headers.get('location'), current);
       const to = next === null ? null : new URL(next).origin;
-      if (method !== 'GET' || next === null || to !== this.origin || hops > MAX_REDIRECTS) return { kind: 'redirect', status: outcome.status, to, hops };
-      this.log.debug({ status: outcome.status, hops }, 'docker: following a redirect within the SCIM origin');
+      if (method !== 'GET' || next === null || to !== this.origin || hops > MAX_REDIRECTS) return { kind: 'redirect', status: exchange.status, to, hops };
+      this.log.debug({ status: exchange.status, hops }, 'docker: following a redirect within the SCIM origin');
       current = next;
     }
   }
 
   /** One request: a slot, the pacing gate, then the request and its whole body under one timeout. */
-  private async send(method: HttpMethod, url: string, payload: string | undefined): Promise<Outcome> {
-    const release = await this.slots.acquire();
-    try {
-      if (!(await this.gate())) return { kind: 'aborted' };
-      this.budget.started();
+  private send(method: HttpMethod, url: string, payload: string | undefined): Promise<Exchange | null> {
+    return this.slots(async () => {
+      let heldSince: number | null = null;
+      const ticket = await this.pacer.take(BUCKET, 1, this.opts.signal, (waitMs) => {
+        heldSince ??= Date.now();
+        this.stats.paceWaitMs += waitMs;
+        this.log.info({ waitMs }, `docker: pacing: waiting ${waitMs} ms for the rate-limit window`);
+      });
+      // Held for the window or a 429's pause: rate-limit wait, for as long as it really took.
+      if (heldSince !== null) this.opts.observer?.waited('docker', Math.max(0, Date.now() - heldSince));
+      if (ticket === null) return null;
       this.stats.requests++;
-      this.sending++;
-      const signal = AbortSignal.timeout(this.opts.timeoutMs);
+      const timeout = deadline(this.opts.timeoutMs);
+      const signal = timeout.signal;
       try {
         const res = await fetch(url, {
           method,
@@ -260,36 +256,23 @@ export class ScimTransport {
           signal,
         });
         const text = await res.text();
-        this.budget.observe(res.headers, this.sending - 1, Date.now());
+        const now = Date.now();
+        this.pacer.settle(ticket, dockerQuota(res.headers, now), res.status === 429 ? throttlePauseMs(DOCKER, res.headers, now) : null);
         this.count(method, res.status);
         if (res.status === 429) this.stats.throttled++;
         return { kind: 'response', status: res.status, headers: res.headers, text };
       } catch (err) {
-        if (signal.aborted && (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError') {
+        this.pacer.settle(ticket, null);
+        if (timeout.expired) {
           this.count(method, 'timeout');
           return { kind: 'timeout', error: err };
         }
         this.count(method, 'network');
         return { kind: 'network', error: err, transient: isTransientNetworkError(err) };
       } finally {
-        this.sending--;
+        timeout.clear();
       }
-    } finally {
-      release();
-    }
-  }
-
-  /** Waits while a 429 pause is on or the window's budget is spent; false when shutdown ended the wait. */
-  private async gate(): Promise<boolean> {
-    for (;;) {
-      const wait = Math.min(this.budget.delayMs(Date.now()), MAX_PACE_WAIT_MS);
-      if (wait <= 0) return true;
-      // Checked only when there is a wait: a request that may go now goes, shutdown or not.
-      if (this.opts.signal?.aborted) return false;
-      this.stats.paceWaitMs += wait;
-      this.log.info({ waitMs: wait }, `docker: pacing: waiting ${wait} ms for the rate-limit window`);
-      if (!(await this.wait(wait, true))) return false;
-    }
+    });
   }
 
   private count(method: HttpMethod, status: number | 'timeout' | 'network'): void {
@@ -317,6 +300,32 @@ export class ScimTransport {
   }
 }
 
+/** What the retry policy needs to know of an exchange; a success or an accepted status is parsed here, once. */
+function outcomeOf(exchange: Exchange, accept: readonly number[] | undefined): { outcome: Outcome; value: Sent } {
+  switch (exchange.kind) {
+    case 'response': {
+      const { status, headers, text } = exchange;
+      if ((status >= 200 && status < 300) || accept?.includes(status)) {
+        const body = parseJson(text);
+        return { outcome: body.ok ? { kind: 'answer', status, headers } : { kind: 'unreadable', status }, value: { exchange, body } };
+      }
+      return { outcome: { kind: 'answer', status, headers }, value: { exchange, body: null } };
+    }
+    // A 3xx not followed is final: asking again gets the same redirect.
+    case 'redirect':
+      return { outcome: { kind: 'answer', status: exchange.status, headers: { get: () => null } }, value: { exchange, body: null } };
+    case 'timeout':
+      return { outcome: { kind: 'timeout' }, value: { exchange, body: null } };
+    case 'network':
+      return { outcome: { kind: 'network', transient: exchange.transient, neverSent: neverSent(exchange.error) }, value: { exchange, body: null } };
+  }
+}
+
+/** How an attempt ended, for logs and errors: its status, or `timeout` / `network`. */
+function describe(exchange: Exchange): number | string {
+  return exchange.kind === 'response' || exchange.kind === 'redirect' ? exchange.status : exchange.kind;
+}
+
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false; why: string } {
   if (text.trim() === '') return { ok: true, value: undefined };
   try {
@@ -336,14 +345,6 @@ function resolveLocation(location: string | null, base: string): string | null {
   }
 }
 
-/** Failures that prove the request never reached the server. */
-function neverSent(err: unknown): boolean {
-  return causeChain(err).some((e) => {
-    const code = (e as { code?: unknown }).code;
-    return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
-  });
-}
-
 /**
  * Shutdown stopped the request before it was sent (again). Nothing is half-done unless an earlier
  * attempt of a write went unanswered (timeout, reset, 5xx): Docker may have done it, so the code
@@ -360,8 +361,4 @@ function abortedError(operation: string, method: HttpMethod, last: number | stri
       : 'Docker acted on no attempt of it, so it holds what it held before; the next run plans this again.',
     transient: true,
   });
-}
-
-function onlyRetryHeaders(headers: HeaderSource): HeaderSource {
-  return { get: (name) => (name === 'retry-after' || name === 'x-retry-after' ? headers.get(name) : null) };
 }

@@ -1,17 +1,23 @@
-/** Runs `work` over `items`, `limit` at a time; the first failure stops new work and is rethrown. */
+import pLimit from 'p-limit';
+
+/**
+ * Runs `work` over `items`, `limit` at a time. The first failure stops new work, waits for what is
+ * already running (so nothing is left half-done behind the caller's back), and is rethrown.
+ */
 export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
+  const run = pLimit(Math.max(1, Math.floor(limit) || 1));
   let failure: { err: unknown } | null = null;
-  const worker = async () => {
-    while (failure === null && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  await Promise.all(
+    items.map((item) =>
+      run(async () => {
+        if (failure !== null) return;
+        try {
+          await work(item);
+        } catch (err) {
+          failure ??= { err };
+        }
+      }),
+    ),
+  );
   if (failure !== null) throw (failure as { err: unknown }).err;
 }

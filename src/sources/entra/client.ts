@@ -1,11 +1,16 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { deadline } from '../../transport/deadline.ts';
 import { ClientCertificateCredential, ClientSecretCredential, type AccessToken, type ClientSecretCredentialOptions, type GetTokenOptions, type TokenCredential } from '@azure/identity';
 import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, TelemetryHandler, type Context, type Middleware, type MiddlewareOptions } from '@microsoft/microsoft-graph-client';
 // Under ESM the directory import throws ERR_UNSUPPORTED_DIR_IMPORT (gotcha 13).
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { Logger } from '../../logging/logger.ts';
 import type { TransportObserver } from '../../model/telemetry.ts';
-import { backoffMs, isRateLimitWait, isTransientNetworkError, retryAfterMs, type BackoffPolicy } from '../../util/retry.ts';
+import { GraphPacing } from '../../transport/graph-pacing.ts';
+import { isFetchFailure, isTransientNetworkError, neverSent } from '../../transport/network.ts';
+import type { Outcome } from '../../transport/policy.ts';
+import { withRetries } from '../../transport/retry-loop.ts';
+import { GRAPH } from '../../transport/systems.ts';
+import type { BackoffPolicy } from '../../transport/wait-time.ts';
 import { EntraAbortedError, EntraHttpError, EntraMalformedError, EntraOffOriginError, EntraTokenError, EntraTransportError, errorCode, originOf } from './errors.ts';
 
 /**
@@ -40,10 +45,6 @@ const MICROSOFT_AUTHORITY_HOSTS = new Set([
 /** The SDK's own GRAPH_URLS (§6): these get a token without customHosts. */
 const MICROSOFT_GRAPH_HOSTS = new Set(['graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'graph.microsoft.de', 'microsoftgraph.chinacloudapi.cn', 'canary.graph.microsoft.com']);
 
-/** Statuses retried: the SDK's RetryHandler covers 429/503/504 only (§5.3); 500 and 502 are as transient. */
-const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
-/** The longest `Retry-After` honoured, as the SDK caps it (§5.3); more means a broken header. */
-export const MAX_RETRY_AFTER_MS = 180_000;
 /** Same-origin redirects followed for one request; Graph itself does not redirect reads (a proxy might, once). */
 export const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -152,7 +153,7 @@ export function createCredential(
             }
             observer?.request('entra', request.method, response.status);
             const asked = response.headers.get('retry-after') !== undefined;
-            earlier.set(request, { at: Date.now(), limited: isRateLimitWait(response.status, asked) });
+            earlier.set(request, { at: Date.now(), limited: GRAPH.rateLimitWait(response.status, asked) });
             if (response.status >= 300 && response.status < 400) {
               const location = response.headers.get('location');
               onRedirect({ status: response.status, origin: location ? originOf(location, request.url) : 'no Location' });
@@ -180,12 +181,14 @@ class CallTrace implements MiddlewareOptions {
 }
 
 /**
- * The retry policy for every Graph request, outermost in the chain so a retry also gets a fresh
- * token and telemetry headers. It replaces the SDK's RetryHandler rather than adding to it: that one
- * covers 429/503/504 only, waits 3 s and more without a header, logs nothing, and would multiply
- * with ours (§5.3). One policy, one bound:
+ * The transport policy (src/transport/, GRAPH in systems.ts) for every Graph request, outermost in
+ * the chain so a retry also gets a fresh token and telemetry headers. It replaces the SDK's
+ * RetryHandler rather than adding to it: that one covers 429/503/504 only, waits 3 s and more
+ * without a header, logs nothing, and would multiply with ours (§5.3). One policy, one bound:
  * - 429, 500, 502, 503, 504 wait for `Retry-After` when sent (seconds or a date, ≤180 s), else
  *   capped exponential backoff with full jitter; timeouts and resets likewise with backoff;
+ * - requests are paced on the resource units Graph reports (transport/graph-pacing.ts), so a long
+ *   read slows down near the quota instead of collecting 429s;
  * - each attempt has `timeoutMs`, which covers the body: it is read here, so a reset mid-body is
  *   retried like any other and the SDK parses a buffered copy;
  * - every wait is logged at warn with the route, status and wait;
@@ -200,12 +203,14 @@ class RetryMiddleware implements Middleware {
   private next: Middleware | null = null;
   private readonly opts: ClientOptions;
   private readonly session: () => ReadSession;
+  private readonly pacing: GraphPacing;
   /** The configured Graph origin: the only one a redirect may lead to. */
   private readonly origin: string;
 
-  constructor(opts: ClientOptions, session: () => ReadSession) {
+  constructor(opts: ClientOptions, session: () => ReadSession, pacing: GraphPacing) {
     this.opts = opts;
     this.session = session;
+    this.pacing = pacing;
     this.origin = new URL(opts.graphBaseUrl).origin;
   }
 
@@ -214,11 +219,10 @@ class RetryMiddleware implements Middleware {
   }
 
   async execute(context: Context): Promise<void> {
-    const next = this.next as Middleware;
     const trace = context.middlewareControl?.getMiddlewareOptions(CallTrace) as CallTrace | undefined;
     const session = this.session();
     const external = session.signal;
-    const { maxRetries, timeoutMs, backoff, logger, observer } = this.opts;
+    const { maxRetries, backoff, logger, observer } = this.opts;
     const route = trace?.route ?? 'graph request';
     const options = context.options ?? {};
     context.options = options;
@@ -228,67 +232,96 @@ class RetryMiddleware implements Middleware {
       if (trace) trace.failure = err;
       return err;
     };
-
-    // fetch follows redirects by default; they are judged below instead.
+    // fetch follows redirects by default; they are judged in `attempt` instead.
     options.redirect = 'manual';
-    let redirects = 0;
 
-    for (let attempt = 0; ; attempt++) {
-      if (external?.aborted) throw record(new EntraAbortedError());
+    const end = await withRetries<Sent>({
+      policy: GRAPH,
+      settings: { maxRetries, backoff },
+      idempotent: true,
+      signal: external,
+      send: async (attempt) => {
+        if (external?.aborted) throw record(new EntraAbortedError());
+        if (trace) trace.attempts = attempt + 1;
+        return this.attempt(context, headers, route, record);
+      },
+      onRetry: ({ value, attempts, waitMs, serverAsked, throttled }) => {
+        // A 429 is about the app's quota, not this request: every Graph request waits as long.
+        if (throttled) this.pacing.pause(Date.now() + waitMs);
+        if (value.kind === 'answer') {
+          logger.warn(
+            { route, status: value.status, attempt: attempts, maxRetries, waitMs, retryAfter: serverAsked },
+            value.status === 429 ? 'graph throttled the request (429); waiting before retrying' : 'graph server error; retrying',
+          );
+        } else {
+          const code = errorCode(value.error);
+          logger.warn({ route, error: value.kind === 'timeout' ? 'timeout' : (code ?? 'network error'), attempt: attempts, maxRetries, waitMs }, 'graph request failed; retrying');
+        }
+        observer?.retry('entra');
+      },
+      onRateLimitWait: (ms) => observer?.waited('entra', ms),
+    });
+    if (end.kind === 'aborted') throw record(new EntraAbortedError());
+    const last = end.last.value;
+    if (last.kind !== 'answer') throw record(new EntraTransportError(last.kind, end.attempts, errorCode(last.error), last.error));
+    // The last answer stays in context.response: the SDK raises GraphError for a failure status.
+  }
+
+  /** One attempt, with the same-origin redirects it may follow: each hop is paced, timed and counted. */
+  private async attempt(context: Context, headers: Record<string, string>, route: string, record: (err: unknown) => unknown): Promise<{ outcome: Outcome; value: Sent }> {
+    const next = this.next as Middleware;
+    const options = context.options as NonNullable<Context['options']>;
+    const session = this.session();
+    const external = session.signal;
+    const { timeoutMs, logger, observer } = this.opts;
+    for (let redirects = 0; ; ) {
       options.headers = { ...headers };
-      const timeout = AbortSignal.timeout(timeoutMs);
-      options.signal = external ? AbortSignal.any([external, timeout]) : timeout;
-      session.requests += 1;
-      if (trace) trace.attempts = attempt + 1;
       const method = (options.method ?? 'GET').toUpperCase();
+      const held = Date.now();
+      let paced = false;
+      const ticket = await this.pacing.take({ method, url: requestUrl(context), body: options.body }, external, (waitMs, why) => {
+        paced = true;
+        if (waitMs >= LOGGED_PAUSE_MS) logger.info({ route, waitMs, limit: why.limit, remaining: why.remaining }, 'graph quota nearly used; pausing until it refills');
+      });
+      if (paced) observer?.waited('entra', Date.now() - held);
+      if (ticket === null) throw record(new EntraAbortedError());
+      const timeout = deadline(timeoutMs, external);
+      options.signal = timeout.signal;
+      session.requests += 1;
+      let body: ArrayBuffer;
       try {
         await next.execute(context);
         const res = context.response as Response;
-        const body = await res.arrayBuffer();
+        body = await res.arrayBuffer();
         context.response = new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
       } catch (err) {
+        this.pacing.settle(ticket, null);
         // A token failure sent no Graph request (the credential's own policy counts its requests).
         if (err instanceof EntraTokenError) throw record(err);
         // Cut off by shutdown: no answer, but not the network's fault either; not counted.
         if (external?.aborted) throw record(new EntraAbortedError());
-        observer?.request('entra', method, timeout.aborted ? 'timeout' : 'network');
-        const kind = timeout.aborted ? 'timeout' : isTransientNetworkError(err) || isFetchFailure(err) ? 'network' : null;
-        if (!kind) throw record(err);
-        const code = errorCode(err);
-        if (attempt >= maxRetries) throw record(new EntraTransportError(kind, attempt + 1, code, err));
-        const waitMs = backoffMs(attempt, backoff);
-        logger.warn({ route, error: kind === 'timeout' ? 'timeout' : (code ?? 'network error'), attempt: attempt + 1, maxRetries, waitMs }, 'graph request failed; retrying');
-        observer?.retry('entra');
-        await this.pause(waitMs, false, external, record);
-        continue;
+        observer?.request('entra', method, timeout.expired ? 'timeout' : 'network');
+        if (timeout.expired) return { outcome: { kind: 'timeout' }, value: { kind: 'timeout', error: err } };
+        if (!isTransientNetworkError(err) && !isFetchFailure(err)) throw record(err);
+        return { outcome: { kind: 'network', transient: true, neverSent: neverSent(err) }, value: { kind: 'network', error: err } };
+      } finally {
+        timeout.clear();
       }
 
       const res = context.response as Response;
+      this.pacing.settle(ticket, { status: res.status, headers: res.headers, body });
       observer?.request('entra', method, res.status);
       const location = REDIRECT_STATUSES.has(res.status) ? res.headers.get('location') : null;
-      if (location !== null) {
-        const target = this.redirectTarget(context, res.status, location, ++redirects, record);
-        logger.debug({ route, status: res.status, redirects }, 'graph redirected the request on its own origin; following');
-        context.request = target;
-        // 303, and 301/302 after a POST, become a GET without a body, as fetch would do.
-        if (res.status === 303 || ((res.status === 301 || res.status === 302) && (options.method ?? 'GET').toUpperCase() === 'POST')) {
-          options.method = 'GET';
-          delete options.body;
-          for (const k of Object.keys(headers)) if (k.toLowerCase() === 'content-type') delete headers[k];
-        }
-        attempt -= 1; // a redirect is not a retry
-        continue;
+      if (location === null) return { outcome: { kind: 'answer', status: res.status, headers: res.headers }, value: { kind: 'answer', status: res.status } };
+      // A redirect is not a retry: the hop is followed within this attempt.
+      context.request = this.redirectTarget(context, res.status, location, ++redirects, record);
+      logger.debug({ route, status: res.status, redirects }, 'graph redirected the request on its own origin; following');
+      // 303, and 301/302 after a POST, become a GET without a body, as fetch would do.
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        options.method = 'GET';
+        delete options.body;
+        for (const k of Object.keys(headers)) if (k.toLowerCase() === 'content-type') delete headers[k];
       }
-      if (!RETRY_STATUSES.has(res.status) || attempt >= maxRetries) return;
-      // Retry-After in seconds (fractions allowed) or as a date; without one, backoff (§3 "Retry").
-      const asked = retryAfterMs(res.headers);
-      const waitMs = asked !== null ? Math.min(asked, MAX_RETRY_AFTER_MS) : backoffMs(attempt, backoff);
-      logger.warn(
-        { route, status: res.status, attempt: attempt + 1, maxRetries, waitMs, retryAfter: asked !== null },
-        res.status === 429 ? 'graph throttled the request (429); waiting before retrying' : 'graph server error; retrying',
-      );
-      observer?.retry('entra');
-      await this.pause(waitMs, isRateLimitWait(res.status, asked !== null), external, record);
     }
   }
 
@@ -298,7 +331,7 @@ class RetryMiddleware implements Middleware {
    * full URL of a hostile Location may carry anything.
    */
   private redirectTarget(context: Context, status: number, location: string, hop: number, record: (err: unknown) => unknown): string {
-    const from = typeof context.request === 'string' ? context.request : context.request.url;
+    const from = requestUrl(context);
     let target: URL | null = null;
     try {
       target = new URL(location, from);
@@ -309,23 +342,16 @@ class RetryMiddleware implements Middleware {
     if (hop > MAX_REDIRECTS) throw record(new EntraMalformedError(`Graph redirected the request more than ${MAX_REDIRECTS} times (last HTTP ${status})`));
     return target.href;
   }
-
-  /** Waits `ms` unless the read is aborted first; a rate-limit wait is reported for the time it took. */
-  private async pause(ms: number, rateLimit: boolean, signal: AbortSignal | undefined, record: (err: unknown) => unknown): Promise<void> {
-    const t0 = Date.now();
-    try {
-      await delay(ms, undefined, signal ? { signal } : {});
-    } catch {
-      throw record(new EntraAbortedError());
-    } finally {
-      if (rateLimit) this.opts.observer?.waited('entra', Date.now() - t0);
-    }
-  }
 }
 
-/** undici's `fetch failed` TypeError whose cause is a socket error. */
-function isFetchFailure(err: unknown): boolean {
-  return err instanceof TypeError && err.message === 'fetch failed';
+/** One attempt's end: an answer (left in the context for the SDK), or the failure that left none. */
+type Sent = { kind: 'answer'; status: number } | { kind: 'timeout' | 'network'; error: unknown };
+
+/** Quota pauses shorter than this are timer slack, not worth a log line. */
+const LOGGED_PAUSE_MS = 50;
+
+function requestUrl(context: Context): string {
+  return typeof context.request === 'string' ? context.request : context.request.url;
 }
 
 export interface GraphConnection {
@@ -378,7 +404,7 @@ export function connectGraph(opts: ClientOptions): GraphConnection {
   const base = new URL(opts.graphBaseUrl);
   const client = Client.initWithMiddleware({
     middleware: [
-      new RetryMiddleware(opts, session),
+      new RetryMiddleware(opts, session, new GraphPacing()),
       new AuthenticationHandler(new TokenCredentialAuthenticationProvider(tokens, { scopes: [opts.graphScope] })),
       new TelemetryHandler(),
       new HTTPMessageHandler(),

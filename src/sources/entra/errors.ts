@@ -1,5 +1,5 @@
 import { SourceReadError } from '../../model/errors.ts';
-import { causeChain } from '../../util/retry.ts';
+import { causeChain } from '../../transport/network.ts';
 
 /**
  * Every way an Entra read can fail, turned into one SourceReadError that names the request, the

@@ -2,7 +2,7 @@ import type { Logger } from '../../logging/logger.ts';
 import type { SourceReadError } from '../../model/errors.ts';
 import type { IdpGroup, IdpSnapshot, IdpUser, SourceNote } from '../../model/idp.ts';
 import type { TransportObserver } from '../../model/telemetry.ts';
-import type { BackoffPolicy } from '../../util/retry.ts';
+import type { BackoffPolicy } from '../../transport/wait-time.ts';
 import { eachLimited } from '../../util/concurrency.ts';
 import { batchGet, MAX_BATCH_ITEMS, type BatchGet } from './batch.ts';
 import type { GraphApi } from './client.ts';

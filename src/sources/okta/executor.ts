@@ -1,19 +1,25 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { deadline } from '../../transport/deadline.ts';
 import { DefaultRequestExecutor } from '@okta/okta-sdk-nodejs';
 import type { Logger } from '../../logging/logger.ts';
 import type { TransportObserver } from '../../model/telemetry.ts';
-import { backoffMs, isRateLimitWait, isTransientNetworkError, retryAfterMs, type BackoffPolicy } from '../../util/retry.ts';
+import { isNodeFetchSystemError, isTransientNetworkError, neverSent } from '../../transport/network.ts';
+import { throttlePauseMs, type Outcome } from '../../transport/policy.ts';
+import { oktaQuota } from '../../transport/quota.ts';
+import { withRetries } from '../../transport/retry-loop.ts';
+import { OKTA } from '../../transport/systems.ts';
+import type { BackoffPolicy } from '../../transport/wait-time.ts';
 import { ATTEMPTS_HEADER, OktaAbortedError, OktaMalformedError, OktaOffOriginError, OktaTokenError, OktaTransportError } from './errors.ts';
-import { RateGate, bucketOf } from './pacing.ts';
+import { bucketOf, oktaPacer } from './pacing.ts';
 
 /**
  * Every HTTP request the Okta SDK makes, API calls and token requests alike, goes through here
- * (the SDK's only hook for transport; okta.md §6). It owns retries instead of the SDK:
- * - 429: wait for the window to reset (`X-Rate-Limit-Reset`, measured against the response's
- *   `Date` so our clock's skew does not matter), then retry;
+ * (the SDK's only hook for transport; okta.md §6). It applies the shared transport policy
+ * (src/transport/, OKTA in systems.ts) instead of the SDK's own retries:
+ * - 429: wait for the window to reset (`X-Rate-Limit-Reset`, by the answer's `Date` when our clock
+ *   is skewed), and hold the bucket's other requests until then;
  * - 5xx, timeouts, resets and refused connections: capped exponential backoff with jitter;
  * - a per-request timeout that covers the body, not just the headers;
- * - pacing by `X-Rate-Limit-Remaining` (pacing.ts), so 429s are the exception;
+ * - pacing per bucket by `X-Rate-Limit-Remaining` (pacing.ts), so 429s are the exception;
  * - token-endpoint failures become an error instead of a cached "token" of `undefined` (§5.2);
  * - the credential goes only to the configured origin (DESIGN.md invariant 10): a request whose URL
  *   is elsewhere (a paging link Okta, or something posing as it, sent) is refused before it is
@@ -55,16 +61,11 @@ export interface ExecutorOptions {
   observer?: TransportObserver;
 }
 
-/** A 429's reset is trusted up to this long: Okta windows are a minute, so more means a broken header. */
-const MAX_RATE_LIMIT_WAIT_MS = 120_000;
-/**
- * Added to every wait for a window reset. `Date` has one-second resolution and Okta's servers do
- * not share one clock; the SDK adds a whole second for the same reason (okta.md §3.4).
- */
-const RESET_MARGIN_MS = 500;
 /** Okta does not redirect API or token calls at all; a few hops allow a proxy's path fix-up, more is a loop. */
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Pacing pauses shorter than this (timer slack right after a 429's wait) are not worth a log line. */
+const LOGGED_PAUSE_MS = 50;
 
 /** Per read: the caller's abort signal and the request count for ReadStats. */
 export interface ReadSession {
@@ -72,9 +73,12 @@ export interface ReadSession {
   requests: number;
 }
 
+/** One attempt's result: an answer with its whole body, or the failure that left none. */
+type Sent = { kind: 'answer'; res: FetchResponse; body: Buffer } | { kind: 'timeout' | 'network'; error: unknown };
+
 export class OktaRequestExecutor extends DefaultRequestExecutor {
   private readonly opts: ExecutorOptions;
-  private readonly gate = new RateGate();
+  private readonly pacer = oktaPacer();
   session: ReadSession = { signal: undefined, requests: 0 };
 
   constructor(opts: ExecutorOptions) {
@@ -127,109 +131,98 @@ export class OktaRequestExecutor extends DefaultRequestExecutor {
     const external = this.session.signal;
     let retryFor: string | null = null;
 
-    for (let attempt = 0; ; attempt++) {
-      if (external?.aborted) throw new OktaAbortedError();
-      const gated = Date.now();
-      let paced = false;
-      await this.gate
-        .acquire(bucket, external, (waitMs, state) => {
-          paced = true;
-          // Right after a 429 wait the gate may add a few ms of timer slack; not worth a line.
-          if (waitMs >= 50) logger.info({ route, bucket, waitMs, limit: state.limit, remaining: state.remaining }, 'okta rate limit nearly used; pausing until the window resets');
-        })
-        .catch((err: unknown) => {
-          throw external?.aborted ? new OktaAbortedError() : err;
-        })
-        .finally(() => {
-          if (paced) observer?.waited('okta', Date.now() - gated);
-        });
-
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = external ? AbortSignal.any([external, timeout]) : timeout;
-      // A retry resends the same Authorization (and, in DPoP mode, the same proof): the SDK sets
-      // them before calling us. Okta documents no replay check on API-call proofs (gap; okta.md §5.2).
-      const headers: Record<string, string> = { ...req.headers };
-      if (attempt > 0) {
-        // What the SDK's own retry sends, so Okta support can tie retries together.
-        if (retryFor) headers['X-Okta-Retry-For'] = retryFor;
-        headers['X-Okta-Retry-Count'] = String(attempt);
-      }
-      this.session.requests += 1;
-
-      let res: FetchResponse;
-      let body: Buffer;
-      try {
-        res = (await super.fetch({ ...request, headers, signal, redirect: 'manual' } as SdkRequest)) as FetchResponse;
-        // Read the body here so the timeout and a reset mid-body are retried like any other. It is
-        // not parsed here: a complete 200 whose JSON is broken is not a transport hiccup (more
-        // likely a proxy rewriting answers), so the SDK's parse error fails the read unretried.
-        body = Buffer.from(await res.arrayBuffer());
-      } catch (err) {
-        this.gate.settle(bucket, null);
-        // Cut off by shutdown: no answer, but not the network's fault either; not counted.
+    const end = await withRetries<Sent>({
+      policy: OKTA,
+      settings: { maxRetries, backoff },
+      // An unreadable body is handed to the SDK, never resent here (see below).
+      idempotent: false,
+      signal: external,
+      send: async (attempt) => {
         if (external?.aborted) throw new OktaAbortedError();
-        observer?.request('okta', method, timeout.aborted ? 'timeout' : 'network');
-        const kind = timeout.aborted ? 'timeout' : isTransientNetworkError(err) || isFetchSystemError(err) ? 'network' : null;
-        if (!kind) throw err;
-        const code = errorCode(err);
-        if (attempt >= maxRetries) throw new OktaTransportError(kind, attempt + 1, code, err);
-        const waitMs = backoffMs(attempt, backoff);
-        logger.warn({ route, error: kind === 'timeout' ? 'timeout' : (code ?? 'network error'), attempt: attempt + 1, maxRetries, waitMs }, 'okta request failed; retrying');
-        observer?.retry('okta');
-        await this.pause(waitMs, false);
-        continue;
-      }
+        const gated = Date.now();
+        let paced = false;
+        const ticket = await this.pacer.take(bucket, 1, external, (waitMs, why) => {
+          // Waiting for a bucket's first answer is not the server limiting the rate.
+          if (why.reason === 'learning') return;
+          paced = true;
+          if (waitMs >= LOGGED_PAUSE_MS) logger.info({ route, bucket, waitMs, limit: why.limit, remaining: why.remaining }, 'okta rate limit nearly used; pausing until the window resets');
+        });
+        if (paced) observer?.waited('okta', Date.now() - gated);
+        if (ticket === null) throw new OktaAbortedError();
 
-      const window = rateWindow(res.headers);
-      this.gate.settle(bucket, window);
-      retryFor = res.headers.get('x-okta-request-id') ?? retryFor;
-      const status = res.status;
-      observer?.request('okta', method, status);
+        const timeout = deadline(timeoutMs, external);
+        const signal = timeout.signal;
+        // A retry resends the same Authorization (and, in DPoP mode, the same proof): the SDK sets
+        // them before calling us. Okta documents no replay check on API-call proofs (gap; okta.md §5.2).
+        const headers: Record<string, string> = { ...req.headers };
+        if (attempt > 0) {
+          // What the SDK's own retry sends, so Okta support can tie retries together.
+          if (retryFor) headers['X-Okta-Retry-For'] = retryFor;
+          headers['X-Okta-Retry-Count'] = String(attempt);
+        }
+        this.session.requests += 1;
 
-      if ((status === 429 || status >= 500) && attempt < maxRetries) {
-        let waitMs: number;
-        if (status === 429) {
-          const reset = resetInMs(res.headers);
-          waitMs = reset === null ? backoffMs(attempt, backoff) : Math.min(reset, MAX_RATE_LIMIT_WAIT_MS);
-          logger.warn({ route, status, attempt: attempt + 1, maxRetries, waitMs }, 'okta rate limited (429); waiting for the window to reset');
+        let res: FetchResponse;
+        let body: Buffer;
+        try {
+          res = (await super.fetch({ ...request, headers, signal, redirect: 'manual' } as SdkRequest)) as FetchResponse;
+          // Read the body here so the timeout and a reset mid-body are retried like any other. It is
+          // not parsed here: a complete 200 whose JSON is broken is not a transport hiccup (more
+          // likely a proxy rewriting answers), so the SDK's parse error fails the read unretried.
+          body = Buffer.from(await res.arrayBuffer());
+        } catch (err) {
+          this.pacer.settle(ticket, null);
+          // Cut off by shutdown: no answer, but not the network's fault either; not counted.
+          if (external?.aborted) throw new OktaAbortedError();
+          observer?.request('okta', method, timeout.expired ? 'timeout' : 'network');
+          if (timeout.expired) return { outcome: { kind: 'timeout' }, value: { kind: 'timeout', error: err } };
+          if (!isTransientNetworkError(err) && !isNodeFetchSystemError(err)) throw err;
+          const outcome: Outcome = { kind: 'network', transient: true, neverSent: neverSent(err) };
+          return { outcome, value: { kind: 'network', error: err } };
+        } finally {
+          timeout.clear();
+        }
+        const now = Date.now();
+        this.pacer.settle(ticket, oktaQuota(res.headers, now), res.status === 429 ? throttlePauseMs(OKTA, res.headers, now) : null);
+        retryFor = res.headers.get('x-okta-request-id') ?? retryFor;
+        observer?.request('okta', method, res.status);
+        return { outcome: { kind: 'answer', status: res.status, headers: res.headers }, value: { kind: 'answer', res, body } };
+      },
+      onRetry: ({ value, attempts, waitMs, throttled }) => {
+        // A 429 is about the bucket, not this request: its other requests wait as long.
+        if (throttled) this.pacer.pause(bucket, Date.now() + waitMs);
+        if (value.kind !== 'answer') {
+          const code = errorCode(value.error);
+          logger.warn({ route, error: value.kind === 'timeout' ? 'timeout' : (code ?? 'network error'), attempt: attempts, maxRetries, waitMs }, 'okta request failed; retrying');
+        } else if (value.res.status === 429) {
+          logger.warn({ route, status: 429, attempt: attempts, maxRetries, waitMs }, 'okta rate limited (429); waiting for the window to reset');
         } else {
-          waitMs = backoffMs(attempt, backoff);
-          logger.warn({ route, status, attempt: attempt + 1, maxRetries, waitMs }, 'okta server error; retrying');
+          logger.warn({ route, status: value.res.status, attempt: attempts, maxRetries, waitMs }, 'okta server error; retrying');
         }
         observer?.retry('okta');
-        // Okta names no wait on a 5xx (no Retry-After), so only a 429's wait is rate limiting.
-        await this.pause(waitMs, isRateLimitWait(status, false));
-        continue;
-      }
+      },
+      onRateLimitWait: (ms) => observer?.waited('okta', ms),
+    });
 
-      const redirect = REDIRECT_STATUSES.has(status) && res.headers.get('location') !== null;
-      if (isToken && !redirect) checkTokenResponse(status, body, attempt + 1);
-      // A 2xx that is not JSON (a proxy's or captive portal's HTML page): the SDK would turn it into
-      // a list of its characters and the read would complain about "item 1". Say what it is.
-      const type = res.headers.get('content-type') ?? '';
-      if (status >= 200 && status < 300 && body.length > 0 && !/json/i.test(type)) {
-        throw new OktaMalformedError(`the answer is not JSON but ${type.split(';')[0] || 'untyped'} (an HTML page from a proxy?)`);
-      }
-
-      // Hand the SDK an equivalent response over the buffered body; same class, so nothing else changes.
-      const Ctor = res.constructor as FetchResponseCtor;
-      const out = new Ctor(body, { url: res.url, status, statusText: res.statusText, headers: res.headers });
-      out.headers.set(ATTEMPTS_HEADER, String(attempt + 1));
-      return out;
+    if (end.kind === 'aborted') throw new OktaAbortedError();
+    const last = end.last.value;
+    if (last.kind !== 'answer') throw new OktaTransportError(last.kind, end.attempts, errorCode(last.error), last.error);
+    const { res, body } = last;
+    const status = res.status;
+    const redirect = REDIRECT_STATUSES.has(status) && res.headers.get('location') !== null;
+    if (isToken && !redirect) checkTokenResponse(status, body, end.attempts);
+    // A 2xx that is not JSON (a proxy's or captive portal's HTML page): the SDK would turn it into
+    // a list of its characters and the read would complain about "item 1". Say what it is.
+    const type = res.headers.get('content-type') ?? '';
+    if (status >= 200 && status < 300 && body.length > 0 && !/json/i.test(type)) {
+      throw new OktaMalformedError(`the answer is not JSON but ${type.split(';')[0] || 'untyped'} (an HTML page from a proxy?)`);
     }
-  }
 
-  /** Waits `ms` unless the read is aborted first; a rate-limit wait is reported for the time it took. */
-  private async pause(ms: number, rateLimit: boolean): Promise<void> {
-    const external = this.session.signal;
-    const t0 = Date.now();
-    try {
-      await delay(ms, undefined, external ? { signal: external } : {});
-    } catch {
-      throw new OktaAbortedError();
-    } finally {
-      if (rateLimit) this.opts.observer?.waited('okta', Date.now() - t0);
-    }
+    // Hand the SDK an equivalent response over the buffered body; same class, so nothing else changes.
+    const Ctor = res.constructor as FetchResponseCtor;
+    const out = new Ctor(body, { url: res.url, status, statusText: res.statusText, headers: res.headers });
+    out.headers.set(ATTEMPTS_HEADER, String(end.attempts));
+    return out;
   }
 }
 
@@ -255,28 +248,6 @@ function checkTokenResponse(status: number, body: Buffer, attempts: number): voi
   throw new OktaTokenError(status, str(json?.error), str(json?.error_description), attempts);
 }
 
-/**
- * How long until the window resets (plus the margin), by the server's own clock (its `Date`
- * header) when it sent one.
- */
-function resetInMs(headers: FetchHeaders): number | null {
-  const reset = headers.get('x-rate-limit-reset');
-  // Duplicate headers arrive comma-joined and are unusable (the SDK refuses them too, OKTA-112507).
-  if (reset === null || reset.includes(',')) return null;
-  const serverNow = Date.parse(headers.get('date') ?? '');
-  const ms = retryAfterMs({ get: (n) => (n === 'x-rate-limit-reset' ? reset : null) }, Number.isFinite(serverNow) ? serverNow : Date.now());
-  return ms === null ? null : ms + RESET_MARGIN_MS;
-}
-
-/** The window a response reports, for pacing; null when any of the three headers is missing. */
-function rateWindow(headers: FetchHeaders): { limit: number; remaining: number; resetInMs: number } | null {
-  const limit = Number(headers.get('x-rate-limit-limit') ?? NaN);
-  const remaining = Number(headers.get('x-rate-limit-remaining') ?? NaN);
-  const reset = resetInMs(headers);
-  if (reset === null || !Number.isFinite(limit) || !Number.isFinite(remaining)) return null;
-  return { limit, remaining, resetInMs: reset };
-}
-
 /** `/api/v1/apps/0oa1/users` → `/api/v1/apps/{appId}/users`, for logs that group by route. */
 export function routeTemplate(path: string): string {
   return path
@@ -284,11 +255,6 @@ export function routeTemplate(path: string): string {
     .replace(/^(\/api\/v1\/apps\/\{appId\}\/(?:users|groups))\/[^/]+/, '$1/{id}')
     .replace(/^\/api\/v1\/groups\/[^/]+/, '/api/v1/groups/{groupId}')
     .replace(/^\/api\/v1\/users\/[^/]+/, '/api/v1/users/{userId}');
-}
-
-/** node-fetch v2 wraps socket errors as FetchError type 'system' with the errno code. */
-function isFetchSystemError(err: unknown): boolean {
-  return err instanceof Error && err.name === 'FetchError' && (err as { type?: unknown }).type === 'system';
 }
 
 function errorCode(err: unknown): string | null {
