@@ -44,5 +44,5 @@ USER node
 # HTTP and would turn unhealthy; that is harmless, nothing restarts a container that exits by itself.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "/app/dist/cli.js"]
 CMD ["daemon"]

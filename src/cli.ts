@@ -7,6 +7,7 @@ import { failureText, Interrupted, isExpected } from './logging/failure.ts';
 import { createLogger, type Logger } from './logging/logger.ts';
 import { AppError } from './model/errors.ts';
 import { REPORT_FORMATS } from './report/index.ts';
+import { tuneHeap } from './heap.ts';
 import { unsupportedNode } from './runtime.ts';
 import { TOOL_VERSION } from './version.ts';
 
@@ -225,5 +226,6 @@ if (unsupported) {
   process.stderr.write(`error: ${unsupported}\n`);
   process.exitCode = 1;
 } else {
+  tuneHeap();
   await main(process.argv);
 }

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { SEMI_SPACE_FLAG } from '../../src/heap.ts';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_KEYS } from '../../src/config/keys.ts';
@@ -388,7 +389,8 @@ describe('deploy/systemd/docker-idp-sync.service', () => {
   };
 
   it('runs the npm-installed daemon with its environment file', () => {
-    expect(one('ExecStart')).toBe('/usr/bin/node /opt/docker-idp-sync/dist/cli.js daemon');
+    expect(one('ExecStart')).toBe(`/usr/bin/node ${SEMI_SPACE_FLAG} /opt/docker-idp-sync/dist/cli.js daemon`);
+    expect(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts.start).toBe(`node ${SEMI_SPACE_FLAG} dist/cli.js`);
     expect(one('EnvironmentFile')).toBe('/etc/docker-idp-sync/env');
     expect(unitValues('WantedBy', 'Install')).toEqual(['multi-user.target']);
   });

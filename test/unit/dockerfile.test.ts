@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { SEMI_SPACE_FLAG } from '../../src/heap.ts';
 import { describe, expect, it } from 'vitest';
 
 /** No Docker engine runs in CI, so the image is checked where it can be: its recipe. */
@@ -65,8 +66,8 @@ describe('Dockerfile', () => {
     for (const t of tags) expect(t).toBe(version);
   });
 
-  it('runs the compiled CLI', () => {
-    expect(text).toMatch(/ENTRYPOINT \["node", "\/app\/dist\/cli\.js"\]/);
+  it('runs the compiled CLI, with the young generation sized as src/heap.ts says', () => {
+    expect(text).toContain(`ENTRYPOINT ["node", "${SEMI_SPACE_FLAG}", "/app/dist/cli.js"]`);
     expect(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).bin['docker-idp-sync']).toBe('dist/cli.js');
   });
 });
