@@ -1,6 +1,7 @@
 import type { DesiredState, DesiredUser } from '../model/desired.ts';
 import type { Finding } from '../model/finding.ts';
 import type { IdpSnapshot, IdpUser } from '../model/idp.ts';
+import { sortByKeys } from '../util/sort.ts';
 import { parseTeamGroup, placeUser, type RuleDefaults } from './rules.ts';
 import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, hasControlCharacters, isValidEmail, preview } from './validate.ts';
 
@@ -74,7 +75,7 @@ export function mapSnapshot(snapshot: IdpSnapshot, defaults: RuleDefaults): Desi
     }
   }
 
-  users.sort((a, b) => cmp(a.userName.toLowerCase(), b.userName.toLowerCase()) || cmp(a.idpId, b.idpId));
+  sortByKeys(users, (u) => [u.userName.toLowerCase(), u.idpId]);
   held.sort();
   deprovisioned.sort();
   return { users, held, deprovisioned, findings: findings.sort(byFinding) };

@@ -5,6 +5,7 @@ import type { Finding } from '../model/finding.ts';
 import type { SourceKind } from '../model/idp.ts';
 import type { Link } from '../model/link.ts';
 import { OPERATION_KINDS, PLAN_SCHEMA_VERSION, subjectOf, type Operation, type OperationKind, type Plan, type PlanCounts } from '../model/plan.ts';
+import { sortByKeys } from '../util/sort.ts';
 import { planLeavers } from './leavers.ts';
 import { classifyLinks, countManagedActive } from './links.ts';
 import type { PhaseContext } from './match.ts';
@@ -80,7 +81,7 @@ export function buildPlan(input: PlanInput): Plan {
     options,
   });
 
-  const operations = [...teams.groupCreates, ...guarded.operations, ...teams.adds, ...teams.removes].sort(byOperation);
+  const operations = sortByKeys([...teams.groupCreates, ...guarded.operations, ...teams.adds, ...teams.removes], operationOrder);
   const findings = [...earlier, ...unmanaged, ...guarded.findings].sort(byFinding);
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
@@ -121,10 +122,6 @@ export function countOperations(operations: readonly Operation[], findings: read
 const KIND_ORDER = new Map(OPERATION_KINDS.map((k, i) => [k, i]));
 
 /** Groups first, then users by kind, team changes, and deactivations last; alphabetical within. */
-function byOperation(a: Operation, b: Operation): number {
-  const k = (KIND_ORDER.get(a.kind) ?? 0) - (KIND_ORDER.get(b.kind) ?? 0);
-  if (k !== 0) return k;
-  const sa = subjectOf(a).toLowerCase();
-  const sb = subjectOf(b).toLowerCase();
-  return sa < sb ? -1 : sa > sb ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+function operationOrder(op: Operation): [number, string, string] {
+  return [KIND_ORDER.get(op.kind) ?? 0, subjectOf(op).toLowerCase(), op.id];
 }

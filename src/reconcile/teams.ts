@@ -1,4 +1,5 @@
 import { cmp } from '../mapping/map.ts';
+import { sortByKeys } from '../util/sort.ts';
 import type { DesiredUser } from '../model/desired.ts';
 import type { DockerGroup } from '../model/docker.ts';
 import type { Link } from '../model/link.ts';
@@ -78,7 +79,7 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
     }
   }
 
-  const byUser = (a: TeamMember, b: TeamMember) => cmp(a.userName.toLowerCase(), b.userName.toLowerCase()) || cmp(a.idpId, b.idpId);
+  const byUser = (members: TeamMember[]) => sortByKeys(members, (m) => [m.userName.toLowerCase(), m.idpId]);
   const groupCreates: GroupCreateOperation[] = [];
   const addOps: TeamOperation[] = [];
   for (const [key, entry] of [...adds].sort(([a], [b]) => cmp(a, b))) {
@@ -96,7 +97,7 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
       kind: 'team-add',
       group: existing?.displayName ?? entry.display,
       groupId: existing?.id ?? null,
-      members: entry.members.sort(byUser),
+      members: byUser(entry.members),
       reason: `${entry.members.length} user${entry.members.length === 1 ? '' : 's'} belong${entry.members.length === 1 ? 's' : ''} in this team per the IdP (dockerTeam or an org:team group)`,
     });
   }
@@ -108,7 +109,7 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
       kind: 'team-remove',
       group: entry.display,
       groupId: existing?.id ?? null,
-      members: entry.members.sort(byUser),
+      members: byUser(entry.members),
       reason: `${entry.members.length} user${entry.members.length === 1 ? '' : 's'} no longer belong${entry.members.length === 1 ? 's' : ''} in this team per the IdP`,
     });
   }
@@ -129,13 +130,16 @@ export function managedTeamsOf(users: readonly DesiredUser[], links: readonly Li
  * team changes do.
  */
 export function membershipRecords(satisfied: TeamPlan['satisfied'], linkByIdp: ReadonlyMap<string, Link>, members: readonly TeamMember[]): MembershipRecord[] {
-  const pending = new Map(members.flatMap((m) => (m.fromOperation ? [[m.idpId, m.fromOperation] as const] : [])));
-  return [...satisfied]
-    .map(([idpId, list]): MembershipRecord => {
-      const recorded = new Set((linkByIdp.get(idpId)?.applied.teams ?? []).map((t) => t.toLowerCase()));
-      const fromOperation = pending.get(idpId);
-      return { idpId, teams: list.filter((t) => !recorded.has(t.toLowerCase())).sort(), ...(fromOperation ? { fromOperation } : {}) };
-    })
-    .filter((m) => m.teams.length > 0)
-    .sort((a, b) => (a.idpId < b.idpId ? -1 : a.idpId > b.idpId ? 1 : 0));
+  const pending = new Map<string, string>();
+  for (const m of members) if (m.fromOperation) pending.set(m.idpId, m.fromOperation);
+  const records: MembershipRecord[] = [];
+  for (const [idpId, list] of satisfied) {
+    // One or two teams a user, as a rule: a scan beats building a set for each of 100,000 users.
+    const recorded = linkByIdp.get(idpId)?.applied.teams ?? [];
+    const teams = list.filter((t) => !recorded.some((r) => r.toLowerCase() === t.toLowerCase()));
+    if (teams.length === 0) continue;
+    const fromOperation = pending.get(idpId);
+    records.push({ idpId, teams: teams.sort(), ...(fromOperation ? { fromOperation } : {}) });
+  }
+  return records.sort((a, b) => (a.idpId < b.idpId ? -1 : a.idpId > b.idpId ? 1 : 0));
 }

@@ -169,53 +169,10 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
   let recovered: string[] = [];
   let outcome: SyncOutcome | undefined;
   try {
-    log.info({ source: config.source }, 'reading the IdP and Docker');
-    const timed = async <T>(work: Promise<T>, key: 'idpMs' | 'dockerMs'): Promise<T> => {
-      const t0 = performance.now();
-      const value = await work;
-      reads[key] = Math.round(performance.now() - t0);
-      return value;
-    };
-    const [snapshot, observed] = await Promise.all([timed(deps.source.read(opts.signal), 'idpMs'), timed(deps.docker.snapshot(), 'dockerMs')]);
-    meter.mark('read');
-    log.info(
-      { idpUsers: snapshot.users.length, idpGroups: snapshot.groups.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerGroups: observed.groups.length },
-      'read complete',
-    );
-
-    const before = state.links();
-    const recovery = recoverInterrupted(
-      state.interruptedWrites(),
-      observed,
-      new Set(before.map((l) => l.dockerId)),
-      new Set(before.map((l) => l.idpId)),
-    );
-    // In a dry run the store is an in-memory copy, so recording the recovery there shows its effect
-    // in the plan without touching the file.
-    if (recovery.links.length || recovery.abandoned.length) state.recordRecovery(recovery, runId);
-    const links = recovery.links.length ? state.links() : before;
-    for (const l of recovery.links) log.warn({ idpId: l.idpId, dockerId: l.dockerId, op: l.opId, interruptedRun: l.runId }, `recovered link for ${l.userName}: the interrupted ${l.origin === 'created' ? 'create' : 'adopt'} had reached Docker`);
-
-    const desired = mapSnapshot(snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
-    plan = buildPlan({
-      source: config.source,
-      idpUsers: snapshot.users.length,
-      desired,
-      links,
-      observed,
-      options: {
-        adoptExisting: config.sync.adoptExisting,
-        deactivate: config.sync.deactivate && !opts.noDeactivate,
-        maxDeactivations: config.sync.maxDeactivations,
-        maxDeactivationPercent: config.sync.maxDeactivationPercent,
-        force: opts.force === true,
-      },
-      findings: [...sourceFindings(snapshot), ...recoveryFindings(recovery.links.length, recovery.abandoned.length)],
-    });
-    log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
-    meter.mark('plan');
-
-    recovered = recovery.links.map((l) => l.userName);
+    // The reads, the mapping and the stored links are needed only to make the plan: made in a
+    // function of their own, they are garbage once it returns, not held through the apply (at
+    // 100,000 users, a third of the memory the run holds).
+    ({ plan, recovered } = await observeAndPlan(deps, opts, { runId, log, meter, reads }));
     let review: Review | undefined;
     if (opts.reviewed) {
       review = reviewPlan(opts.reviewed, plan, { force: opts.force === true });
@@ -286,6 +243,65 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       log.warn({ err: (err as Error).message }, 'could not release the run lock');
     }
   }
+}
+
+interface PlanningContext {
+  readonly runId: string;
+  readonly log: Logger;
+  readonly meter: CostMeter;
+  readonly reads: ReadTimes;
+}
+
+/** Reads both sides, recovers what a crash left in flight, maps, and plans. */
+async function observeAndPlan(deps: SyncDeps, opts: SyncOptions, ctx: PlanningContext): Promise<{ plan: Plan; recovered: string[] }> {
+  const { config, state } = deps;
+  const { runId, log, meter, reads } = ctx;
+  log.info({ source: config.source }, 'reading the IdP and Docker');
+  const timed = async <T>(work: Promise<T>, key: 'idpMs' | 'dockerMs'): Promise<T> => {
+    const t0 = performance.now();
+    const value = await work;
+    reads[key] = Math.round(performance.now() - t0);
+    return value;
+  };
+  const [snapshot, observed] = await Promise.all([timed(deps.source.read(opts.signal), 'idpMs'), timed(deps.docker.snapshot(), 'dockerMs')]);
+  meter.mark('read');
+  log.info(
+    { idpUsers: snapshot.users.length, idpGroups: snapshot.groups.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerGroups: observed.groups.length },
+    'read complete',
+  );
+
+  const before = state.links();
+  const recovery = recoverInterrupted(
+    state.interruptedWrites(),
+    observed,
+    new Set(before.map((l) => l.dockerId)),
+    new Set(before.map((l) => l.idpId)),
+  );
+  // In a dry run the store is an in-memory copy, so recording the recovery there shows its effect
+  // in the plan without touching the file.
+  if (recovery.links.length || recovery.abandoned.length) state.recordRecovery(recovery, runId);
+  const links = recovery.links.length ? state.links() : before;
+  for (const l of recovery.links) log.warn({ idpId: l.idpId, dockerId: l.dockerId, op: l.opId, interruptedRun: l.runId }, `recovered link for ${l.userName}: the interrupted ${l.origin === 'created' ? 'create' : 'adopt'} had reached Docker`);
+
+  const desired = mapSnapshot(snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
+  const plan = buildPlan({
+    source: config.source,
+    idpUsers: snapshot.users.length,
+    desired,
+    links,
+    observed,
+    options: {
+      adoptExisting: config.sync.adoptExisting,
+      deactivate: config.sync.deactivate && !opts.noDeactivate,
+      maxDeactivations: config.sync.maxDeactivations,
+      maxDeactivationPercent: config.sync.maxDeactivationPercent,
+      force: opts.force === true,
+    },
+    findings: [...sourceFindings(snapshot), ...recoveryFindings(recovery.links.length, recovery.abandoned.length)],
+  });
+  log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
+  meter.mark('plan');
+  return { plan, recovered: recovery.links.map((l) => l.userName) };
 }
 
 /**
