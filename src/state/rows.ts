@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AppliedState } from '../model/link.ts';
 import type { RunResult } from '../model/result.ts';
 import { REBUILD_HINT, StateError } from './errors.ts';
@@ -16,7 +17,17 @@ export interface RowRef {
   readonly column: string;
 }
 
-export function parseRow<T>(text: string, ref: RowRef, check: (v: unknown) => v is T, shape: string): T {
+/** A JSON column, as text or, for run results since schema 3, gzip-compressed text (see compressJson). */
+export function parseRow<T>(stored: string | Uint8Array, ref: RowRef, check: (v: unknown) => v is T, shape: string): T {
+  let text: string;
+  if (typeof stored === 'string') text = stored;
+  else {
+    try {
+      text = gunzipSync(stored).toString('utf8');
+    } catch {
+      throw damaged(ref, 'is not valid compressed JSON');
+    }
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -25,6 +36,15 @@ export function parseRow<T>(text: string, ref: RowRef, check: (v: unknown) => v 
   }
   if (!check(value)) throw damaged(ref, `is not ${shape}`);
   return value;
+}
+
+/**
+ * A run result as stored: gzip at its fastest level. A first sync of 100,000 users has a 60 MB
+ * result (its whole plan and every outcome, which `report --run` prints again); compressed it is a
+ * few MB, a fraction of the disk writes, and a state file that stays small enough to back up.
+ */
+export function compressJson(text: string): Buffer {
+  return gzipSync(text, { level: 1 });
 }
 
 function damaged(ref: RowRef, why: string): StateError {

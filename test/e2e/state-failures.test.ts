@@ -104,6 +104,16 @@ describe('state file trouble, end to end', () => {
         const finish = st.finishRun.bind(st);
         st.finishRun = (...args) => {
           st.db.pragma(`max_page_count = ${st.db.pragma('page_count', { simple: true }) as number}`);
+          // Fill the room the runs table has left, so recording the run needs a page the disk
+          // lacks (the stored result is compressed and small enough to fit in a page's spare room).
+          let n = 0;
+          for (const size of [2000, 500, 100, 10]) {
+            try {
+              for (;;) st.db.prepare("INSERT INTO runs (id, started_at, source, status, error) VALUES (?, '2000-01-01T00:00:00.000Z', 'okta', 'failed', ?)").run(`test-filler-${n++}`, 'x'.repeat(size));
+            } catch {
+              // Full at this size: try a smaller one.
+            }
+          }
           return finish(...args);
         };
         return st;

@@ -86,7 +86,15 @@ describe('state store', () => {
     s.startRun('okta', false);
     expect(s.lastFinishedRun()?.id).toBe(failed);
     expect(s.storedRun(done)?.result).toEqual(stored);
+    // Stored compressed (gzip's magic bytes), and read back as it was.
+    const raw = (s.db.prepare('SELECT result FROM runs WHERE id = ?').get(done) as { result: Buffer }).result;
+    expect([raw[0], raw[1]]).toEqual([0x1f, 0x8b]);
     expect(s.storedRun('no-such-run')).toBeNull();
+    s.db.prepare('UPDATE runs SET result = ? WHERE id = ?').run(Buffer.from('not gzip at all'), done);
+    expect(() => s.storedRun(done)).toThrow(/damaged row: table runs, id "[^"]+", column result is not valid compressed JSON/);
+    // A result stored as text by an older release still reads; a damaged one is named as such.
+    s.db.prepare('UPDATE runs SET result = ? WHERE id = ?').run(JSON.stringify(stored), done);
+    expect(s.storedRun(done)?.result).toEqual(stored);
     s.db.prepare('UPDATE runs SET result = ? WHERE id = ?').run('{"plan": 1}', done);
     expect(() => s.storedRun(done)).toThrow(StateError);
     expect(() => s.storedRun(done)).toThrow(/damaged row: table runs, id "[^"]+", column result is not a run result/);
