@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorldSource } from '../../src/sandbox/world.ts';
+import { until } from '../support/daemon.ts';
 import { Scenario } from '../support/harness.ts';
 import { IDP_SECRET_ENV } from '../support/idp.ts';
 import { seedPeople } from '../support/people.ts';
@@ -111,25 +112,24 @@ export function invariantsSuite(source: WorldSource): void {
         if (mode === 'lost') s.docker.http.faults.add({ route, skip: at, action: { type: 'drop' } });
       }
       let writes = 0;
-      let routeWrites = 0;
       const crashed = await s.cli(['sync'], {
         onSpawn: (child) => {
-          s.docker.http.onRequest = (rec) => {
-            if (rec.method === 'GET') return;
-            writes += 1;
-            if (rec.route === route) routeWrites += 1;
-            if (mode === 'after' && writes === at) child.kill('SIGKILL');
-            // The next write on that route is now held for 1.5 s: kill while it is.
-            if (mode !== 'after' && rec.route === route && routeWrites === at) setTimeout(() => child.kill('SIGKILL'), 300);
-          };
+          if (mode === 'after') {
+            s.docker.http.onRequest = (rec) => {
+              if (rec.method === 'GET') return;
+              writes += 1;
+              if (writes === at) child.kill('SIGKILL');
+            };
+            // The write after the first `at` of that route has reached Docker and is held there for
+            // 1.5 s: kill while it is (waited for, not timed, so a loaded machine changes nothing).
+          } else void until(() => s.docker.http.faults.pending() === 0).then(() => child.kill('SIGKILL'));
         },
       });
       s.docker.http.onRequest = null;
       expect(crashed.signal).toBe('SIGKILL');
       if (mode !== 'after') {
         // Let the held write finish (or be dropped) on Docker's side before looking.
-        await new Promise((r) => setTimeout(r, 1600));
-        expect(s.docker.http.faults.pending()).toBe(0);
+        await until(() => s.docker.http.requests.filter((r) => r.route === route).length > at);
       }
       expect(s.docker.allUsers().length).toBeLessThan(40 + 1);
 
