@@ -60,6 +60,13 @@ export class Directory {
   /** Bumped on every change, so emulators can tell a directory changed (ETags, deltas). */
   version = 0;
   private nextId = 1;
+  /**
+   * Lower-cased email → id of the first user holding it, built on the first lookup by email. Emails
+   * can change behind its back (updateUser, or a test assigning `email`), so a hit is checked against
+   * the user and a miss or a stale hit rebuilds it: a lookup stays correct, and costs a scan only
+   * after a change, not on every call (100,000 users).
+   */
+  private emailIndex: Map<string, string> | null = null;
 
   /** Deterministic, UUID-shaped ids: opaque to the product, stable across runs of a test. */
   newId(): string {
@@ -80,6 +87,8 @@ export class Directory {
     };
     if (this.users.has(user.id)) throw new Error(`duplicate directory user id ${user.id}`);
     this.users.set(user.id, user);
+    const key = user.email?.toLowerCase();
+    if (this.emailIndex && key !== undefined && !this.emailIndex.has(key)) this.emailIndex.set(key, user.id);
     this.version++;
     return user;
   }
@@ -87,9 +96,23 @@ export class Directory {
   user(idOrEmail: string): DirectoryUser {
     const byId = this.users.get(idOrEmail);
     if (byId) return byId;
-    const lower = idOrEmail.toLowerCase();
-    for (const u of this.users.values()) if (u.email?.toLowerCase() === lower) return u;
+    const u = this.byEmail(idOrEmail.toLowerCase());
+    if (u) return u;
     throw new Error(`no directory user ${idOrEmail}`);
+  }
+
+  private byEmail(lower: string): DirectoryUser | undefined {
+    const cached = this.emailIndex?.get(lower);
+    const hit = cached === undefined ? undefined : this.users.get(cached);
+    if (hit && hit.email?.toLowerCase() === lower) return hit;
+    const index = new Map<string, string>();
+    for (const u of this.users.values()) {
+      const key = u.email?.toLowerCase();
+      if (key !== undefined && !index.has(key)) index.set(key, u.id);
+    }
+    this.emailIndex = index;
+    const id = index.get(lower);
+    return id === undefined ? undefined : this.users.get(id);
   }
 
   updateUser(idOrEmail: string, patch: Partial<Omit<DirectoryUser, 'id'>>): DirectoryUser {

@@ -8,6 +8,7 @@ import { BadJson, Emulator, type EmulatorRequest, type EmulatorResponse, type Ha
 import { WindowLimiter } from '../http/rate-limit.ts';
 import type { DockerGroup, DockerUser } from '../../model/docker.ts';
 import { resolvePath, type FilterNode } from './filter.ts';
+import { GroupText } from './group-text.ts';
 import { DockerStore, type DockerOrgConfig } from './store.ts';
 import {
   ScimError,
@@ -54,10 +55,18 @@ export interface DockerScimEmulatorOptions {
    * A fixed-window limit on every request with the token: `perMinute` requests per window, the
    * window a minute unless `windowMs` shortens it (tests). 429s carry `Retry-After` (seconds, the
    * default) or `X-Retry-After` (unix time). Default false: no limit and no X-RateLimit-* headers.
+   * `align` starts windows on the clock (see WindowLimiterOptions), for the benchmark's short windows.
    */
-  rateLimit?: { perMinute: number; windowMs?: number; retryHeader?: 'Retry-After' | 'X-Retry-After' } | false;
+  rateLimit?: DockerRateLimit | false;
   /** Added inside the handler, so `load.maxInFlight` sees overlapping requests. */
   latencyMs?: number;
+}
+
+export interface DockerRateLimit {
+  perMinute: number;
+  windowMs?: number;
+  retryHeader?: 'Retry-After' | 'X-Retry-After';
+  align?: boolean;
 }
 
 export class DockerScimEmulator {
@@ -71,9 +80,10 @@ export class DockerScimEmulator {
   private readonly store: DockerStore;
   private readonly resourcesKey: 'resources' | 'Resources';
   private readonly echoExtension: boolean;
-  private readonly limiter: WindowLimiter | null;
-  private readonly retryHeader: 'Retry-After' | 'X-Retry-After';
+  private limiter: WindowLimiter | null = null;
+  private retryHeader: 'Retry-After' | 'X-Retry-After' = 'Retry-After';
   private scimBase: string | null = null;
+  private readonly groupText = new GroupText();
 
   constructor(opts: DockerScimEmulatorOptions = {}) {
     this.token = opts.token ?? DEFAULT_DOCKER_SCIM_TOKEN;
@@ -90,9 +100,7 @@ export class DockerScimEmulator {
     this.resourcesKey = opts.resourcesKey ?? 'resources';
     this.echoExtension = opts.echoExtension ?? true;
     this.latencyMs = opts.latencyMs ?? 0;
-    const rl = opts.rateLimit ?? false;
-    this.limiter = rl ? new WindowLimiter(rl.perMinute, rl.windowMs ?? 60_000) : null;
-    this.retryHeader = rl ? (rl.retryHeader ?? 'Retry-After') : 'Retry-After';
+    this.setRateLimit(opts.rateLimit ?? false);
     this.http = new Emulator({ name: 'docker-scim', defaultHeaders: { 'content-type': 'application/scim+json' } });
     this.http.notFound = this.guard((req) => ({ status: 404, body: scimErrorBody(404, `no route for ${req.method} ${req.path}`) }));
     this.http.onError = (err) => errorResponse(err);
@@ -112,6 +120,12 @@ export class DockerScimEmulator {
   get baseUrl(): string {
     if (!this.scimBase) throw new Error('Docker SCIM emulator is not started');
     return this.scimBase;
+  }
+
+  /** Replaces the rate limit, with a fresh window (the benchmark turns it on after an unlimited setup run). */
+  setRateLimit(rl: DockerRateLimit | false): void {
+    this.limiter = rl ? new WindowLimiter(rl.perMinute, rl.windowMs ?? 60_000, Date.now, { align: rl.align ?? false }) : null;
+    this.retryHeader = rl ? (rl.retryHeader ?? 'Retry-After') : 'Retry-After';
   }
 
   get quirks(): { readonly putWithoutActive: number } {
@@ -241,7 +255,7 @@ export class DockerScimEmulator {
       return { status: 200, body: item };
     });
 
-    this.route('GET', '/Users', 'listUsers', (req) => this.list(req, s.users.values(), (u) => userJson(u, this.wire()), (node) => s.userIndex(node)));
+    this.route('GET', '/Users', 'listUsers', (req) => this.list(req, s.userList(), (u) => userJson(u, this.wire()), (node) => s.userIndex(node)));
     this.route('GET', '/Users/:id', 'getUser', (req) => this.userOut(s.getUser(req.params.id ?? '')));
     this.route('POST', '/Users', 'createUser', (req) => this.userOut(s.createUser(jsonBody(req)), 201));
     this.route('PUT', '/Users/:id', 'replaceUser', (req) => this.userOut(s.replaceUser(req.params.id ?? '', jsonBody(req))));
@@ -253,7 +267,7 @@ export class DockerScimEmulator {
       body: scimErrorBody(405, 'DELETE is not supported; deprovision a user with active:false'),
     }));
 
-    const groupOut = (id: string, status = 200): EmulatorResponse => ({ status, body: groupJson(s.getGroup(id), this.wire(), s.users) });
+    const groupOut = (id: string, status = 200): EmulatorResponse => ({ status, body: this.groupText.render(s.getGroup(id), this.wire(), s.users) });
     this.route('GET', '/Groups', 'listGroups', (req) => this.list(req, s.groups.values(), (g) => groupJson(g, this.wire(), s.users)));
     this.route('GET', '/Groups/:id', 'getGroup', (req) => groupOut(req.params.id ?? ''));
     this.route('POST', '/Groups', 'createGroup', (req) => groupOut(s.createGroup(jsonBody(req)).id, 201));

@@ -5,6 +5,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { parseFilter, matches, FilterError, type FilterNode } from './filter.ts';
+import { MemberDraft } from './member-draft.ts';
 import { CORE_GROUP, CORE_USER, DOCKER_EXT, PATCH_OP, ScimError, type StoredGroup, type StoredUser } from './wire.ts';
 
 export interface DockerOrgConfig {
@@ -95,6 +96,8 @@ export class DockerStore {
   /** Lower-cased userName → user, and active users per org: kept in step so 100,000 users stay fast. */
   private readonly byUserName = new Map<string, StoredUser>();
   private readonly activeByOrg = new Map<string, number>();
+  /** The users in creation order, kept between writes: a listing of 100,000 pages through it without copying it per page. */
+  private userArray: StoredUser[] | null = null;
 
   constructor(config: StoreConfig) {
     this.config = config;
@@ -106,7 +109,14 @@ export class DockerStore {
     return this.byUserName.get(userName.toLowerCase());
   }
 
+  /** Every user in creation order (the listing order). Do not change the array. */
+  userList(): readonly StoredUser[] {
+    this.userArray ??= [...this.users.values()];
+    return this.userArray;
+  }
+
   private insertUser(u: StoredUser): void {
+    this.userArray = null;
     this.users.set(u.id, u);
     this.byUserName.set(u.userName.toLowerCase(), u);
   }
@@ -139,8 +149,8 @@ export class DockerStore {
    * Resources matching a filter, in creation order (stable across pages). `index` may answer a
    * filter without a scan (the client's `userName eq "…"` lookup), or return null to scan.
    */
-  select<T>(items: Iterable<T>, filter: string | null, toJson: (item: T) => Json, index?: (node: FilterNode) => T[] | null): T[] {
-    if (filter === null) return [...items];
+  select<T>(items: Iterable<T>, filter: string | null, toJson: (item: T) => Json, index?: (node: FilterNode) => T[] | null): readonly T[] {
+    if (filter === null) return Array.isArray(items) ? (items as readonly T[]) : [...items];
     let node: FilterNode;
     try {
       node = parseFilter(filter);
@@ -469,6 +479,7 @@ export class DockerStore {
     const u = this.getUser(id);
     this.leaveAllTeams(u);
     if (u.active) this.countActive(u.org, -1);
+    this.userArray = null;
     this.users.delete(id);
     this.byUserName.delete(u.userName.toLowerCase());
   }
@@ -531,7 +542,7 @@ export class DockerStore {
     requireSchema(body, PATCH_OP);
     const ops = getCI(body, 'Operations');
     if (!Array.isArray(ops) || ops.length === 0) throw new ScimError(400, 'Operations must be a non-empty array', 'invalidSyntax');
-    const members = new Set(g.members);
+    const members = new MemberDraft(g.members);
     let displayName = g.displayName;
     let externalId = g.externalId;
     for (const raw of ops) {
@@ -566,7 +577,7 @@ export class DockerStore {
           } catch (err) {
             throw new ScimError(400, `invalid member filter: ${(err as Error).message}`, 'invalidFilter');
           }
-          for (const m of [...members]) if (matches(node, { value: m })) members.delete(m);
+          for (const m of members.current()) if (matches(node, { value: m })) members.delete(m);
         } else throw new ScimError(400, `cannot remove "${String(path)}"`, 'invalidPath');
       } else throw new ScimError(400, `unknown PATCH op "${op}"`, 'invalidSyntax');
     }
@@ -574,8 +585,7 @@ export class DockerStore {
     if (clash && clash !== g) throw new ScimError(409, `Group '${displayName}' already exists`, 'uniqueness');
     g.displayName = displayName;
     g.externalId = externalId;
-    g.members.clear();
-    for (const m of members) g.members.add(m);
+    members.commit(g.members);
     g.lastModified = now();
     return g;
   }

@@ -70,7 +70,7 @@ export interface GraphEmulatorOptions {
   attributes?: Partial<Record<DockerAttribute, AttributeLocation>>;
   latencyMs?: number;
   /** Resource-unit throttling per 10 s window (reference §3), default off; when on, 429 + Retry-After + x-ms-throttle-* headers. */
-  throttle?: { ruPerWindow: number; windowMs?: number } | false;
+  throttle?: GraphThrottle | false;
   /**
    * Serve at most this many objects a page whatever `$top` asks (Graph may return fewer than
    * `$top`), so tests can make many pages out of few objects. Default: `$top` alone decides.
@@ -80,6 +80,19 @@ export interface GraphEmulatorOptions {
   permissions?: readonly GraphPermission[];
   /** Access-token lifetime in seconds; default 3599. */
   tokenTtlSeconds?: number;
+}
+
+export interface GraphThrottle {
+  ruPerWindow: number;
+  /** Default 10 000 (the identity-and-access quotas are per 10 s). */
+  windowMs?: number;
+  /** Windows start at multiples of `windowMs` on the clock, so a shortened window ends where Retry-After says. */
+  align?: boolean;
+  /**
+   * Retry-After to the millisecond (Graph's own sample is `2.128`, §3) instead of whole seconds:
+   * with the benchmark's one-second windows, a whole second would overstate the wait up to twice.
+   */
+  fractionalRetryAfter?: boolean;
 }
 
 /** One Graph request as the emulator saw it, `$batch` items included. */
@@ -93,6 +106,8 @@ export interface GraphRequestLog {
   readonly bearer: BearerVerdict;
   readonly inBatch: boolean;
   readonly status: number;
+  /** Resource units charged (§3): 0 for a request refused before the budget (401, 403, 429) and for `$batch` itself. */
+  readonly ru: number;
   readonly at: number;
 }
 
@@ -145,7 +160,7 @@ export class GraphEmulator {
   private readonly routes: GraphRoute[] = [];
   private readonly snapshots = new Map<number, readonly Json[]>();
   private nextSeq = 1;
-  private readonly bucket: ResourceUnitBucket | null;
+  private bucket: ResourceUnitBucket | null = null;
 
   constructor(opts: GraphEmulatorOptions) {
     this.directory = opts.directory;
@@ -180,7 +195,7 @@ export class GraphEmulator {
     };
     const extensionName = (attr: DockerAttribute) => this.extensionProperty(attr);
     this.view = { appId: this.appId, servicePrincipalId: this.servicePrincipalId, locations: this.locations, extensionName };
-    this.bucket = opts.throttle ? new ResourceUnitBucket(opts.throttle.ruPerWindow, opts.throttle.windowMs ?? 10_000) : null;
+    this.setThrottle(opts.throttle ?? false);
 
     this.http = new Emulator({
       name: 'graph',
@@ -244,6 +259,11 @@ export class GraphEmulator {
     return DOCKER_ATTRIBUTES.filter((a) => this.locations[a] === 'extension').map((a) => this.extensionProperty(a));
   }
 
+  /** Replaces the throttle, with a fresh window (the benchmark turns it on after an unlimited setup run). */
+  setThrottle(t: GraphThrottle | false): void {
+    this.bucket = t ? new ResourceUnitBucket(t.ruPerWindow, t.windowMs ?? 10_000, t.align ?? false, t.fractionalRetryAfter ?? false) : null;
+  }
+
   /** Forgets listing snapshots and the throttle window (between test phases). */
   reset(): void {
     this.snapshots.clear();
@@ -278,6 +298,7 @@ export class GraphEmulator {
   private async serve(route: GraphRoute, req: GraphReq, bearer: BearerVerdict): Promise<EmulatorResponse> {
     let res: EmulatorResponse;
     let cost = 1;
+    let charged = 0;
     if (bearer !== 'valid') {
       this.auth.unauthenticated += 1;
       res = this.error(401, 'InvalidAuthenticationToken', bearer === 'missing' ? 'Access token is empty.' : 'IDX14100: JWT is not well formed, there are no dots (.).', req.clientRequestId);
@@ -299,6 +320,7 @@ export class GraphEmulator {
           'x-ms-throttle-information': 'ResourceUnitLimitExceeded',
         };
       } else {
+        charged = cost;
         res = await route.handler(req);
         if (charge && charge.percentage >= 0.8) res.headers = { ...res.headers, 'x-ms-throttle-limit-percentage': charge.percentage.toFixed(1) };
       }
@@ -313,7 +335,7 @@ export class GraphEmulator {
       'odata-version': '4.0',
       ...(res.headers ?? {}),
     };
-    this.log.push({ method: req.method, route: route.name, path: req.path, query: queryString(req.query), bearer, inBatch: req.inBatch, status: res.status, at: Date.now() });
+    this.log.push({ method: req.method, route: route.name, path: req.path, query: queryString(req.query), bearer, inBatch: req.inBatch, status: res.status, ru: charged, at: Date.now() });
     return res;
   }
 
@@ -352,7 +374,7 @@ export class GraphEmulator {
       if (res.status !== 200) return this.error(res.status, 'BadRequest', ((res.body as { error?: { message?: string } }).error?.message ?? 'Invalid batch payload format.'), clientRequestId);
       return res;
     })();
-    this.log.push({ method: 'POST', route: 'batch', path: '/$batch', query: '', bearer, inBatch: false, status: outer.status, at: Date.now() });
+    this.log.push({ method: 'POST', route: 'batch', path: '/$batch', query: '', bearer, inBatch: false, status: outer.status, ru: 0, at: Date.now() });
     const units = (outer.body as { responses?: Array<{ headers?: Record<string, string> }> } | undefined)?.responses?.reduce((n, r) => n + Number(r.headers?.['x-ms-resource-unit'] ?? 0), 0) ?? 0;
     outer.headers = {
       'content-type': GRAPH_CONTENT_TYPE,
@@ -380,7 +402,7 @@ export class GraphEmulator {
     }
     const greq: GraphReq = { method: item.method, path, query: url.searchParams, params: matched?.params ?? {}, clientRequestId, inBatch: true, raw: null };
     if (fault) {
-      this.log.push({ method: item.method, route: matched?.route.name ?? 'unmatched', path, query: url.search, bearer, inBatch: true, status: fault.status, at: Date.now() });
+      this.log.push({ method: item.method, route: matched?.route.name ?? 'unmatched', path, query: url.search, bearer, inBatch: true, status: fault.status, ru: 0, at: Date.now() });
       return { status: fault.status, ...(fault.headers ? { headers: fault.headers } : {}), ...(fault.body !== undefined ? { body: fault.body } : {}) };
     }
     if (!matched) return this.error(400, 'BadRequest', `Resource not found for the segment '${path.split('/')[1] ?? ''}'.`, clientRequestId);
@@ -567,23 +589,33 @@ export function resourceUnits(route: string, query: URLSearchParams): number {
 
 /** A fixed window of resource units, as the identity-and-access quotas are stated (per 10 s). */
 class ResourceUnitBucket {
-  private start = Date.now();
+  private start: number;
   private used = 0;
   private readonly limit: number;
   private readonly windowMs: number;
+  private readonly align: boolean;
+  private readonly fractional: boolean;
 
-  constructor(limit: number, windowMs: number) {
+  constructor(limit: number, windowMs: number, align: boolean, fractional: boolean) {
     this.limit = limit;
     this.windowMs = windowMs;
+    this.align = align;
+    this.fractional = fractional;
+    this.start = this.windowStart(Date.now());
+  }
+
+  private windowStart(now: number): number {
+    return this.align ? now - (now % this.windowMs) : now;
   }
 
   charge(cost: number): { limited: boolean; retryAfterSeconds: number; percentage: number } {
     const now = Date.now();
     if (now - this.start >= this.windowMs) {
-      this.start = now;
+      this.start = this.windowStart(now);
       this.used = 0;
     }
-    const retryAfterSeconds = Math.max(1, Math.ceil((this.start + this.windowMs - now) / 1000));
+    const left = (this.start + this.windowMs - now) / 1000;
+    const retryAfterSeconds = this.fractional ? Math.max(0.001, Math.ceil(left * 1000) / 1000) : Math.max(1, Math.ceil(left));
     // Throttled requests count too (§3 "Throttled calls still count"), but never past the limit.
     if (this.used + cost > this.limit) return { limited: true, retryAfterSeconds, percentage: this.used / this.limit };
     this.used += cost;
@@ -591,7 +623,7 @@ class ResourceUnitBucket {
   }
 
   reset(): void {
-    this.start = Date.now();
+    this.start = this.windowStart(Date.now());
     this.used = 0;
   }
 }

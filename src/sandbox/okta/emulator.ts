@@ -26,8 +26,31 @@ export interface OktaEmulatorOptions {
    * Requests per window in each §3.1 bucket. Default 600 a minute, generous enough that tests only
    * meet it when they ask. `windowMs` (default 60 000) lets a test see a reset in seconds.
    */
-  rateLimit?: { perMinute: number; windowMs?: number } | false;
+  rateLimit?: OktaRateLimit | false;
 }
+
+export type OktaBucket = 'apps' | 'app' | 'groups' | 'users' | 'oauth';
+
+export interface OktaRateLimit {
+  /** Requests per window in every bucket not named in `buckets`. */
+  perMinute: number;
+  windowMs?: number;
+  /** Per-bucket limits, as okta.md §3.1 tabulates them (e.g. `/apps/*` far below `/groups`). */
+  buckets?: Partial<Record<OktaBucket, number>>;
+  /** Windows start on the clock (see WindowLimiterOptions), for the benchmark's short windows. */
+  align?: boolean;
+}
+
+/** The §3.1 bucket of each route, as the emulator counts them; the benchmark reads its floor from it. */
+export const OKTA_ROUTE_BUCKETS = {
+  getApp: 'app',
+  listAppUsers: 'apps',
+  getAppUser: 'apps',
+  listAppGroups: 'apps',
+  listGroupUsers: 'groups',
+  getUser: 'users',
+  token: 'oauth',
+} as const satisfies Record<string, OktaBucket>;
 
 export const DEFAULT_APP_ID = '0oadockerapp1';
 export const DEFAULT_API_TOKEN = '00sandbox-okta-api-token-not-a-secret';
@@ -39,7 +62,6 @@ const LIMITS = {
   groupUsers: { min: 1, max: 10_000, def: 1000 },
 } as const;
 
-type Bucket = 'apps' | 'app' | 'groups' | 'users' | 'oauth';
 type Scope = 'okta.apps.read' | 'okta.groups.read' | 'okta.users.read' | null;
 
 /**
@@ -80,7 +102,7 @@ export class OktaEmulator {
    * null: the emulator's own.
    */
   publicOrigin: string | null = null;
-  private readonly limiter: WindowLimiter;
+  private limiter: WindowLimiter;
   /**
    * The sorted id list of each listing in progress, taken when its first page is served. Sorting
    * the whole Directory for every page made a 100k-user read spend seconds in the emulator; a
@@ -95,9 +117,7 @@ export class OktaEmulator {
     this.appId = opts.appId ?? DEFAULT_APP_ID;
     this.apiToken = opts.apiToken ?? DEFAULT_API_TOKEN;
     this.authServer = opts.oauth ? new OktaAuthServer(opts.oauth) : null;
-    const rl = opts.rateLimit === undefined ? { perMinute: 600 } : opts.rateLimit;
-    // Disabled still sends the headers (real Okta always does), from a limit nothing reaches.
-    this.limiter = rl === false ? new WindowLimiter(Number.MAX_SAFE_INTEGER, 60_000) : new WindowLimiter(rl.perMinute, rl.windowMs ?? 60_000);
+    this.limiter = limiterFor(opts.rateLimit === undefined ? { perMinute: 600 } : opts.rateLimit);
 
     this.http = new Emulator({
       name: 'okta',
@@ -109,13 +129,15 @@ export class OktaEmulator {
     this.http.onError = () => this.error(500, 'E0000009', 'Internal Server Error');
 
     const h = this.http;
-    h.route('GET', '/api/v1/apps/:appId', 'getApp', this.api('app', 'okta.apps.read', (r) => this.getApp(r)));
-    h.route('GET', '/api/v1/apps/:appId/users', 'listAppUsers', this.api('apps', 'okta.apps.read', (r) => this.listAppUsers(r)));
-    h.route('GET', '/api/v1/apps/:appId/users/:userId', 'getAppUser', this.api('apps', 'okta.apps.read', (r) => this.getAppUser(r)));
-    h.route('GET', '/api/v1/apps/:appId/groups', 'listAppGroups', this.api('apps', 'okta.apps.read', (r) => this.listAppGroups(r)));
-    h.route('GET', '/api/v1/groups/:groupId/users', 'listGroupUsers', this.api('groups', 'okta.groups.read', (r) => this.listGroupUsers(r)));
-    h.route('GET', '/api/v1/users/:userId', 'getUser', this.api('users', 'okta.users.read', (r) => this.getUser(r)));
-    h.route('POST', '/oauth2/v1/token', 'token', this.api('oauth', null, (r) => this.token(r)));
+    const route = (method: string, pattern: string, name: keyof typeof OKTA_ROUTE_BUCKETS, scope: Scope, handler: Handler) =>
+      h.route(method, pattern, name, this.api(OKTA_ROUTE_BUCKETS[name], scope, handler));
+    route('GET', '/api/v1/apps/:appId', 'getApp', 'okta.apps.read', (r) => this.getApp(r));
+    route('GET', '/api/v1/apps/:appId/users', 'listAppUsers', 'okta.apps.read', (r) => this.listAppUsers(r));
+    route('GET', '/api/v1/apps/:appId/users/:userId', 'getAppUser', 'okta.apps.read', (r) => this.getAppUser(r));
+    route('GET', '/api/v1/apps/:appId/groups', 'listAppGroups', 'okta.apps.read', (r) => this.listAppGroups(r));
+    route('GET', '/api/v1/groups/:groupId/users', 'listGroupUsers', 'okta.groups.read', (r) => this.listGroupUsers(r));
+    route('GET', '/api/v1/users/:userId', 'getUser', 'okta.users.read', (r) => this.getUser(r));
+    route('POST', '/oauth2/v1/token', 'token', null, (r) => this.token(r));
   }
 
   start(port = 0): Promise<string> {
@@ -135,8 +157,13 @@ export class OktaEmulator {
     this.limiter.reset();
   }
 
+  /** Replaces the limits, with fresh windows (the benchmark turns them on after an unlimited setup run). */
+  setRateLimit(rl: OktaRateLimit | false): void {
+    this.limiter = limiterFor(rl);
+  }
+
   /** Wraps a handler with what every Okta response has: rate limiting, auth, request id, limit headers. */
-  private api(bucket: Bucket, scope: Scope, handler: Handler): Handler {
+  private api(bucket: OktaBucket, scope: Scope, handler: Handler): Handler {
     return async (req) => {
       const window = this.limiter.hit(bucket);
       let res: EmulatorResponse;
@@ -188,6 +215,13 @@ export class OktaEmulator {
     return this.directory.assignedUsers().filter((u) => u.assigned || !this.notYetAssigned.has(u.id));
   }
 
+  /** The same test as appUsers() for one user. */
+  private isAppUser(u: DirectoryUser): boolean {
+    if (u.assigned) return true;
+    if (this.notYetAssigned.has(u.id)) return false;
+    return this.directory.assignedGroups().some((g) => g.members.has(u.id));
+  }
+
   /** The assigned group that gives a user the app (first by id, as a stand-in for assignment priority). */
   private viaGroup(u: DirectoryUser, assignedById: readonly DirectoryGroup[]): DirectoryGroup | null {
     if (u.assigned) return null;
@@ -207,8 +241,9 @@ export class OktaEmulator {
   private getAppUser(req: EmulatorRequest): EmulatorResponse {
     const missing = this.appNotFound(req);
     if (missing) return missing;
-    const u = this.appUsers().find((x) => x.id === req.params.userId);
-    if (!u) return this.error(404, 'E0000007', `Not found: Resource not found: ${req.params.userId ?? ''} (AppUser)`);
+    // One user's assignment, without listing (and sorting) every assigned user per request.
+    const u = this.directory.users.get(req.params.userId ?? '');
+    if (!u || !this.isAppUser(u)) return this.error(404, 'E0000007', `Not found: Resource not found: ${req.params.userId ?? ''} (AppUser)`);
     const expandUser = req.query.get('expand') === 'user';
     const groups = sortById(this.directory.assignedGroups());
     return { status: 200, body: appUserJson(u, { base: this.baseUrl, appId: this.appId, viaGroup: this.viaGroup(u, groups), expandUser }) };
@@ -292,6 +327,12 @@ export class OktaEmulator {
     }
     return { status: 200, headers: { link: links }, body: items.map(render), page: pageNo };
   }
+}
+
+function limiterFor(rl: OktaRateLimit | false): WindowLimiter {
+  // Disabled still sends the headers (real Okta always does), from a limit nothing reaches.
+  if (rl === false) return new WindowLimiter(Number.MAX_SAFE_INTEGER, 60_000);
+  return new WindowLimiter(rl.perMinute, rl.windowMs ?? 60_000, Date.now, { perBucket: rl.buckets ?? {}, align: rl.align ?? false });
 }
 
 function rateHeaders(w: WindowState): Record<string, string> {

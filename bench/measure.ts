@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { SEMI_SPACE_FLAG } from '../src/heap.ts';
+
+/**
+ * Runs the product as an admin would (`node --max-semi-space-size=16 --experimental-strip-types
+ * src/cli.ts sync`, the V8 setting the image and the systemd unit pass too, see src/heap.ts;
+ * configured by environment variables alone) in a child process, so its CPU and memory are its own and not the
+ * emulators', and collects what it says about itself: the "run cost" line every run logs at the end.
+ */
+
+/** The product's own account of a run (src/run/sync.ts RunCost), as logged. */
+export interface ProductCost {
+  readonly wallMs: { read: number; plan: number; apply: number };
+  readonly cpuMs: { read: number; plan: number; apply: number };
+  readonly processCpuMs: number;
+  readonly maxRssMb: number;
+}
+
+export interface ChildRun {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** From spawn to exit, as the admin waits for it: Node's start and module loading included. */
+  readonly wallMs: number;
+  readonly cost: ProductCost | null;
+  /** The last lines that were not an info-level log, for a run that failed. */
+  readonly tail: readonly string[];
+}
+
+export interface ChildOptions {
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+  readonly args: readonly string[];
+  /** Kills the child after this long; a bound for a hang, not a measurement. */
+  readonly timeoutMs: number;
+}
+
+const CLI = new URL('../src/cli.ts', import.meta.url).pathname;
+const TAIL = 12;
+
+export function runProduct(opts: ChildOptions): Promise<ChildRun> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [SEMI_SPACE_FLAG, '--experimental-strip-types', CLI, ...opts.args], {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let cost: ProductCost | null = null;
+  const tail: string[] = [];
+  // pino writes to stdout, errors may go to stderr: read both, line by line, keeping only what is needed
+  // (a first sync of 100,000 users logs a line or more per write).
+  const watch = (stream: Readable) =>
+    new Promise<void>((resolve) => {
+      const lines = createInterface({ input: stream, crlfDelay: Infinity });
+      lines.on('line', (line) => {
+        const found = line.includes('"run cost"') ? parseCost(line) : null;
+        if (found) cost = found;
+        else if (!isQuietLog(line)) {
+          tail.push(line.length > 400 ? `${line.slice(0, 400)}…` : line);
+          if (tail.length > TAIL) tail.shift();
+        }
+      });
+      lines.on('close', () => resolve());
+    });
+  const streams = Promise.all([watch(child.stdout), watch(child.stderr)]);
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+  return new Promise((resolve, reject) => {
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(timer);
+      const wallMs = performance.now() - t0;
+      void streams.then(() => resolve({ exitCode, signal, wallMs, cost, tail }));
+    });
+  });
+}
+
+/** The cost object of a "run cost" log line, or null when the line is not one or lacks a figure. */
+export function parseCost(line: string): ProductCost | null {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (!isObject(o) || o.msg !== 'run cost' || !isObject(o.cost)) return null;
+  const c = o.cost;
+  const phases = (v: unknown) => (isObject(v) && num(v.read) && num(v.plan) && num(v.apply) ? { read: v.read, plan: v.plan, apply: v.apply } : null);
+  const wallMs = phases(c.wallMs);
+  const cpuMs = phases(c.cpuMs);
+  if (!wallMs || !cpuMs || !num(c.processCpuMs) || !num(c.maxRssMb)) return null;
+  return { wallMs, cpuMs, processCpuMs: c.processCpuMs, maxRssMb: c.maxRssMb };
+}
+
+/** pino's info and below (level ≤ 30) in JSON: routine progress, not worth keeping for a failure report. */
+function isQuietLog(line: string): boolean {
+  const m = /"level":(\d+)/.exec(line);
+  return m !== null && Number(m[1]) <= 30;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function num(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
