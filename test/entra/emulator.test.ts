@@ -1,7 +1,7 @@
-import { request } from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ACCESS, roleId } from '../../src/sandbox/entra/wire.ts';
 import { batchItemThrottled, graphThrottled } from '../../src/sandbox/entra/faults.ts';
+import { httpsCall, type CallOptions, type RawAnswer } from '../support/https-call.ts';
 import { GRAPH_SCOPE, GUEST_UPN, PEOPLE, startFixture, type Fixture } from './setup.ts';
 
 /** The emulator's wire, checked without the SDKs: what entra-graph.md §8 says the real libraries depend on. */
@@ -12,44 +12,10 @@ afterEach(async () => {
   fx = null;
 });
 
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any;
-  text: string;
-}
+type Raw = RawAnswer;
 
-function call(method: string, url: string, opts: { bearer?: string | null; body?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Raw> {
-  const f = fx as Fixture;
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    let payload: string | undefined;
-    if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
-    if (opts.form) {
-      payload = new URLSearchParams(opts.form).toString();
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-    } else if (opts.body !== undefined) {
-      payload = JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
-    }
-    // The emulator's CA, for this request only: the test trusts it explicitly, never blindly.
-    const req = request(url, { method, headers, ca: f.emu.certificate.caPem }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = null;
-        try {
-          body = text ? JSON.parse(text) : null;
-        } catch {
-          body = null;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+function call(method: string, url: string, opts: CallOptions = {}): Promise<Raw> {
+  return httpsCall((fx as Fixture).emu.certificate.caPem, method, url, opts);
 }
 
 async function token(): Promise<string> {

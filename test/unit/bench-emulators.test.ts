@@ -1,4 +1,3 @@
-import { request } from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Directory } from '../../src/sandbox/directory.ts';
 import { DockerScimEmulator } from '../../src/sandbox/docker/emulator.ts';
@@ -7,6 +6,7 @@ import { groupJson, type StoredGroup, type StoredUser } from '../../src/sandbox/
 import { GraphEmulator } from '../../src/sandbox/entra/emulator.ts';
 import { WindowLimiter } from '../../src/sandbox/http/rate-limit.ts';
 import { OktaEmulator } from '../../src/sandbox/okta/emulator.ts';
+import { httpsCall, type CallOptions, type RawAnswer } from '../support/https-call.ts';
 
 /**
  * What the benchmark needs of the emulators beyond what the product's tests use: limits that can be
@@ -238,29 +238,8 @@ describe('a team PATCH on the Docker emulator', () => {
 });
 
 describe('Graph emulator', () => {
-  function call(emu: GraphEmulator, method: string, path: string, opts: { bearer?: string; body?: unknown; form?: Record<string, string> } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = {};
-      let payload: string | undefined;
-      if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
-      if (opts.form) {
-        payload = new URLSearchParams(opts.form).toString();
-        headers['content-type'] = 'application/x-www-form-urlencoded';
-      } else if (opts.body !== undefined) {
-        payload = JSON.stringify(opts.body);
-        headers['content-type'] = 'application/json';
-      }
-      const req = request(`${emu.origin}${path}`, { method, headers, ca: emu.certificate.caPem }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : null });
-        });
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
+  function call(emu: GraphEmulator, method: string, path: string, opts: CallOptions = {}): Promise<RawAnswer> {
+    return httpsCall(emu.certificate.caPem, method, `${emu.origin}${path}`, opts);
   }
 
   async function graph(): Promise<{ emu: GraphEmulator; dir: Directory; token: string }> {
