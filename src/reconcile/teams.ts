@@ -44,12 +44,15 @@ export interface TeamPlan {
 export function planTeams(input: TeamPlanInput): TeamPlan {
   const groupByKey = new Map<string, DockerGroup>();
   for (const g of input.groups) if (!groupByKey.has(g.displayName.toLowerCase())) groupByKey.set(g.displayName.toLowerCase(), g);
-  const teamsOf = new Map<string, Set<string>>();
+  // Each account's teams, by lowercased name. Arrays, not sets: a user is in one or two teams, and
+  // the default team alone has every member, so a set each was 100,000 sets at 100,000 users.
+  const teamsOf = new Map<string, string[]>();
   for (const g of input.groups) {
+    const key = g.displayName.toLowerCase();
     for (const m of g.members) {
-      const set = teamsOf.get(m) ?? new Set<string>();
-      set.add(g.displayName.toLowerCase());
-      teamsOf.set(m, set);
+      const list = teamsOf.get(m);
+      if (list) list.push(key);
+      else teamsOf.set(m, [key]);
     }
   }
   const managed = new Set<string>();
@@ -58,25 +61,32 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
   const satisfied = new Map<string, string[]>();
   const adds = new Map<string, { display: string; members: TeamMember[]; users: number }>();
   const removes = new Map<string, { display: string; members: TeamMember[] }>();
+  const none: readonly string[] = [];
   for (const m of input.members) {
-    const desired = new Map(m.teams.map((t) => [t.toLowerCase(), t]));
-    const current = m.dockerId ? (teamsOf.get(m.dockerId) ?? new Set<string>()) : new Set<string>(m.placedIn ? [m.placedIn.toLowerCase()] : []);
-    const member: TeamMember = { idpId: m.idpId, userName: m.userName, dockerId: m.dockerId, ...(m.fromOperation ? { fromOperation: m.fromOperation } : {}) };
-    for (const [key, display] of desired) {
-      if (current.has(key)) {
-        satisfied.set(m.idpId, [...(satisfied.get(m.idpId) ?? []), display]);
-        continue;
+    const desiredKeys = m.teams.map((t) => t.toLowerCase());
+    const current = m.dockerId ? (teamsOf.get(m.dockerId) ?? none) : m.placedIn ? [m.placedIn.toLowerCase()] : none;
+    let member: TeamMember | undefined;
+    const asMember = (): TeamMember => (member ??= { idpId: m.idpId, userName: m.userName, dockerId: m.dockerId, ...(m.fromOperation ? { fromOperation: m.fromOperation } : {}) });
+    desiredKeys.forEach((key, i) => {
+      // A team named twice (in two spellings) counts once, in the place of its first, spelled as its last.
+      if (desiredKeys.indexOf(key) !== i) return;
+      const display = m.teams[desiredKeys.lastIndexOf(key)] as string;
+      if (current.includes(key)) {
+        const list = satisfied.get(m.idpId);
+        if (list) list.push(display);
+        else satisfied.set(m.idpId, [display]);
+        return;
       }
       const entry = adds.get(key) ?? { display: groupByKey.get(key)?.displayName ?? display, members: [], users: 0 };
-      entry.members.push(member);
+      entry.members.push(asMember());
       adds.set(key, entry);
-    }
-    for (const key of current) {
-      if (desired.has(key) || !managed.has(key)) continue;
+    });
+    current.forEach((key, i) => {
+      if (current.indexOf(key) !== i || desiredKeys.includes(key) || !managed.has(key)) return;
       const entry = removes.get(key) ?? { display: groupByKey.get(key)?.displayName ?? key, members: [] };
-      entry.members.push(member);
+      entry.members.push(asMember());
       removes.set(key, entry);
-    }
+    });
   }
 
   const byUser = (members: TeamMember[]) => sortByKeys(members, (m) => [m.userName.toLowerCase(), m.idpId]);
