@@ -115,7 +115,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   // A record needs only the user's link: theirs before the run, or made by the adoption it names.
   const linked = plan.memberships.filter((m) => m.fromOperation === undefined || accountOf(m) !== undefined);
   if (linked.length) state.rememberTeams(linked);
-  logger.debug(commit.stats, "journal commits");
+  logger.debug(commit.stats, 'journal rows committed, and the transactions that carried them');
   return plan.operations.map((op) => results.get(op.id) as OperationResult);
 
   async function apply(op: Operation): Promise<OperationResult> {

@@ -170,8 +170,8 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
   let outcome: SyncOutcome | undefined;
   try {
     // The reads, the mapping and the stored links are needed only to make the plan: made in a
-    // function of their own, they are garbage once it returns, not held through the apply (at
-    // 100,000 users, a third of the memory the run holds).
+    // function of their own, they are garbage once it returns, not held through the apply (about
+    // 100 MB of live heap at 100,000 users).
     ({ plan, recovered } = await observeAndPlan(deps, opts, { runId, log, meter, reads }));
     let review: Review | undefined;
     if (opts.reviewed) {

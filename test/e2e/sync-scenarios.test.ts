@@ -36,6 +36,11 @@ describe.each(WORLD_SOURCES)('sync, end to end (%s)', (source) => {
     for (const [team, members] of Object.entries(EXPECTED.teams)) expect(docker().teamMembers(team), team).toEqual(members);
     expect(s.state((st) => st.links()).length).toBe(6);
     expect(run.plan.operations.filter((o) => o.kind === 'create')).toHaveLength(6);
+    // What the run cost, by phase: what `npm run bench` reads from the "run cost" log line.
+    const cost = run.outcome.cost;
+    expect(cost && cost.wallMs.read > 0 && cost.wallMs.apply > 0 && cost.cpuMs.read + cost.cpuMs.plan + cost.cpuMs.apply > 0).toBe(true);
+    expect(cost?.processCpuMs).toBeGreaterThanOrEqual((cost?.cpuMs.read ?? 0) + (cost?.cpuMs.plan ?? 0) + (cost?.cpuMs.apply ?? 0));
+    expect(cost?.maxRssMb).toBeGreaterThan(0);
   });
 
   it('a second run plans nothing and sends zero write requests', async () => {
