@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eachLimited } from '../../src/util/concurrency.ts';
 
-/** eachLimited on p-limit: the bound, and what the first failure does. */
+/** eachLimited: the bound, what the first failure does, and that it does not queue every item up front. */
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -36,6 +36,25 @@ describe('eachLimited', () => {
     // 2 was already running and is awaited; 3, 4 and 5 never start.
     expect(started).toEqual([1, 2]);
     expect(finishedAfterFailure).toBe(true);
+  });
+
+  it('takes an item only when a worker is free: a long list is never queued whole', async () => {
+    const items = Array.from({ length: 1000 }, (_, i) => i);
+    let taken = 0;
+    const seen: number[] = [];
+    const lists = new Proxy(items, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) taken++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    await eachLimited(lists, 4, async (n) => {
+      // When item n runs, at most the 4 workers' items have been taken from the list.
+      seen.push(taken - n);
+      await tick();
+    });
+    expect(Math.max(...seen)).toBeLessThanOrEqual(4);
+    expect(taken).toBe(1000);
   });
 
   it('a limit below 1 still makes progress, one at a time', async () => {
