@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { SEMI_SPACE_FLAG } from '../src/heap.ts';
@@ -23,7 +26,10 @@ export interface ChildRun {
   readonly signal: NodeJS.Signals | null;
   /** From spawn to exit, as the admin waits for it: Node's start and module loading included. */
   readonly wallMs: number;
+  /** With `maxRssMb` the whole process's peak when GNU time measured it (see GNU_TIME). */
   readonly cost: ProductCost | null;
+  /** Where the peak RSS comes from: the whole process (GNU time), or the run's own "run cost" line. */
+  readonly peakFrom: 'process' | 'run';
   /** The last lines that were not an info-level log, for a run that failed. */
   readonly tail: readonly string[];
 }
@@ -39,12 +45,26 @@ export interface ChildOptions {
 const CLI = new URL('../src/cli.ts', import.meta.url).pathname;
 const TAIL = 12;
 
+/**
+ * GNU time, when the machine has it: it reports the whole process's peak RSS. The product's "run
+ * cost" line is written when the run ends, before the command prints its report, and printing the
+ * report of 100,000 operations can raise the peak further; without GNU time the bench falls back
+ * to the run's own figure (and says so in the JSON: `peakFrom`).
+ */
+const GNU_TIME = '/usr/bin/time';
+
 export function runProduct(opts: ChildOptions): Promise<ChildRun> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [SEMI_SPACE_FLAG, '--experimental-strip-types', CLI, ...opts.args], {
+  const node = [process.execPath, SEMI_SPACE_FLAG, '--experimental-strip-types', CLI, ...opts.args];
+  const scratch = existsSync(GNU_TIME) ? mkdtempSync(join(tmpdir(), 'bench-rss-')) : null;
+  const rssFile = scratch ? join(scratch, 'max-rss-kb') : null;
+  const [cmd, ...args] = rssFile ? [GNU_TIME, '-f', '%M', '-o', rssFile, ...node] : node;
+  const child = spawn(cmd as string, args, {
     cwd: opts.cwd,
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a hang is killed whole (GNU time and the product under it).
+    detached: true,
   });
   let cost: ProductCost | null = null;
   const tail: string[] = [];
@@ -64,7 +84,13 @@ export function runProduct(opts: ChildOptions): Promise<ChildRun> {
       lines.on('close', () => resolve());
     });
   const streams = Promise.all([watch(child.stdout), watch(child.stderr)]);
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }, opts.timeoutMs);
   return new Promise((resolve, reject) => {
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -73,9 +99,26 @@ export function runProduct(opts: ChildOptions): Promise<ChildRun> {
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
       const wallMs = performance.now() - t0;
-      void streams.then(() => resolve({ exitCode, signal, wallMs, cost, tail }));
+      const peakKb = rssFile ? wholeProcessPeakKb(rssFile) : null;
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      void streams.then(() => {
+        const run = cost as ProductCost | null;
+        const measured = run && peakKb !== null ? { ...run, maxRssMb: Math.max(run.maxRssMb, Math.round(peakKb / 1024)) } : run;
+        resolve({ exitCode, signal, wallMs, cost: measured, peakFrom: peakKb !== null ? 'process' : 'run', tail });
+      });
     });
   });
+}
+
+/** GNU time's `%M` (peak RSS in KB), the last line of its output file; null if it wrote none. */
+function wholeProcessPeakKb(file: string): number | null {
+  try {
+    const last = readFileSync(file, 'utf8').trim().split('\n').pop() ?? '';
+    const kb = Number(last);
+    return Number.isFinite(kb) && kb > 0 ? kb : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The cost object of a "run cost" log line, or null when the line is not one or lacks a figure. */

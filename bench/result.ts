@@ -18,7 +18,9 @@ export interface StepResult {
   readonly error?: string;
   /** The product's child process, spawn to exit. */
   readonly wallS: number;
+  /** `maxRssMb` is the whole process's peak when `peakFrom` is 'process' (GNU time), else the run's own. */
   readonly cost: ProductCost | null;
+  readonly peakFrom?: 'process' | 'run';
   /** CPU the emulators (the benchmark's own process) used during the run. */
   readonly emulatorCpuS: number;
   readonly systems: readonly SystemCounts[];

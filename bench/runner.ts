@@ -87,6 +87,7 @@ async function runStep(o: RunnerOptions, w: Workload, step: Step, f: Fixture, la
     ...(run.exitCode !== 0 ? { error: exitText(run) } : {}),
     wallS,
     cost: run.cost,
+    peakFrom: run.peakFrom,
     emulatorCpuS: (cpu.user + cpu.system) / 1e6,
     systems,
     floor,
