@@ -151,5 +151,5 @@ export function membershipRecords(satisfied: TeamPlan['satisfied'], linkByIdp: R
     const fromOperation = pending.get(idpId);
     records.push({ idpId, teams: teams.sort(), ...(fromOperation ? { fromOperation } : {}) });
   }
-  return records.sort((a, b) => (a.idpId < b.idpId ? -1 : a.idpId > b.idpId ? 1 : 0));
+  return records.sort((a, b) => cmp(a.idpId, b.idpId));
 }

@@ -207,7 +207,6 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
-    meter.mark('apply');
     const status = runStatus(results);
     const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered };
     outcome = { plan, result, exitCode: EXIT.error, reads };
