@@ -48,3 +48,10 @@ export class AppError extends Error {
 
 /** The IdP could not be read completely; the run stops before planning. */
 export class SourceReadError extends AppError {}
+
+/**
+ * The IdP no longer knows the change-feed cursor the state file holds (a Graph delta token past its
+ * 7 days, `410 Gone`, `syncStateNotFound`; an Okta System Log cursor it refuses). Not a failure:
+ * the run reads everything instead, as a full run would, and keeps a fresh cursor.
+ */
+export class FeedExpiredError extends AppError {}

@@ -82,4 +82,71 @@ export interface Source {
   readonly kind: SourceKind;
   /** Reads everything or throws a SourceReadError. Never returns a partial snapshot. */
   read(signal?: AbortSignal): Promise<IdpSnapshot>;
+  /** What changed since a point in time, for incremental runs (Okta's System Log, Graph delta queries). */
+  readonly feed?: ChangeFeed;
+}
+
+/**
+ * A position in an IdP's change feed (an Okta System Log `next` link, Graph delta links). Opaque
+ * outside the source that made it; the state file keeps it between runs.
+ */
+export type FeedCursor = string;
+
+/**
+ * The IdP's change feed, as hints: it names who changed, and each of them is then read afresh
+ * (`readUsers`), so a late, repeated or out-of-order event costs a read, never a wrong plan.
+ * Invariant 11: a feed that cannot be read whole is an error (a SourceReadError, the run stops
+ * before planning) or a full read (`FeedExpiredError`, or a `fullReadNeeded` reason), never an
+ * unassignment.
+ */
+export interface ChangeFeed {
+  /**
+   * A cursor at the feed's present end. Taken just before a full read, so that what changes while
+   * the read runs is read again by the next incremental run: nothing falls between the two.
+   */
+  start(signal?: AbortSignal): Promise<FeedCursor>;
+  /**
+   * Every user the feed names since `cursor`. Throws FeedExpiredError when the cursor is too old or
+   * unknown to the IdP (the caller then does a full read), and a SourceReadError when a page could
+   * not be read (the run fails; the cursor stays where it was).
+   */
+  changesSince(cursor: FeedCursor, ctx: FeedContext, signal?: AbortSignal): Promise<ChangeSet>;
+  /** Reads these users exactly as a full read would see them, groups included. */
+  readUsers(idpIds: readonly string[], signal?: AbortSignal): Promise<ScopedRead>;
+}
+
+export interface FeedContext {
+  /**
+   * True for an IdP user this tool manages (has a link). Tenant-wide events (an Okta profile
+   * update, a Graph `users/delta` entry) about anyone else are dropped without a request: the
+   * next full read reconciles them.
+   */
+  readonly isManaged: (idpId: string) => boolean;
+  /** More users than this named: the source says `fullReadNeeded` instead of reading them one by one. */
+  readonly maxUsers: number;
+}
+
+export interface ChangeSet {
+  /** IdP user ids to read afresh: assigned, unassigned, changed, or moved into or out of a group that matters. */
+  readonly userIds: readonly string[];
+  /**
+   * Set when the changes cannot be followed user by user (a group assigned to or removed from the
+   * app, more users than `maxUsers`): the run does a full read instead, and says why.
+   */
+  readonly fullReadNeeded?: string;
+  /** The cursor to keep once this run's changes are in Docker. */
+  readonly next: FeedCursor;
+  /** Events or delta entries read, before they were narrowed to users. */
+  readonly entries: number;
+  readonly stats: ReadStats;
+}
+
+/** The users an incremental run reads afresh. */
+export interface ScopedRead {
+  /** Those still assigned to the app (directly or through a group), as a full read gives them. */
+  readonly users: readonly IdpUser[];
+  /** Ids that are no longer assigned to the app, or gone from the IdP altogether. */
+  readonly unassigned: readonly string[];
+  readonly notes: readonly SourceNote[];
+  readonly stats: ReadStats;
 }

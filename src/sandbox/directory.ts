@@ -43,6 +43,20 @@ export interface DirectoryGroup {
   appRole: string | null;
 }
 
+/**
+ * One change to the directory, as the emulators' change feeds (Okta's System Log, Graph delta
+ * queries) serve it. Recorded by every method below that changes something; a test that assigns a
+ * field directly changes the directory without a record, as a missed event would.
+ */
+export type DirectoryChange =
+  | { readonly seq: number; readonly at: number; readonly kind: 'user-added' | 'user-removed'; readonly userId: string }
+  /** `fields`: which of the user's fields changed: `assigned`, `enabled`, `email`, `givenName`, `familyName`, `attributes`, `entra`. */
+  | { readonly seq: number; readonly at: number; readonly kind: 'user-changed'; readonly userId: string; readonly fields: readonly string[] }
+  | { readonly seq: number; readonly at: number; readonly kind: 'member-added' | 'member-removed'; readonly groupId: string; readonly userId: string }
+  | { readonly seq: number; readonly at: number; readonly kind: 'group-added' | 'group-assignment' | 'group-nested'; readonly groupId: string };
+
+type ChangeBody = DirectoryChange extends infer C ? (C extends DirectoryChange ? Omit<C, 'seq' | 'at'> : never) : never;
+
 export interface NewUser {
   id?: string;
   email: string | null;
@@ -59,6 +73,10 @@ export class Directory {
   readonly groups = new Map<string, DirectoryGroup>();
   /** Bumped on every change, so emulators can tell a directory changed (ETags, deltas). */
   version = 0;
+  /** Every change since the directory was made, oldest first; `seq` is the version it produced. */
+  readonly changes: DirectoryChange[] = [];
+  /** When a change happened, in ms since the epoch; tests may set it to make time stand still or jump. */
+  now: () => number = () => Date.now();
   private nextId = 1;
   /**
    * Lower-cased email → id of the first user holding it, built on the first lookup by email. Emails
@@ -89,8 +107,20 @@ export class Directory {
     this.users.set(user.id, user);
     const key = user.email?.toLowerCase();
     if (this.emailIndex && key !== undefined && !this.emailIndex.has(key)) this.emailIndex.set(key, user.id);
-    this.version++;
+    this.record({ kind: 'user-added', userId: user.id });
     return user;
+  }
+
+  /** Changes after version `seq`, oldest first. */
+  changesSince(seq: number): DirectoryChange[] {
+    // seq n is at index n-1 while nothing is dropped: a binary search would do, but this holds.
+    const first = this.changes.length > 0 ? (this.changes[0] as DirectoryChange).seq : this.version + 1;
+    return this.changes.slice(Math.max(0, seq + 1 - first));
+  }
+
+  private record(change: ChangeBody): void {
+    this.version++;
+    this.changes.push({ ...change, seq: this.version, at: this.now() } as DirectoryChange);
   }
 
   user(idOrEmail: string): DirectoryUser {
@@ -119,7 +149,7 @@ export class Directory {
     const u = this.user(idOrEmail);
     Object.assign(u, patch);
     if (patch.attributes) u.attributes = { ...patch.attributes };
-    this.version++;
+    this.record({ kind: 'user-changed', userId: u.id, fields: Object.keys(patch).sort() });
     return u;
   }
 
@@ -127,14 +157,14 @@ export class Directory {
     const u = this.user(idOrEmail);
     if (value === undefined) delete u.attributes[name];
     else u.attributes[name] = value;
-    this.version++;
+    this.record({ kind: 'user-changed', userId: u.id, fields: ['attributes'] });
   }
 
   removeUser(idOrEmail: string): void {
     const u = this.user(idOrEmail);
     this.users.delete(u.id);
     for (const g of this.groups.values()) g.members.delete(u.id);
-    this.version++;
+    this.record({ kind: 'user-removed', userId: u.id });
   }
 
   addGroup(name: string, opts: { assigned?: boolean; id?: string; appRole?: string | null } = {}): DirectoryGroup {
@@ -147,7 +177,7 @@ export class Directory {
       appRole: opts.appRole ?? null,
     };
     this.groups.set(g.id, g);
-    this.version++;
+    this.record({ kind: 'group-added', groupId: g.id });
     return g;
   }
 
@@ -159,23 +189,29 @@ export class Directory {
   }
 
   addMember(group: string, userIdOrEmail: string): void {
-    this.group(group).members.add(this.user(userIdOrEmail).id);
-    this.version++;
+    const g = this.group(group);
+    const id = this.user(userIdOrEmail).id;
+    g.members.add(id);
+    this.record({ kind: 'member-added', groupId: g.id, userId: id });
   }
 
   removeMember(group: string, userIdOrEmail: string): void {
-    this.group(group).members.delete(this.user(userIdOrEmail).id);
-    this.version++;
+    const g = this.group(group);
+    const id = this.user(userIdOrEmail).id;
+    g.members.delete(id);
+    this.record({ kind: 'member-removed', groupId: g.id, userId: id });
   }
 
   nestGroup(parent: string, child: string): void {
-    this.group(parent).groupMembers.add(this.group(child).id);
-    this.version++;
+    const g = this.group(parent);
+    g.groupMembers.add(this.group(child).id);
+    this.record({ kind: 'group-nested', groupId: g.id });
   }
 
   setGroupAssigned(group: string, assigned: boolean): void {
-    this.group(group).assigned = assigned;
-    this.version++;
+    const g = this.group(group);
+    g.assigned = assigned;
+    this.record({ kind: 'group-assignment', groupId: g.id });
   }
 
   /** Assigned groups in insertion order. */
