@@ -14,6 +14,8 @@ export interface SyncCommandOptions {
   output?: string;
   force?: boolean;
   deactivate?: boolean;
+  /** --incremental: follow the IdP's change feed when it may (run/coverage.ts). */
+  incremental?: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
     if ((opts.format ?? 'text') !== 'json') terminal.start();
     let outcome: SyncOutcome;
     try {
-      outcome = await syncOnce(ctx, { dryRun, force: opts.force === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}), open, progress: tracker });
+      outcome = await syncOnce(ctx, { dryRun, mode: opts.incremental === true ? 'incremental' : 'full', force: opts.force === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}), open, progress: tracker });
     } finally {
       terminal.stop();
     }

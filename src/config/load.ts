@@ -424,6 +424,8 @@ function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record
       idpMaxRetries: v['sync.idpMaxRetries'] as number,
       maxUsers: v['sync.maxUsers'] as number,
       failOn: s('sync.failOn') as SyncConfig['failOn'],
+      fullSyncEveryMs: v['sync.fullSyncEvery'] as number,
+      verifyEveryMs: v['sync.verifyEvery'] as number,
     },
     daemon: {
       schedule: s('daemon.schedule'),

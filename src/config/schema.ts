@@ -71,6 +71,20 @@ export function parseDuration(v: unknown): number | null {
   return Math.round(ms);
 }
 
+/** Milliseconds as the settings spell them: "24h", "1h30m", "90s", "0s". */
+export function formatDuration(ms: number): string {
+  if (ms <= 0) return '0s';
+  let rest = Math.round(ms);
+  let out = '';
+  for (const unit of ['d', 'h', 'm', 's', 'ms'] as const) {
+    const size = DURATION_UNITS[unit] as number;
+    const n = Math.floor(rest / size);
+    if (n > 0) out += `${n}${unit}`;
+    rest -= n * size;
+  }
+  return out;
+}
+
 /**
  * A secret with a control character in it. Single-line secrets become header values or form
  * fields, where a CR or LF would split the request; PEM keys may hold line breaks but nothing else.

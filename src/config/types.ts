@@ -53,6 +53,10 @@ export interface SyncConfig {
   readonly maxUsers: number;
   /** FAIL_ON: findings of this severity or worse make `sync` exit 4. */
   readonly failOn: 'error' | 'warning' | 'never';
+  /** FULL_SYNC_EVERY: the longest an incremental run may follow the change feed since the last full run; 0: never incremental. */
+  readonly fullSyncEveryMs: number;
+  /** VERIFY_EVERY: the longest an incremental run may go without listing all of Docker. */
+  readonly verifyEveryMs: number;
 }
 
 export interface DaemonConfig {

@@ -124,7 +124,8 @@ async function runOnce(ctx: CommandContext, state: StateStore, metrics: SyncMetr
   const progress = new LoggedProgress(tracker, ctx.logger);
   progress.start(PROGRESS_EVERY_MS);
   try {
-    outcome = await syncOnce(ctx, { dryRun: false, signal, observer: metrics, progress: tracker });
+    // Incremental between full runs (FULL_SYNC_EVERY): how a change reaches Docker within minutes.
+    outcome = await syncOnce(ctx, { dryRun: false, mode: 'incremental', signal, observer: metrics, progress: tracker });
   } catch (err) {
     // Told once, in the admin's words, scrubbed; the worker logs it, counts it and alerts.
     throw new Error(ctx.scrub(failureText(err).replace(/^error: /, '')), { cause: err });

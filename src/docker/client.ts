@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { DockerGroup, DockerSnapshot, DockerUser, UserAttributes } from '../model/docker.ts';
 import type { TransportObserver } from '../model/telemetry.ts';
 import { DockerApiError, badResponseError, readLimitError, responseError } from './errors.ts';
+import { eachLimited } from '../util/concurrency.ts';
 import { eqFilter } from './filter.ts';
 import { ScimTransport, type ScimResponse, type TransportStats } from './http.ts';
 import { WireError, groupBody, membersPatch, readGroup, readList, readUser, userBody, type ReadGroup } from './wire.ts';
@@ -68,6 +69,8 @@ export class DockerScimClient {
   private readonly signal: AbortSignal | undefined;
   /** Listing pages requested ahead of the one being read (see `pages`). */
   private readonly readAhead: number;
+  /** Lookups in flight at once (the transport bounds and paces requests in any case). */
+  private readonly concurrency: number;
 
   constructor(opts: DockerClientOptions) {
     if (!opts.baseUrl) throw new TypeError('DockerScimClient: baseUrl is required');
@@ -78,7 +81,8 @@ export class DockerScimClient {
     this.maxUsers = Math.max(1, Math.floor(opts.maxUsers ?? DEFAULT_MAX_USERS));
     this.observer = opts.observer;
     this.signal = opts.signal;
-    this.readAhead = 2 * Math.max(1, Math.floor(opts.concurrency ?? 4));
+    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4));
+    this.readAhead = 2 * this.concurrency;
     this.http = new ScimTransport({
       baseUrl: opts.baseUrl,
       token: opts.token,
@@ -130,6 +134,40 @@ export class DockerScimClient {
     };
     const [users, groups] = await Promise.all([collect(this.users()), collect(this.groups())]);
     return { users, groups };
+  }
+
+  /**
+   * What an incremental run needs of Docker instead of every account: the accounts with these ids
+   * (a 404 is an account gone) and these userNames, and every team with its members (a few
+   * requests: the planner must know which teams the looked-up accounts are in). Complete or throws,
+   * like `snapshot()`: a lookup that failed is never taken for an account that does not exist.
+   */
+  async lookup(ids: readonly string[], userNames: readonly string[]): Promise<DockerSnapshot> {
+    const byId = new Map<string, DockerUser>();
+    const found: DockerUser[] = [];
+    const keep = (u: DockerUser | null) => {
+      if (u && !byId.has(u.id)) {
+        byId.set(u.id, u);
+        found.push(u);
+      }
+    };
+    const wanted: Array<{ id: string } | { userName: string }> = [...new Set(ids)].map((id) => ({ id }));
+    const names = new Set<string>();
+    for (const n of userNames) {
+      if (names.has(n.toLowerCase())) continue;
+      names.add(n.toLowerCase());
+      wanted.push({ userName: n });
+    }
+    const groups: DockerGroup[] = [];
+    await Promise.all([
+      eachLimited(wanted, this.concurrency, async (w) => keep('id' in w ? await this.getUser(w.id) : await this.findUserByUserName(w.userName))),
+      (async () => {
+        for await (const g of this.groups()) groups.push(g);
+      })(),
+    ]);
+    // In the order a listing would give, so the planner's first-account-wins rule does not depend on timing.
+    found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { users: found, groups };
   }
 
   /** The user with this userName (compared case-insensitively, as Docker does), or null. */

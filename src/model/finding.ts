@@ -26,6 +26,7 @@ export type FindingCode =
   | 'DEACTIVATION_DISABLED'
   | 'INTERRUPTED_RUN'
   | 'SOURCE_NOTE'
+  | 'FEED_UNAVAILABLE'
   | 'OPERATION_FAILED';
 
 export type Severity = 'error' | 'warning' | 'info';

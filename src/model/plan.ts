@@ -144,7 +144,17 @@ export interface Plan {
   readonly findings: readonly Finding[];
   readonly safety: SafetyVerdict;
   readonly counts: PlanCounts;
+  /** What the plan was made from; absent in plans saved before incremental runs existed (full). */
+  readonly coverage?: PlanCoverage;
 }
+
+/**
+ * full: everyone assigned in the IdP and every Docker account were read. incremental: only the IdP
+ * users the change feed named since the last run, and the Docker accounts they have or name.
+ */
+export type PlanCoverage =
+  | { readonly mode: 'full'; /** Why a run meant to be incremental read everything. */ readonly reason?: string }
+  | { readonly mode: 'incremental'; /** IdP users read afresh. */ readonly users: number; /** Docker was listed whole (VERIFY_EVERY). */ readonly dockerListed: boolean };
 
 /** What an operation is about: the user's userName, or the team's name. */
 export function subjectOf(op: Operation): string {

@@ -5,6 +5,7 @@ import type { Link } from '../model/link.ts';
 import type { UpdateOperation } from '../model/plan.ts';
 import { currentState, deactivationAttributes, type CurrentState } from './diff.ts';
 import { matchAccount, type PhaseContext } from './match.ts';
+import { inScope } from './roster.ts';
 
 /**
  * Phase 3 of the planner: people who should lose access. Inactive IdP users (disabled or
@@ -69,6 +70,8 @@ export function planUnassignedLinks(ctx: PhaseContext, claimed: ReadonlySet<stri
   const taken = new Set(claimed);
   for (const link of view.links) {
     if (roster.byId.has(link.idpId) || roster.held.has(link.idpId)) continue;
+    // An incremental run deactivates only whom it read and found unassigned (invariant 11).
+    if (!inScope(roster, link.idpId)) continue;
     const docker = view.accountById.get(link.dockerId);
     if (!docker || taken.has(docker.id)) continue;
     if (view.disowned.has(docker.id)) {

@@ -76,7 +76,7 @@ export function matchAccount(d: DesiredUser, ctx: PhaseContext, claimed: Readonl
   if (!candidate) return { kind: 'no-account', gone, findings };
 
   const owner = view.disowned.has(candidate.id) ? undefined : view.linkByDocker.get(candidate.id);
-  const heldByOther = owner !== undefined && owner.idpId !== d.idpId && wantsAccess(roster, owner.idpId);
+  const heldByOther = owner !== undefined && owner.idpId !== d.idpId && wantsAccess(roster, owner);
   if (claimed.has(candidate.id) || heldByOther) {
     // Another user of this plan keeps or takes this account. If that user's rename is moving the
     // email away (an email handed on), this one waits a run for it; otherwise two IdP users claim

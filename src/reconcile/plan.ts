@@ -47,6 +47,27 @@ export interface PlanInput {
   readonly options: PlanOptions;
   /** Findings from earlier stages (source notes, interrupted runs) to carry into the report. */
   readonly findings?: readonly Finding[];
+  /** An incremental run: the plan covers these IdP users alone. Absent: a full run. */
+  readonly scope?: PlanScope;
+  /** A run meant to be incremental that read everything instead, and why (for the report). */
+  readonly fullReason?: string;
+}
+
+/**
+ * What an incremental run planned from: the IdP users its change feed named, read afresh, and the
+ * Docker accounts they have or name. `links` and `observed` then hold only what concerns them, so
+ * the plan must not read anything into what is missing from them: a link outside the scope is
+ * never a leaver, no account is listed as unmanaged, and the deactivation share is taken over the
+ * managed accounts the state file knows, not the few this run looked up.
+ */
+export interface PlanScope {
+  readonly idpIds: ReadonlySet<string>;
+  /** Links whose last applied state is active (StateStore.activeLinkCount). */
+  readonly managedActive: number;
+  /** Every link the state file holds. */
+  readonly managed: number;
+  /** Docker was listed whole this run (VERIFY_EVERY), not only looked up. */
+  readonly dockerListed: boolean;
 }
 
 const SOURCE_NAME: Record<SourceKind, string> = { okta: 'Okta', entra: 'Entra ID' };
@@ -56,7 +77,7 @@ export function buildPlan(input: PlanInput): Plan {
   const idp = SOURCE_NAME[input.source];
 
   // 1. Who the IdP wants, and what each stored link points at now (disowned, vacating accounts).
-  const roster = rosterOf(desired);
+  const roster = rosterOf(desired, input.scope?.idpIds ?? null);
   const view = classifyLinks(links, observed, roster);
   const ctx: PhaseContext = { idp, roster, view };
 
@@ -71,13 +92,16 @@ export function buildPlan(input: PlanInput): Plan {
 
   // 5. Accounts nobody claims: after every other finding, since an account one already names is not listed again.
   const earlier: readonly Finding[] = [...desired.findings, ...(input.findings ?? []), ...assigned.findings, ...leavers.findings];
-  const unmanaged = findUnmanaged(observed.users, { claimed: leavers.claimed, linked: view.linkByDocker, findings: earlier }, idp);
+  // An incremental run knows only some links: every other managed account would look unclaimed.
+  const unmanaged = input.scope ? [] : findUnmanaged(observed.users, { claimed: leavers.claimed, linked: view.linkByDocker, findings: earlier }, idp);
 
   // 6. The safety verdict over every deactivation planned above, blocking them if it must.
   const guarded = guardDeactivations({
     operations: [...assigned.operations, ...leavers.operations],
-    managedActive: countManagedActive(view),
-    idpUsers: input.idpUsers,
+    managedActive: input.scope ? input.scope.managedActive : countManagedActive(view),
+    // The empty-read guard asks whether the IdP listed nobody; an incremental run that re-read one
+    // leaver lists nobody by design, and the users it did not read are still there.
+    idpUsers: input.scope ? Math.max(input.idpUsers, input.scope.managedActive) : input.idpUsers,
     options,
   });
 
@@ -91,6 +115,9 @@ export function buildPlan(input: PlanInput): Plan {
     findings,
     safety: guarded.safety,
     counts: countPlan(input, operations, findings),
+    coverage: input.scope
+      ? { mode: 'incremental', users: input.scope.idpIds.size, dockerListed: input.scope.dockerListed }
+      : { mode: 'full', ...(input.fullReason ? { reason: input.fullReason } : {}) },
   };
 }
 
@@ -99,7 +126,7 @@ function countPlan(input: PlanInput, operations: readonly Operation[], findings:
     idpUsers: input.idpUsers,
     desiredActive: input.desired.users.filter((u) => u.active).length,
     dockerUsers: input.observed.users.length,
-    managed: input.links.length,
+    managed: input.scope ? input.scope.managed : input.links.length,
     ...countOperations(operations, findings),
   };
 }

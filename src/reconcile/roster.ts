@@ -1,4 +1,5 @@
 import type { DesiredState, DesiredUser } from '../model/desired.ts';
+import type { Link } from '../model/link.ts';
 
 /**
  * Who the IdP wants, by IdP id: the questions every later phase asks about an IdP user, answered
@@ -12,18 +13,36 @@ export interface Roster {
   readonly held: ReadonlySet<string>;
   /** Inactive, with a record too broken to map: deactivated like any leaver. */
   readonly deprovisioned: ReadonlySet<string>;
+  /**
+   * An incremental run's IdP users: the ones its change feed named and it read afresh. Anyone
+   * else was not read, so their absence from `byId` says nothing: they stand as the last run left
+   * them. null on a full run, where everyone assigned was read.
+   */
+  readonly scope: ReadonlySet<string> | null;
 }
 
-export function rosterOf(desired: DesiredState): Roster {
+export function rosterOf(desired: DesiredState, scope: ReadonlySet<string> | null = null): Roster {
   return {
     byId: new Map(desired.users.map((u) => [u.idpId, u])),
     active: new Set(desired.users.filter((u) => u.active).map((u) => u.idpId)),
     held: new Set(desired.held),
     deprovisioned: new Set(desired.deprovisioned),
+    scope,
   };
 }
 
-/** The IdP still wants this person to have access, or cannot say because their record is bad. */
-export function wantsAccess(roster: Roster, idpId: string): boolean {
-  return roster.active.has(idpId) || roster.held.has(idpId);
+/** Whether this run read the IdP user: everyone on a full run, the feed's users on an incremental one. */
+export function inScope(roster: Roster, idpId: string): boolean {
+  return roster.scope === null || roster.scope.has(idpId);
+}
+
+/**
+ * The IdP still wants the linked person to have access, or cannot say because their record is bad.
+ * For someone an incremental run did not read, the last applied state answers: an account this
+ * tool left active is still wanted, one it deactivated is not (invariant 11: not being read is
+ * never taken for not being assigned).
+ */
+export function wantsAccess(roster: Roster, link: Link): boolean {
+  if (!inScope(roster, link.idpId)) return link.applied.active;
+  return roster.active.has(link.idpId) || roster.held.has(link.idpId);
 }

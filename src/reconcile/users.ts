@@ -5,6 +5,7 @@ import type { Link } from '../model/link.ts';
 import { formatValue, type AdoptOperation, type Change, type CreateOperation, type UpdateOperation, type UserOperation } from '../model/plan.ts';
 import { currentState, diffUser, targetAttributes, type CurrentState } from './diff.ts';
 import { matchAccount, type PhaseContext } from './match.ts';
+import { inScope } from './roster.ts';
 import type { ManagedMember } from './teams.ts';
 
 /**
@@ -221,7 +222,7 @@ function planExisting(
     changes,
     target,
     reason: owner
-      ? `this Docker account was linked to IdP user ${owner.idpId}, who is ${roster.byId.has(owner.idpId) || roster.deprovisioned.has(owner.idpId) ? 'inactive' : 'no longer assigned'}; re-linking it to ${d.idpId}, the active user that now has its userName`
+      ? `this Docker account was linked to IdP user ${owner.idpId}, who is ${!inScope(roster, owner.idpId) ? 'deactivated (by an earlier run)' : roster.byId.has(owner.idpId) || roster.deprovisioned.has(owner.idpId) ? 'inactive' : 'no longer assigned'}; re-linking it to ${d.idpId}, the active user that now has its userName`
       : gone
         ? `${gone}adopting the other Docker account that has this userName (ADOPT_EXISTING=true)`
         : `an existing Docker account has this userName (created by hand or JIT); adopting it (ADOPT_EXISTING=true)`,

@@ -71,8 +71,17 @@ export function countsLines(input: ReportInput): string[] {
   const ops = Object.entries(c.operations)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`);
+  const cov = plan.coverage;
   const lines = [
-    `IdP users ${c.idpUsers} (active ${c.desiredActive}) · Docker accounts ${c.dockerUsers} · managed by this tool ${c.managed}`,
+    ...(cov?.mode === 'incremental'
+      ? [
+          `Incremental run: ${cov.users} IdP user${cov.users === 1 ? '' : 's'} named by the change feed${cov.dockerListed ? ' or drifted in Docker' : ''}, read afresh; everyone else stands as the last run left them`,
+          `IdP users read ${c.idpUsers} (active ${c.desiredActive}) · Docker accounts ${cov.dockerListed ? 'listed' : 'looked up'} ${c.dockerUsers} · managed by this tool ${c.managed}`,
+        ]
+      : [
+          ...(cov?.reason ? [`Full run (${cov.reason})`] : []),
+          `IdP users ${c.idpUsers} (active ${c.desiredActive}) · Docker accounts ${c.dockerUsers} · managed by this tool ${c.managed}`,
+        ]),
     `Operations: ${ops.length ? ops.join(' · ') : 'none'}${c.blocked ? ` (blocked ${c.blocked})` : ''}`,
     `Findings: ${c.findings.error} error${c.findings.error === 1 ? '' : 's'} · ${c.findings.warning} warning${c.findings.warning === 1 ? '' : 's'} · ${c.findings.info} info`,
     `Safety: ${safetyLine(plan)}`,

@@ -1,15 +1,12 @@
 import type { Config } from '../config/types.ts';
 import { executePlan, type DockerWriter } from '../apply/executor.ts';
 import type { Logger } from '../logging/logger.ts';
-import { mapSnapshot } from '../mapping/map.ts';
-import type { DockerSnapshot } from '../model/docker.ts';
-import type { Finding } from '../model/finding.ts';
-import type { IdpSnapshot, Source } from '../model/idp.ts';
+import type { Source } from '../model/idp.ts';
 import { subjectOf, type Plan } from '../model/plan.ts';
 import type { OperationError, OperationResult, RunResult, RunStatus } from '../model/result.ts';
-import { buildPlan } from '../reconcile/plan.ts';
-import { recoverInterrupted } from '../reconcile/recover.ts';
 import { reviewPlan, type Review } from '../reconcile/review.ts';
+import type { RunMode } from './coverage.ts';
+import { observeAndPlan, type DockerReader, type FeedAdvance, type ReadTimes } from './observe.ts';
 import { StateError } from '../state/errors.ts';
 import type { StateStore } from '../state/store.ts';
 
@@ -19,9 +16,7 @@ import type { StateStore } from '../state/store.ts';
  * either fails, the run stops there and nothing is written to Docker.
  */
 
-export interface DockerSide extends DockerWriter {
-  snapshot(): Promise<DockerSnapshot>;
-}
+export interface DockerSide extends DockerWriter, DockerReader {}
 
 export interface SyncDeps {
   readonly config: Config;
@@ -48,13 +43,14 @@ export interface SyncOptions {
   readonly reviewed?: Plan;
   /** After each operation of the apply settles. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * incremental: follow the IdP's change feed when it may (see run/coverage.ts), else read
+   * everything. Default full: `sync` and `plan` read everything unless told otherwise.
+   */
+  readonly mode?: RunMode;
 }
 
-/** How long each side's complete read took, for the daemon's read-duration metric. */
-export interface ReadTimes {
-  idpMs: number;
-  dockerMs: number;
-}
+export type { ReadTimes } from './observe.ts';
 
 /**
  * What the run cost this process, by phase: reading both sides, mapping and planning, applying.
@@ -172,7 +168,13 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     // The reads, the mapping and the stored links are needed only to make the plan: made in a
     // function of their own, they are garbage once it returns, not held through the apply (about
     // 100 MB of live heap at 100,000 users).
-    ({ plan, recovered } = await observeAndPlan(deps, opts, { runId, log, meter, reads }));
+    let feed: FeedAdvance | undefined;
+    ({ plan, recovered, feed } = await observeAndPlan(
+      deps,
+      { mode: opts.mode ?? 'full', reviewed: opts.reviewed !== undefined, noDeactivate: opts.noDeactivate === true, force: opts.force === true, signal: opts.signal, now: new Date(startedAt) },
+      { runId, log, reads, readDone: () => meter.mark('read') },
+    ));
+    meter.mark('plan');
     let review: Review | undefined;
     if (opts.reviewed) {
       review = reviewPlan(opts.reviewed, plan, { force: opts.force === true });
@@ -211,6 +213,9 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered };
     outcome = { plan, result, exitCode: EXIT.error, reads };
     state.finishRun(runId, status, result);
+    // Only a run that applied everything moves the feed on: after a partial or held run, the next
+    // one reads the same changes again (and the failed writes are retried).
+    if (feed && status === 'succeeded') state.markFeed(feed);
     meter.mark('apply');
     const failed = results.filter((r) => r.status === 'failed').length;
     log.info({ status, operations: results.length, failed }, `run ${status}`);
@@ -242,65 +247,6 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       log.warn({ err: (err as Error).message }, 'could not release the run lock');
     }
   }
-}
-
-interface PlanningContext {
-  readonly runId: string;
-  readonly log: Logger;
-  readonly meter: CostMeter;
-  readonly reads: ReadTimes;
-}
-
-/** Reads both sides, recovers what a crash left in flight, maps, and plans. */
-async function observeAndPlan(deps: SyncDeps, opts: SyncOptions, ctx: PlanningContext): Promise<{ plan: Plan; recovered: string[] }> {
-  const { config, state } = deps;
-  const { runId, log, meter, reads } = ctx;
-  log.info({ source: config.source }, 'reading the IdP and Docker');
-  const timed = async <T>(work: Promise<T>, key: 'idpMs' | 'dockerMs'): Promise<T> => {
-    const t0 = performance.now();
-    const value = await work;
-    reads[key] = Math.round(performance.now() - t0);
-    return value;
-  };
-  const [snapshot, observed] = await Promise.all([timed(deps.source.read(opts.signal), 'idpMs'), timed(deps.docker.snapshot(), 'dockerMs')]);
-  meter.mark('read');
-  log.info(
-    { idpUsers: snapshot.users.length, idpGroups: snapshot.groups.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerGroups: observed.groups.length },
-    'read complete',
-  );
-
-  const before = state.links();
-  const recovery = recoverInterrupted(
-    state.interruptedWrites(),
-    observed,
-    new Set(before.map((l) => l.dockerId)),
-    new Set(before.map((l) => l.idpId)),
-  );
-  // In a dry run the store is an in-memory copy, so recording the recovery there shows its effect
-  // in the plan without touching the file.
-  if (recovery.links.length || recovery.abandoned.length) state.recordRecovery(recovery, runId);
-  const links = recovery.links.length ? state.links() : before;
-  for (const l of recovery.links) log.warn({ idpId: l.idpId, dockerId: l.dockerId, op: l.opId, interruptedRun: l.runId }, `recovered link for ${l.userName}: the interrupted ${l.origin === 'created' ? 'create' : 'adopt'} had reached Docker`);
-
-  const desired = mapSnapshot(snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
-  const plan = buildPlan({
-    source: config.source,
-    idpUsers: snapshot.users.length,
-    desired,
-    links,
-    observed,
-    options: {
-      adoptExisting: config.sync.adoptExisting,
-      deactivate: config.sync.deactivate && !opts.noDeactivate,
-      maxDeactivations: config.sync.maxDeactivations,
-      maxDeactivationPercent: config.sync.maxDeactivationPercent,
-      force: opts.force === true,
-    },
-    findings: [...sourceFindings(snapshot), ...recoveryFindings(recovery.links.length, recovery.abandoned.length)],
-  });
-  log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
-  meter.mark('plan');
-  return { plan, recovered: recovery.links.map((l) => l.userName) };
 }
 
 /**
@@ -362,21 +308,4 @@ function checkSourceBinding(state: StateStore, identity: string, dryRun: boolean
       'links are keyed by the IdP\'s user ids, so another tenant or app would make every managed user look unassigned. Use a new STATE_DB for the new source, or fix the configuration',
     );
   }
-}
-
-function sourceFindings(snapshot: IdpSnapshot): Finding[] {
-  return snapshot.notes.map((n) => ({ code: 'SOURCE_NOTE', severity: 'info', subject: n.subject, message: n.message }));
-}
-
-function recoveryFindings(linked: number, abandoned: number): Finding[] {
-  if (linked + abandoned === 0) return [];
-  return [
-    {
-      code: 'INTERRUPTED_RUN',
-      severity: 'warning',
-      subject: 'journal',
-      message: `a previous run was interrupted: ${linked} write${linked === 1 ? '' : 's'} that reached Docker ${linked === 1 ? 'was' : 'were'} re-linked, ${abandoned} unconfirmed write${abandoned === 1 ? ' is' : 's are'} recomputed by this plan`,
-      advice: 'nothing to do; `docker-idp-sync status` shows the journal of the interrupted run',
-    },
-  ];
 }

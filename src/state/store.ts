@@ -116,6 +116,14 @@ function appliedByKind(result: RunResult): Partial<Record<OperationKind, number>
   return Object.fromEntries(OPERATION_KINDS.filter((k) => out[k]).map((k) => [k, out[k]]));
 }
 
+export interface FeedMark {
+  readonly cursor: string | null;
+  /** ISO time the last successful full run started. */
+  readonly fullAt: string | null;
+  /** ISO time Docker was last listed whole by a successful run. */
+  readonly verifiedAt: string | null;
+}
+
 export class StateStore {
   readonly db: Database;
   readonly path: string;
@@ -206,6 +214,28 @@ export class StateStore {
     this.guard('write state', () => this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value));
   }
 
+  // ── change feed ─────────────────────────────────────────────────────────────────────────────
+
+  /** Where the IdP's change feed stood after the last run that applied everything, and when each side was last read whole. */
+  feedMark(): FeedMark {
+    return { cursor: this.getMeta('feed-cursor'), fullAt: this.getMeta('feed-full-at'), verifiedAt: this.getMeta('feed-verified-at') };
+  }
+
+  /**
+   * Moves the feed on, after a run whose every operation succeeded: a run that failed part-way
+   * leaves the cursor where it was, so the next run reads the same changes again and retries them.
+   */
+  markFeed(mark: { readonly cursor: string | null; readonly fullAt?: string; readonly verifiedAt?: string }): void {
+    this.guard('write state', () =>
+      this.db.transaction(() => {
+        if (mark.cursor === null) this.stmt("DELETE FROM meta WHERE key = 'feed-cursor'").run();
+        else this.setMeta('feed-cursor', mark.cursor);
+        if (mark.fullAt) this.setMeta('feed-full-at', mark.fullAt);
+        if (mark.verifiedAt) this.setMeta('feed-verified-at', mark.verifiedAt);
+      })(),
+    );
+  }
+
   // ── run lock ──────────────────────────────────────────────────────────────────────────────
 
   private runLock(): RunLockRow | null {
@@ -288,6 +318,46 @@ export class StateStore {
         applied: this.applied(r.applied, r.idp_id),
       }));
     });
+  }
+
+  /**
+   * The links an incremental run needs, not all 100,000: those of the IdP users it re-read, and
+   * those of the Docker accounts it looked up (an account another user's link holds must be seen
+   * as held). Looked up in chunks under SQLite's limit on bound parameters.
+   */
+  linksFor(idpIds: readonly string[], dockerIds: readonly string[]): Link[] {
+    return this.guard('read state', () => {
+      const found = new Map<string, Link>();
+      const query = (column: 'idp_id' | 'docker_id', ids: readonly string[]) => {
+        for (let i = 0; i < ids.length; i += 500) {
+          const chunk = ids.slice(i, i + 500);
+          const rows = this.db.prepare(`SELECT idp_id, docker_id, user_name, origin, applied FROM links WHERE ${column} IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{
+            idp_id: string;
+            docker_id: string;
+            user_name: string;
+            origin: LinkOrigin;
+            applied: string;
+          }>;
+          for (const r of rows) found.set(r.idp_id, { idpId: r.idp_id, dockerId: r.docker_id, userName: r.user_name, origin: r.origin, applied: this.applied(r.applied, r.idp_id) });
+        }
+      };
+      query('idp_id', idpIds);
+      query('docker_id', dockerIds);
+      return [...found.values()].sort((a, b) => (a.idpId < b.idpId ? -1 : a.idpId > b.idpId ? 1 : 0));
+    });
+  }
+
+  /** Whether this IdP user has a link: the change feeds drop tenant-wide events about anyone else. */
+  hasLink(idpId: string): boolean {
+    return this.guard('read state', () => this.stmt('SELECT 1 FROM links WHERE idp_id = ?').get(idpId) !== undefined);
+  }
+
+  /**
+   * Links whose last applied state is active: an incremental run's base for the deactivation share,
+   * since it does not list Docker (a full run counts the accounts Docker shows active instead).
+   */
+  activeLinkCount(): number {
+    return this.guard('read state', () => (this.stmt("SELECT count(*) AS n FROM links WHERE json_extract(applied, '$.active') = 1").get() as { n: number }).n);
   }
 
   private applied(text: string, idpId: string): AppliedState {

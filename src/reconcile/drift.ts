@@ -1,0 +1,42 @@
+import type { DockerSnapshot } from '../model/docker.ts';
+import type { Link } from '../model/link.ts';
+
+/**
+ * Managed accounts that no longer hold what this tool last applied: changed in Docker behind its
+ * back (deactivated or renamed by hand, taken out of a team, deleted). An incremental run that
+ * lists Docker whole (VERIFY_EVERY) reads these users afresh with the ones the change feed named,
+ * so the plan puts them right; between full runs, nothing else would notice.
+ *
+ * Only what Docker echoes is compared: a value it leaves out (the extension, a name) is not drift.
+ * Membership of a team the tool did not put the account in is left to the full run.
+ */
+export function driftedLinks(links: readonly Link[], observed: DockerSnapshot): string[] {
+  const accounts = new Map(observed.users.map((u) => [u.id, u]));
+  const teamsOf = new Map<string, string[]>();
+  for (const g of observed.groups) {
+    const key = g.displayName.toLowerCase();
+    for (const m of g.members) {
+      const list = teamsOf.get(m);
+      if (list) list.push(key);
+      else teamsOf.set(m, [key]);
+    }
+  }
+  const drifted: string[] = [];
+  for (const link of links) {
+    const a = accounts.get(link.dockerId);
+    const applied = link.applied;
+    const differs = (seen: string | null | undefined, wrote: string | null) => seen !== undefined && seen !== null && seen !== wrote;
+    const changed =
+      a === undefined ||
+      a.active !== applied.active ||
+      a.userName.toLowerCase() !== applied.userName.toLowerCase() ||
+      differs(a.givenName, applied.givenName) ||
+      differs(a.familyName, applied.familyName) ||
+      differs(a.role, applied.role) ||
+      differs(a.org, applied.org) ||
+      // A deactivated account leaves its teams in Docker, so only an active one is held to them.
+      (applied.active && applied.teams.some((t) => !(teamsOf.get(a.id) ?? []).includes(t.toLowerCase())));
+    if (changed) drifted.push(link.idpId);
+  }
+  return drifted;
+}

@@ -1,0 +1,292 @@
+import type { Config } from '../config/types.ts';
+import type { Logger } from '../logging/logger.ts';
+import { mapSnapshot } from '../mapping/map.ts';
+import type { DockerSnapshot } from '../model/docker.ts';
+import { FeedExpiredError, SourceReadError } from '../model/errors.ts';
+import type { Finding } from '../model/finding.ts';
+import type { ChangeFeed, IdpSnapshot, ScopedRead, Source } from '../model/idp.ts';
+import type { Link } from '../model/link.ts';
+import type { Plan } from '../model/plan.ts';
+import { driftedLinks } from '../reconcile/drift.ts';
+import { buildPlan, type PlanInput } from '../reconcile/plan.ts';
+import { recoverInterrupted } from '../reconcile/recover.ts';
+import type { StateStore } from '../state/store.ts';
+import { chooseCoverage, incrementalLimit, type RunMode } from './coverage.ts';
+
+/**
+ * The first half of a run: read both sides, recover what a crash left in flight, map, plan. Two
+ * ways, decided before anything is read (run/coverage.ts):
+ * - full: everyone assigned in the IdP and every Docker account; the source of truth;
+ * - incremental: the users the IdP's change feed names since the last run, read afresh, and only
+ *   the Docker accounts they have or name (or all of Docker, every VERIFY_EVERY, with the accounts
+ *   that drifted added to the users read).
+ * An incremental run that finds it cannot follow the feed (expired cursor, a group assigned to the
+ * app, too many users) does a full read instead and says why. Either way, both reads finish before
+ * anything is planned, and a read that fails stops the run (invariants 1 and 11).
+ */
+
+export interface DockerReader {
+  snapshot(): Promise<DockerSnapshot>;
+  /** The accounts with these ids and userNames, and every team (an incremental run's Docker read). */
+  lookup(ids: readonly string[], userNames: readonly string[]): Promise<DockerSnapshot>;
+}
+
+export interface ObserveDeps {
+  readonly config: Config;
+  readonly source: Source;
+  readonly docker: DockerReader;
+  readonly state: StateStore;
+}
+
+export interface ObserveOptions {
+  readonly mode: RunMode;
+  readonly reviewed: boolean;
+  readonly noDeactivate: boolean;
+  readonly force: boolean;
+  readonly signal: AbortSignal | undefined;
+  readonly now: Date;
+}
+
+/** How long each side's complete read took, for the daemon's read-duration metric. */
+export interface ReadTimes {
+  idpMs: number;
+  dockerMs: number;
+}
+
+/** What to write to the state file's feed mark once the run has applied everything. */
+export interface FeedAdvance {
+  readonly cursor: string | null;
+  readonly fullAt?: string;
+  readonly verifiedAt?: string;
+}
+
+export interface Observed {
+  readonly plan: Plan;
+  readonly recovered: string[];
+  /** Absent when the feed stays where it was (a run with no feed that never had one). */
+  readonly feed?: FeedAdvance;
+}
+
+interface Ctx {
+  readonly runId: string;
+  readonly log: Logger;
+  readonly reads: ReadTimes;
+  /** Called when the reads are done and planning starts (the cost meter's phase mark). */
+  readonly readDone: () => void;
+}
+
+export async function observeAndPlan(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx): Promise<Observed> {
+  const { config, state, source } = deps;
+  const feed = source.feed;
+  const mark = state.feedMark();
+  const coverage = chooseCoverage({
+    requested: opts.mode,
+    hasFeed: feed !== undefined,
+    mark,
+    now: opts.now,
+    fullSyncEveryMs: config.sync.fullSyncEveryMs,
+    verifyEveryMs: config.sync.verifyEveryMs,
+    interrupted: opts.mode === 'incremental' && state.interruptedWrites().length > 0,
+    reviewed: opts.reviewed,
+  });
+  let fullReason = coverage.mode === 'full' ? coverage.reason : undefined;
+  if (coverage.mode === 'incremental' && feed) {
+    const outcome = await incremental(deps, feed, coverage, opts, ctx);
+    if ('plan' in outcome) return outcome;
+    fullReason = outcome.fallback;
+  }
+  if (fullReason) ctx.log.info({ reason: fullReason }, `reading everything: ${fullReason}`);
+  // A cursor is kept only where incremental runs are wanted: asked for now, or followed before.
+  const keepCursor = feed !== undefined && (opts.mode === 'incremental' || mark.cursor !== null);
+  return full(deps, opts, ctx, keepCursor ? feed : undefined, fullReason);
+}
+
+async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx, feed: ChangeFeed | undefined, fullReason: string | undefined): Promise<Observed> {
+  const { config, state } = deps;
+  const { runId, log, reads } = ctx;
+  const extra: Finding[] = [];
+  // Taken before the read, so what changes while it runs is read again by the next incremental
+  // run. A feed that cannot be read (a token without okta.logs.read, say) does not stop the full
+  // run; it only keeps the next ones full, and says so.
+  let cursor: string | null = null;
+  if (feed) {
+    try {
+      cursor = await feed.start(opts.signal);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log.warn({ err: message }, 'the change feed could not be read; runs stay full until it can');
+      extra.push({
+        code: 'FEED_UNAVAILABLE',
+        severity: 'warning',
+        subject: 'change feed',
+        message: `incremental runs are not possible: ${message}`,
+        advice: 'give the IdP credentials read access to the change feed (Okta: okta.logs.read; Entra: User.Read.All and GroupMember.Read.All), or set FULL_SYNC_EVERY=0',
+      });
+    }
+  }
+  log.info({ source: config.source }, 'reading the IdP and Docker');
+  const [snapshot, observed] = await Promise.all([timed(deps.source.read(opts.signal), reads, 'idpMs'), timed(deps.docker.snapshot(), reads, 'dockerMs')]);
+  ctx.readDone();
+  log.info(
+    { idpUsers: snapshot.users.length, idpGroups: snapshot.groups.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerGroups: observed.groups.length },
+    'read complete',
+  );
+
+  const before = state.links();
+  const recovery = recoverInterrupted(
+    state.interruptedWrites(),
+    observed,
+    new Set(before.map((l) => l.dockerId)),
+    new Set(before.map((l) => l.idpId)),
+  );
+  // In a dry run the store is an in-memory copy, so recording the recovery there shows its effect
+  // in the plan without touching the file.
+  if (recovery.links.length || recovery.abandoned.length) state.recordRecovery(recovery, runId);
+  const links = recovery.links.length ? state.links() : before;
+  for (const l of recovery.links) log.warn({ idpId: l.idpId, dockerId: l.dockerId, op: l.opId, interruptedRun: l.runId }, `recovered link for ${l.userName}: the interrupted ${l.origin === 'created' ? 'create' : 'adopt'} had reached Docker`);
+
+  const plan = makePlan(deps, opts, {
+    snapshot,
+    links,
+    observed,
+    findings: [...sourceFindings(snapshot), ...recoveryFindings(recovery.links.length, recovery.abandoned.length), ...extra],
+    ...(fullReason ? { fullReason } : {}),
+  });
+  log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
+  const at = opts.now.toISOString();
+  return { plan, recovered: recovery.links.map((l) => l.userName), ...(feed ? { feed: { cursor, ...(cursor !== null ? { fullAt: at } : {}), verifiedAt: at } } : {}) };
+}
+
+type IncrementalOutcome = Observed | { readonly fallback: string };
+
+async function incremental(
+  deps: ObserveDeps,
+  feed: ChangeFeed,
+  coverage: { cursor: string; listDocker: boolean },
+  opts: ObserveOptions,
+  ctx: Ctx,
+): Promise<IncrementalOutcome> {
+  const { state, docker } = deps;
+  const { log, reads } = ctx;
+  const managed = state.linkCount();
+  const t0 = performance.now();
+  // Docker is listed whole while the feed is read, when it is time to look for drift.
+  const listing = coverage.listDocker ? timed(docker.snapshot(), reads, 'dockerMs') : null;
+  // A failed listing is seen below; until then it must not count as unhandled.
+  listing?.catch(() => {});
+  let changes;
+  try {
+    changes = await feed.changesSince(coverage.cursor, { isManaged: (id) => state.hasLink(id), maxUsers: incrementalLimit(managed) }, opts.signal);
+  } catch (err) {
+    if (err instanceof FeedExpiredError) return { fallback: `the change feed's cursor is no longer valid (${err.message})` };
+    throw err;
+  }
+  if (changes.fullReadNeeded) return { fallback: changes.fullReadNeeded };
+
+  const listed = listing ? await listing : null;
+  const allLinks = listed ? state.links() : null;
+  const drifted = listed && allLinks ? driftedLinks(allLinks, listed) : [];
+  const ids = [...new Set([...changes.userIds, ...drifted])];
+  if (drifted.length) log.info({ drifted: drifted.length }, `${drifted.length} managed account${drifted.length === 1 ? '' : 's'} changed in Docker since this tool last wrote ${drifted.length === 1 ? 'it' : 'them'}; reading ${drifted.length === 1 ? 'its user' : 'their users'} again`);
+  if (ids.length > incrementalLimit(managed)) return { fallback: `${ids.length} users changed (${changes.userIds.length} named by the feed, ${drifted.length} drifted in Docker): a full read is cheaper` };
+
+  const read: ScopedRead = ids.length ? await feed.readUsers(ids, opts.signal) : { users: [], unassigned: [], notes: [], stats: { requests: 0, pages: 0, durationMs: 0 } };
+  accountedFor(ids, read, deps.source.kind);
+  reads.idpMs = Math.round(performance.now() - t0);
+  const snapshot: IdpSnapshot = { source: deps.source.kind, users: read.users, groups: [], notes: read.notes, stats: { requests: changes.stats.requests + read.stats.requests, pages: changes.stats.pages + read.stats.pages, durationMs: reads.idpMs } };
+
+  let observed: DockerSnapshot;
+  let links: Link[];
+  if (listed && allLinks) {
+    observed = listed;
+    links = allLinks;
+  } else {
+    const own = state.linksFor(ids, []);
+    const userNames = [...read.users.flatMap((u) => (u.userName ? [u.userName] : [])), ...own.map((l) => l.userName)];
+    const t1 = performance.now();
+    observed = ids.length ? await docker.lookup(own.map((l) => l.dockerId), userNames) : { users: [], groups: [] };
+    reads.dockerMs = Math.round(performance.now() - t1);
+    // And the links of the accounts found by userName: one another user holds must be seen as held.
+    links = state.linksFor(ids, observed.users.map((u) => u.id));
+  }
+  ctx.readDone();
+  log.info(
+    { feedEntries: changes.entries, named: changes.userIds.length, drifted: drifted.length, idpUsers: read.users.length, unassigned: read.unassigned.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerListed: listed !== null },
+    `incremental read: ${ids.length} user${ids.length === 1 ? '' : 's'} to reconcile`,
+  );
+
+  const plan = makePlan(deps, opts, {
+    snapshot,
+    links,
+    observed,
+    findings: sourceFindings(snapshot),
+    scope: { idpIds: new Set(ids), managedActive: state.activeLinkCount(), managed, dockerListed: listed !== null },
+  });
+  log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
+  return { plan, recovered: [], feed: { cursor: changes.next, ...(listed ? { verifiedAt: opts.now.toISOString() } : {}) } };
+}
+
+/**
+ * Every user asked for comes back, as assigned or as unassigned. One missing from both would look
+ * unassigned to the planner, and a linked one would be deactivated for a read that lost them.
+ */
+function accountedFor(ids: readonly string[], read: ScopedRead, system: Source['kind']): void {
+  const seen = new Set([...read.users.map((u) => u.idpId), ...read.unassigned]);
+  const missing = ids.filter((id) => !seen.has(id));
+  if (missing.length === 0) return;
+  throw new SourceReadError(`${system}: the incremental read returned nothing for ${missing.length} of the ${ids.length} users it was asked for (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}); nothing was planned`, {
+    system,
+    operation: 'read the users the change feed named',
+    hint: 'this is a bug in the source adapter or an answer the IdP should not give; the next full run (sync without --incremental) is not affected',
+  });
+}
+
+function makePlan(
+  deps: ObserveDeps,
+  opts: ObserveOptions,
+  input: { snapshot: IdpSnapshot; links: readonly Link[]; observed: DockerSnapshot; findings: Finding[] } & Pick<PlanInput, 'scope' | 'fullReason'>,
+): Plan {
+  const { config } = deps;
+  const desired = mapSnapshot(input.snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
+  return buildPlan({
+    source: config.source,
+    idpUsers: input.snapshot.users.length,
+    desired,
+    links: input.links,
+    observed: input.observed,
+    options: {
+      adoptExisting: config.sync.adoptExisting,
+      deactivate: config.sync.deactivate && !opts.noDeactivate,
+      maxDeactivations: config.sync.maxDeactivations,
+      maxDeactivationPercent: config.sync.maxDeactivationPercent,
+      force: opts.force,
+    },
+    findings: input.findings,
+    ...(input.scope ? { scope: input.scope } : {}),
+    ...(input.fullReason ? { fullReason: input.fullReason } : {}),
+  });
+}
+
+async function timed<T>(work: Promise<T>, reads: ReadTimes, key: keyof ReadTimes): Promise<T> {
+  const t0 = performance.now();
+  const value = await work;
+  reads[key] = Math.round(performance.now() - t0);
+  return value;
+}
+
+function sourceFindings(snapshot: IdpSnapshot): Finding[] {
+  return snapshot.notes.map((n) => ({ code: 'SOURCE_NOTE', severity: 'info', subject: n.subject, message: n.message }));
+}
+
+function recoveryFindings(linked: number, abandoned: number): Finding[] {
+  if (linked + abandoned === 0) return [];
+  return [
+    {
+      code: 'INTERRUPTED_RUN',
+      severity: 'warning',
+      subject: 'journal',
+      message: `a previous run was interrupted: ${linked} write${linked === 1 ? '' : 's'} that reached Docker ${linked === 1 ? 'was' : 'were'} re-linked, ${abandoned} unconfirmed write${abandoned === 1 ? ' is' : 's are'} recomputed by this plan`,
+      advice: 'nothing to do; `docker-idp-sync status` shows the journal of the interrupted run',
+    },
+  ];
+}
