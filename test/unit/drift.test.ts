@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { driftedLinks } from '../../src/reconcile/drift.ts';
+import { desired, group, link, synced } from '../support/builders.ts';
+
+describe('drift: managed accounts changed in Docker behind the tool\'s back', () => {
+  const jane = desired({ idpId: 'u-jane', userName: 'jane@example.com', givenName: 'Jane', familyName: 'Doe' });
+  const l = link(jane, 'd1');
+  const teams = [group('acme:everyone', ['d1'])];
+
+  it('an account as the tool left it is not drift', () => {
+    expect(driftedLinks([l], { users: [synced(jane, 'd1')], groups: teams })).toEqual([]);
+  });
+
+  it.each([
+    ['deleted', [], teams],
+    ['deactivated by hand', [{ ...synced(jane, 'd1'), active: false }], teams],
+    ['renamed by hand', [{ ...synced(jane, 'd1'), userName: 'j@example.com' }], teams],
+    ['given a new name', [{ ...synced(jane, 'd1'), familyName: 'Smith' }], teams],
+    ['given another role', [{ ...synced(jane, 'd1'), role: 'owner' }], teams],
+    ['taken out of its team', [synced(jane, 'd1')], [group('acme:everyone', [])]],
+  ] as const)('an account %s is drift', (_, users, groups) => {
+    expect(driftedLinks([l], { users: [...users], groups: [...groups] })).toEqual(['u-jane']);
+  });
+
+  it('what Docker does not echo is not drift, and a userName differing only in case is the same', () => {
+    expect(driftedLinks([l], { users: [{ ...synced(jane, 'd1'), role: undefined, givenName: null, userName: 'JANE@example.com' }], groups: teams })).toEqual([]);
+  });
+
+  it('a deactivated account is not held to its teams', () => {
+    const off = link(jane, 'd1', { applied: { ...l.applied, active: false } });
+    expect(driftedLinks([off], { users: [{ ...synced(jane, 'd1'), active: false }], groups: [group('acme:everyone', [])] })).toEqual([]);
+  });
+});
