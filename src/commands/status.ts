@@ -21,8 +21,10 @@ export function statusCommand(ctx: StateContext, opts: { limit?: number; format?
     const links = state.links();
     const managed = { total: links.length, active: links.filter((l) => l.applied.active).length, created: links.filter((l) => l.origin === 'created').length, adopted: links.filter((l) => l.origin === 'adopted').length };
     const interruptions = new Map(state.interruptions(runs.map((r) => r.id)).map((i) => [i.runId, i]));
+    const feed = state.feedMark();
+    const incremental = { cursor: feed.cursor !== null, lastFullRun: feed.fullAt, dockerListed: feed.verifiedAt };
     if (opts.format === 'json') {
-      const doc = { stateFile: path, source: state.getMeta('source'), managed, runs: runs.map((r) => ({ ...r, interruption: interruptions.get(r.id) ?? null })) };
+      const doc = { stateFile: path, source: state.getMeta('source'), managed, incremental, runs: runs.map((r) => ({ ...r, interruption: interruptions.get(r.id) ?? null })) };
       process.stdout.write(ctx.scrub(`${JSON.stringify(doc, null, 2)}\n`));
       return 0;
     }
@@ -30,6 +32,11 @@ export function statusCommand(ctx: StateContext, opts: { limit?: number; format?
       `State file: ${path}${exists ? '' : ' (does not exist yet: it appears after the first sync)'}`,
       `Bound to:   ${state.getMeta('source') ?? '(no run yet)'}`,
       `Managed:    ${managed.total} account${managed.total === 1 ? '' : 's'} (${managed.active} active; ${managed.created} created, ${managed.adopted} adopted)`,
+      `Feed:       ${
+        feed.cursor !== null
+          ? `following the IdP's change feed; last full run ${feed.fullAt ?? '(unknown)'}, Docker last listed whole ${feed.verifiedAt ?? '(never)'}`
+          : 'no cursor: the next `daemon` run or `sync --incremental` reads everything and keeps one'
+      }`,
       '',
       runs.length ? 'Recent runs' : 'No runs yet.',
     ];
@@ -64,7 +71,7 @@ function runCounts(r: RunRow, interruption: Interruption | undefined): string {
     if (interruption) return ` · ${interruption.confirmed} ok, ${interruption.failed} failed, ${interruption.inFlight.length} in flight (journal below)`;
     return r.status === 'running' ? ' · in progress' : '';
   }
-  const parts = [`${s.succeeded} ok, ${s.failed ?? 0} failed, ${s.blocked ?? 0} blocked${s.recovered ? `, ${s.recovered} recovered` : ''}`];
+  const parts = [`${s.mode === 'incremental' ? 'incremental · ' : ''}${s.succeeded} ok, ${s.failed ?? 0} failed, ${s.blocked ?? 0} blocked${s.recovered ? `, ${s.recovered} recovered` : ''}`];
   if (s.applied) {
     const done = (Object.keys(DONE) as OperationKind[]).filter((k) => (s.applied?.[k] ?? 0) > 0).map((k) => `${DONE[k]} ${s.applied?.[k]}`);
     parts.push(done.length ? done.join(', ') : 'no changes');

@@ -47,6 +47,8 @@ export interface RunSummary {
   readonly blocked?: number;
   readonly findings?: Partial<Record<'error' | 'warning' | 'info', number>>;
   readonly recovered?: number;
+  /** How much the run read (Plan.coverage): `incremental` runs followed the IdP's change feed. */
+  readonly mode?: 'full' | 'incremental';
 }
 
 /** A run with the result it stored: what `report` prints again. */
@@ -427,6 +429,7 @@ export class StateStore {
             blocked: result.results.filter((r) => r.status === 'blocked').length,
             findings: result.plan.counts.findings,
             recovered: result.recovered.length,
+            ...(result.plan.coverage ? { mode: result.plan.coverage.mode } : {}),
           } satisfies RunSummary)
         : ({ toolVersion: TOOL_VERSION } satisfies RunSummary),
     );

@@ -28,6 +28,8 @@ export interface RunOptions {
   dryRun?: boolean;
   force?: boolean;
   noDeactivate?: boolean;
+  /** Follow the IdP's change feed when the run may (the daemon's mode; `sync --incremental`). */
+  incremental?: boolean;
   env?: Record<string, string>;
 }
 
@@ -97,7 +99,7 @@ export class Scenario {
     try {
       const outcome = await runSync(
         { config, source: createSource(config, logger), docker: createDockerClient(config, logger), state, logger, sourceIdentity: sourceIdentity(config) },
-        { dryRun: opts.dryRun === true, force: opts.force === true, noDeactivate: opts.noDeactivate === true },
+        { dryRun: opts.dryRun === true, force: opts.force === true, noDeactivate: opts.noDeactivate === true, mode: opts.incremental === true ? 'incremental' : 'full' },
       );
       const writes = this.world.docker.http.writes().length - before;
       return {
