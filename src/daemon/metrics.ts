@@ -34,6 +34,8 @@ export class SyncMetrics implements TransportObserver {
   private readonly runDuration: Histogram<'outcome'>;
   private readonly readDuration: Histogram<'system'>;
   private readonly lastSuccess: Gauge;
+  private readonly coverage: Counter<'mode'>;
+  private readonly lastFull: Gauge;
   private readonly lastRun: Gauge;
   private readonly managed: Gauge;
   private readonly findings: Gauge<'code' | 'severity'>;
@@ -66,6 +68,8 @@ export class SyncMetrics implements TransportObserver {
       registers,
     });
     this.lastSuccess = new Gauge({ name: `${p}last_success_timestamp_seconds`, help: 'Unix time the last successful (or held) run finished; 0 before the first.', registers });
+    this.coverage = new Counter({ name: `${p}runs_by_mode_total`, help: 'Finished runs by what they read: full (everything) or incremental (the IdP\'s change feed).', labelNames: ['mode'], registers });
+    this.lastFull = new Gauge({ name: `${p}last_full_success_timestamp_seconds`, help: 'Unix time the last successful full run finished (FULL_SYNC_EVERY); 0 before the first.', registers });
     this.lastRun = new Gauge({ name: `${p}last_run_timestamp_seconds`, help: 'Unix time the last run finished, whatever its outcome; 0 before the first.', registers });
     this.managed = new Gauge({ name: `${p}managed_accounts`, help: 'Docker accounts this tool manages (links in the state file) after the last run.', registers });
     this.findings = new Gauge({ name: `${p}findings`, help: 'Findings of the last run by code and severity.', labelNames: ['code', 'severity'], registers });
@@ -76,6 +80,8 @@ export class SyncMetrics implements TransportObserver {
     // Series an admin alerts on exist from the start, at zero, so `increase()` sees the first one.
     for (const outcome of ['succeeded', 'partial', 'held', 'failed'] as const) this.runs.labels(outcome).inc(0);
     this.lastSuccess.set(0);
+    this.lastFull.set(0);
+    for (const mode of ['full', 'incremental'] as const) this.coverage.labels(mode).inc(0);
     this.lastRun.set(0);
     this.held.set(0);
   }
@@ -102,6 +108,9 @@ export class SyncMetrics implements TransportObserver {
     this.runDuration.labels(run.status).observe(run.durationSeconds);
     this.lastRun.set(seconds);
     if (run.status === 'succeeded' || run.status === 'held') this.lastSuccess.set(seconds);
+    const mode = run.plan.coverage?.mode ?? 'full';
+    this.coverage.labels(mode).inc();
+    if (mode === 'full' && run.status === 'succeeded') this.lastFull.set(seconds);
     this.failures.set(consecutiveFailures);
     for (const [system, s] of Object.entries(run.readSeconds)) if (s !== undefined) this.readDuration.labels(system).observe(s);
     for (const r of run.results) this.operations.labels(r.kind, r.status).inc();

@@ -149,4 +149,20 @@ describe('the daemon loop', () => {
     expect(text).toMatch(/^docker_idp_sync_read_duration_seconds_count\{system="okta"\} 2$/m);
     expect(text).toMatch(/^docker_idp_sync_consecutive_failures 0$/m);
   });
+
+  it('the metrics tell incremental runs from full ones, and when the last full run succeeded', async () => {
+    const incremental: FinishedRun = { ...ok, plan: { ...ok.plan, coverage: { mode: 'incremental', users: 2, dockerListed: false } } };
+    const runs = [ok, incremental, incremental];
+    const { w, metrics } = worker(async () => runs.shift() ?? ok);
+    await w.tick();
+    const afterFull = (await metrics.expose()).body.match(/^docker_idp_sync_last_full_success_timestamp_seconds (\S+)$/m)?.[1];
+    expect(Number(afterFull)).toBeGreaterThan(0);
+    await w.tick();
+    await w.tick();
+    const text = (await metrics.expose()).body;
+    expect(text).toMatch(/^docker_idp_sync_runs_by_mode_total\{mode="full"\} 1$/m);
+    expect(text).toMatch(/^docker_idp_sync_runs_by_mode_total\{mode="incremental"\} 2$/m);
+    // Incremental runs do not move it.
+    expect(text).toContain(`docker_idp_sync_last_full_success_timestamp_seconds ${afterFull}`);
+  });
 });
