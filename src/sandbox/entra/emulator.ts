@@ -3,6 +3,7 @@ import type { Directory, DirectoryGroup, DirectoryUser } from '../directory.ts';
 import { makeEmulatorCertificate, type EmulatorCertificate } from '../http/certificate.ts';
 import { Emulator, compilePattern, type EmulatorRequest, type EmulatorResponse } from '../http/emulator.ts';
 import { handleBatch, type BatchItem } from './batch.ts';
+import { DeltaRoutes } from './delta.ts';
 import { BatchItemFaults, GRAPH_CONTENT_TYPE } from './faults.ts';
 import { IdentityPlatform, type BearerVerdict } from './identity.ts';
 import { APP_ROLE_ASSIGNMENT, GROUP, SERVICE_PRINCIPAL, USER, applySelect, contextSuffix, parseSelect, type EntityShape, type Selection } from './select.ts';
@@ -25,7 +26,8 @@ import {
  * `@azure/identity` and `@microsoft/microsoft-graph-client`:
  * - OpenID discovery and the v2.0 token endpoint (client secret or certificate assertion);
  * - `/v1.0` service principal (by id and by `(appId='…')`), `appRoleAssignedTo`, users, groups,
- *   group members and transitive members, `$batch`;
+ *   group members and transitive members, a user's `memberOf` and `transitiveMemberOf`, `$batch`;
+ * - `users/delta` and `groups/delta` served from the Directory's change log (delta.ts);
  * - `$select` honoured (gotcha 10), `$top` clamped to 999, absolute `@odata.nextLink`s with
  *   `$skiptoken` on the emulator's own origin, Graph's headers and error bodies;
  * - 401 for any Graph request without a valid bearer, counted (the customHosts trap, gotcha 1);
@@ -80,6 +82,8 @@ export interface GraphEmulatorOptions {
   permissions?: readonly GraphPermission[];
   /** Access-token lifetime in seconds; default 3599. */
   tokenTtlSeconds?: number;
+  /** How long a delta token stays valid, against the Directory's clock; default 7 days (§1.5). */
+  deltaTokenTtlMs?: number;
 }
 
 export interface GraphThrottle {
@@ -145,6 +149,8 @@ export class GraphEmulator {
   readonly identity: IdentityPlatform;
   /** Faults for single `$batch` items (a 429 inside the 200, gotcha 8). */
   readonly batchFaults = new BatchItemFaults();
+  /** `users/delta` and `groups/delta`; their faults (expired tokens, replays, empty pages) are `delta.faults`. */
+  readonly delta: DeltaRoutes;
   /** Every Graph request, batch items included, with what its bearer was. */
   readonly log: GraphRequestLog[] = [];
   /** Issued tokens, and requests that arrived without a valid bearer (the §0.1 trap). */
@@ -196,6 +202,22 @@ export class GraphEmulator {
     const extensionName = (attr: DockerAttribute) => this.extensionProperty(attr);
     this.view = { appId: this.appId, servicePrincipalId: this.servicePrincipalId, locations: this.locations, extensionName };
     this.setThrottle(opts.throttle ?? false);
+    const self = this;
+    this.delta = new DeltaRoutes(
+      {
+        directory: this.directory,
+        view: this.view,
+        get origin() {
+          return self.origin;
+        },
+        get pageSize() {
+          return self.pageSize;
+        },
+        registeredExtensions: () => this.registeredExtensions(),
+        error: (status, code, message, clientRequestId, headers) => this.error(status, code, message, clientRequestId, headers),
+      },
+      opts.deltaTokenTtlMs,
+    );
 
     this.http = new Emulator({
       name: 'graph',
@@ -215,7 +237,16 @@ export class GraphEmulator {
     this.graphRoute('GET', '/servicePrincipals/:id', 'servicePrincipal', 'Application.Read.All', (r) => this.servicePrincipal(r, r.params.id ?? '', null));
     this.graphRoute('GET', '/servicePrincipals/:id/appRoleAssignedTo', 'appRoleAssignedTo', 'Application.Read.All', (r) => this.appRoleAssignedTo(r, r.params.id ?? '', null));
     this.graphRoute('GET', '/users', 'users', 'User.Read.All', (r) => this.users(r));
+    // Before `/users/:id` and `/groups/:id`, which would take `delta` for an id. `microsoft.graph.delta`
+    // is the fully qualified spelling the SDKs generate.
+    for (const fn of ['delta', 'microsoft.graph.delta']) {
+      this.graphRoute('GET', `/users/${fn}`, 'usersDelta', 'User.Read.All', (r) => this.delta.serve('users', r));
+      this.graphRoute('GET', `/groups/${fn}`, 'groupsDelta', 'GroupMember.Read.All', (r) => this.delta.serve('groups', r));
+    }
     this.graphRoute('GET', '/users/:id', 'user', 'User.Read.All', (r) => this.user(r));
+    // A user's groups: GroupMember.Read.All is what reading group membership takes (§2).
+    this.graphRoute('GET', '/users/:id/memberOf', 'userMemberOf', 'GroupMember.Read.All', (r) => this.memberOf(r, false));
+    this.graphRoute('GET', '/users/:id/transitiveMemberOf', 'userTransitiveMemberOf', 'GroupMember.Read.All', (r) => this.memberOf(r, true));
     this.graphRoute('GET', '/groups/:id', 'group', 'GroupMember.Read.All', (r) => this.group(r));
     this.graphRoute('GET', '/groups/:id/members', 'groupMembers', 'GroupMember.Read.All', (r) => this.members(r, false));
     this.graphRoute('GET', '/groups/:id/transitiveMembers', 'groupTransitiveMembers', 'GroupMember.Read.All', (r) => this.members(r, true));
@@ -267,6 +298,7 @@ export class GraphEmulator {
   /** Forgets listing snapshots and the throttle window (between test phases). */
   reset(): void {
     this.snapshots.clear();
+    this.delta.reset();
     this.bucket?.reset();
   }
 
@@ -339,11 +371,11 @@ export class GraphEmulator {
     return res;
   }
 
-  private error(status: number, code: string, message: string, clientRequestId: string): EmulatorResponse {
+  private error(status: number, code: string, message: string, clientRequestId: string, headers: Record<string, string> = {}): EmulatorResponse {
     const requestId = randomUUID();
     return {
       status,
-      headers: { 'content-type': GRAPH_CONTENT_TYPE, 'request-id': requestId, 'client-request-id': clientRequestId },
+      headers: { 'content-type': GRAPH_CONTENT_TYPE, 'request-id': requestId, 'client-request-id': clientRequestId, ...headers },
       body: graphErrorBody(code, message, requestId, clientRequestId),
     };
   }
@@ -503,6 +535,43 @@ export class GraphEmulator {
         if (isUser && limited) for (const k of Object.keys(body)) if (k !== 'id') body[k] = null;
         return { '@odata.type': o['@odata.type'], ...body };
       },
+      (sel) => `directoryObjects${contextSuffix(sel)}`,
+    );
+  }
+
+  /**
+   * The groups a user is a member of (`memberOf`), or with transitive, also every group those are
+   * nested in (`transitiveMemberOf`). Only groups: the emulator has no directory roles or
+   * administrative units, which Graph lists here too (a reader filters on `@odata.type`).
+   */
+  private memberOf(req: GraphReq, transitive: boolean): EmulatorResponse {
+    const u = this.findUser(req.params.id ?? '');
+    if (!u) return this.notFound(req, req.params.id ?? '');
+    return this.page(
+      req,
+      [GROUP],
+      () => {
+        const found = new Map<string, DirectoryGroup>();
+        for (const g of this.directory.groups.values()) if (g.members.has(u.id)) found.set(g.id, g);
+        if (transitive) {
+          // Parents of what was found, until nothing new: nesting may go any depth, and may loop.
+          for (let grew = true; grew; ) {
+            grew = false;
+            for (const g of this.directory.groups.values()) {
+              if (found.has(g.id)) continue;
+              for (const child of g.groupMembers) {
+                if (found.has(child)) {
+                  found.set(g.id, g);
+                  grew = true;
+                  break;
+                }
+              }
+            }
+          }
+        }
+        return [...found.values()].sort(byId).map((g) => ({ '@odata.type': '#microsoft.graph.group', ...groupJson(g) }));
+      },
+      (o, sel) => ({ '@odata.type': o['@odata.type'], ...applySelect(o, GROUP, sel) }),
       (sel) => `directoryObjects${contextSuffix(sel)}`,
     );
   }

@@ -59,6 +59,18 @@ export function graphNotFound(id: string): FaultAction {
   return graphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
 }
 
+/**
+ * A delta link Graph no longer knows (§1.5): 410 Gone, `resyncRequired`, and a Location with an
+ * empty `$deltatoken` to start over; or the 400 `syncStateNotFound` of an expired token. For the
+ * `usersDelta` / `groupsDelta` routes; `emulator.delta.faults.expireNext()` does the same from
+ * inside the delta routes, for token calls only.
+ */
+export function graphDeltaExpired(how: 'gone' | 'syncStateNotFound' = 'gone', resource: 'users' | 'groups' = 'users'): FaultAction {
+  return how === 'gone'
+    ? graphError(410, 'resyncRequired', 'Resync required. The delta token is no longer valid; replace local data with a full synchronization.', { location: `/v1.0/${resource}/delta?$deltatoken=` })
+    : graphError(400, 'syncStateNotFound', 'The sync state generation is not found: the delta token has expired.');
+}
+
 /** A token-endpoint error in OAuth JSON, e.g. `tokenError(400, 'invalid_request', 90002, 'Tenant not found.')`. */
 export function tokenError(status: number, error: string, aadsts: number, text: string, headers: Record<string, string> = {}): FaultAction {
   const r = oauthError(status, error, aadsts, text);

@@ -30,6 +30,11 @@ export interface BatchGet {
   /** Names the item in errors, e.g. `GET /users/{id} (user 0000…)`. */
   readonly describe: string;
   readonly subject: 'group' | 'user';
+  /**
+   * A 404 means "not there" rather than a failed read: the item is left out of the answers. For a
+   * scoped read, where a user deleted since the feed named them is an answer, not an error.
+   */
+  readonly missingOk?: boolean;
 }
 
 export interface BatchDeps {
@@ -119,6 +124,8 @@ async function sendBatch(pending: readonly Pending[], attempt: number, operation
         throw deps.fail(new EntraMalformedError('the batch answer for this item has no JSON object body'), `${p.item.describe} (in $batch)`, p.item.subject);
       }
       results.set(p.item.key, a.body as Record<string, unknown>);
+    } else if (a.status === 404 && p.item.missingOk === true) {
+      // Absent from the answers: the caller asked to be told "not there".
     } else if (GRAPH.retries(a.status)) {
       again.push({ ...p, answer: a });
     } else {

@@ -1,18 +1,20 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../../logging/logger.ts';
 import { scrubber } from '../../logging/scrub.ts';
-import { SourceReadError } from '../../model/errors.ts';
+import { FeedExpiredError, SourceReadError } from '../../model/errors.ts';
 import type { IdpSnapshot, Source } from '../../model/idp.ts';
 import type { TransportObserver } from '../../model/telemetry.ts';
 import { connectGraph, type EntraCredential, type GraphConnection } from './client.ts';
 import { EntraCertificateFileError, toSourceReadError, type ErrorContext } from './errors.ts';
-import { readEntra } from './read.ts';
+import { createEntraFeed } from './feed.ts';
+import { readEntra, type ReadDeps } from './read.ts';
 import type { AttributeSource } from './transform.ts';
 
 /**
  * The Microsoft Entra ID source: reads who is assigned to the Docker enterprise application, with
  * their docker* attributes and assigned groups, through Microsoft Graph into an IdpSnapshot;
- * complete, or a SourceReadError.
+ * complete, or a SourceReadError. Its change feed (feed.ts) follows Graph delta queries between
+ * full reads.
  */
 
 export type { AttributeSource } from './transform.ts';
@@ -133,44 +135,53 @@ export function createEntraSource(opts: EntraSourceOptions): Source {
     }
   }
 
-  async function readOnce(signal: AbortSignal | undefined): Promise<IdpSnapshot> {
-    connection ??= connect();
-    const conn = connection;
-    const session = { signal, requests: 0 };
-    conn.session = session;
-    try {
-      return await readEntra(
-        {
-          api: conn.api,
-          appId: opts.appId,
-          attributes: opts.attributes,
-          userNameSource: opts.userNameSource,
-          groupMembership: opts.groupMembership,
-          logger,
-          signal,
-          maxRetries,
-          backoff,
-          fail,
-          concurrency: CONCURRENCY,
-          maxUsers,
-          ...(opts.observer ? { observer: opts.observer } : {}),
-        },
-        () => session.requests,
-      );
-    } catch (err) {
-      throw fail(err, `read the Docker app ${opts.appId} from Entra`, 'read');
-    } finally {
-      conn.session = { signal: undefined, requests: 0 };
-    }
+  /**
+   * Runs `work` alone on the connection: reads, and the feed's calls, share one per-call session
+   * (abort signal, request count), so they queue. Anything thrown becomes the SourceReadError the
+   * admin sees, naming `operation`; a FeedExpiredError passes as it is (the caller reads everything).
+   */
+  function exclusive<T>(signal: AbortSignal | undefined, operation: string, work: (deps: ReadDeps, requests: () => number) => Promise<T>): Promise<T> {
+    const run = queue.then(async () => {
+      connection ??= connect();
+      const conn = connection;
+      const session = { signal: eitherSignal(opts.signal, signal), requests: 0 };
+      conn.session = session;
+      try {
+        return await work(
+          {
+            api: conn.api,
+            appId: opts.appId,
+            attributes: opts.attributes,
+            userNameSource: opts.userNameSource,
+            groupMembership: opts.groupMembership,
+            logger,
+            signal: session.signal,
+            maxRetries,
+            backoff,
+            fail,
+            concurrency: CONCURRENCY,
+            maxUsers,
+            ...(opts.observer ? { observer: opts.observer } : {}),
+          },
+          () => session.requests,
+        );
+      } catch (err) {
+        if (err instanceof FeedExpiredError) throw err;
+        throw fail(err, operation, 'read');
+      } finally {
+        conn.session = { signal: undefined, requests: 0 };
+      }
+    });
+    queue = run.catch(() => undefined);
+    return run;
   }
 
   return {
     kind: 'entra',
     read(signal?: AbortSignal): Promise<IdpSnapshot> {
-      const run = queue.then(() => readOnce(eitherSignal(opts.signal, signal)));
-      queue = run.catch(() => undefined);
-      return run;
+      return exclusive(signal, `read the Docker app ${opts.appId} from Entra`, (deps, requests) => readEntra(deps, requests));
     },
+    feed: createEntraFeed({ exclusive }),
   };
 }
 

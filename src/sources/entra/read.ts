@@ -174,17 +174,17 @@ function str(v: unknown): string | null {
 }
 
 /** A JSON value's type, for an error: never the value itself. */
-function typeName(v: unknown): string {
+export function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-interface ServicePrincipal {
+export interface ServicePrincipal {
   id: string;
   /** appRole id (lower case) → value. */
   roles: Map<string, string>;
 }
 
-async function servicePrincipal(deps: ReadDeps): Promise<ServicePrincipal> {
+export async function servicePrincipal(deps: ReadDeps): Promise<ServicePrincipal> {
   // OData string literal: a quote is doubled. The config only lets GUIDs through; this keeps a typo harmless.
   const key = deps.appId.replace(/'/g, "''");
   const op = `GET /servicePrincipals(appId='${deps.appId}')`;
@@ -216,7 +216,7 @@ async function servicePrincipal(deps: ReadDeps): Promise<ServicePrincipal> {
   return { id, roles };
 }
 
-interface Assignments {
+export interface Assignments {
   /** Directly assigned users → the app role ids of their assignments. */
   users: Map<string, Set<string>>;
   /** Assigned groups → the app role ids of their assignments, in the order first seen. */
@@ -224,7 +224,7 @@ interface Assignments {
   other: number;
 }
 
-async function assignments(deps: ReadDeps, sp: ServicePrincipal, counter: PageCounter): Promise<Assignments> {
+export async function assignments(deps: ReadDeps, sp: ServicePrincipal, counter: PageCounter): Promise<Assignments> {
   const path = `/servicePrincipals/${sp.id}/appRoleAssignedTo`;
   const out: Assignments = { users: new Map(), groups: new Map(), other: 0 };
   let page = 0;
