@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.ts';
 import { DockerScimClient } from '../docker/client.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { Source } from '../model/idp.ts';
+import type { ChangeFeed, Source } from '../model/idp.ts';
 import type { TransportObserver } from '../model/telemetry.ts';
 
 /** Builds the adapters a run needs from the validated configuration. */
@@ -26,9 +26,22 @@ function ioOptions(io: ClientIo): ClientIo {
 export function createSource(config: Config, logger: Logger, io: ClientIo = {}): Source {
   if (!(config.source === 'okta' && config.okta) && !(config.source === 'entra' && config.entra)) throw new Error(`no configuration for source ${config.source}`);
   let loaded: Promise<Source> | null = null;
+  const load = () => (loaded ??= loadSource(config, logger, io));
+  // Both sources have a change feed (Okta's System Log, Graph delta queries); the SDKs behind it
+  // load on first use, like the read's.
+  const feed = async (): Promise<ChangeFeed> => {
+    const source = await load();
+    if (!source.feed) throw new Error(`the ${config.source} source has no change feed`);
+    return source.feed;
+  };
   return {
     kind: config.source,
-    read: (signal?: AbortSignal) => (loaded ??= loadSource(config, logger, io)).then((source) => source.read(signal)),
+    read: (signal?: AbortSignal) => load().then((source) => source.read(signal)),
+    feed: {
+      start: async (signal) => (await feed()).start(signal),
+      changesSince: async (cursor, ctx, signal) => (await feed()).changesSince(cursor, ctx, signal),
+      readUsers: async (ids, signal) => (await feed()).readUsers(ids, signal),
+    },
   };
 }
 

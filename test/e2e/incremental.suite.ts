@@ -1,0 +1,185 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FaultAction } from '../../src/sandbox/http/faults.ts';
+import type { WorldSource } from '../../src/sandbox/world.ts';
+import { Scenario, type InProcessRun } from '../support/harness.ts';
+import { seedPeople } from '../support/people.ts';
+
+/**
+ * Incremental runs end to end, for each source (DESIGN.md invariant 11): the change feed carries
+ * every kind of IdP change to Docker, reading only the users it names; a feed that cannot be read
+ * whole stops the run before planning; an expired cursor or a change that cannot be followed user
+ * by user makes the run read everything; not being named is never taken for being unassigned.
+ */
+
+export interface FeedFaults {
+  /** The emulator route that serves the feed (first request of `changesSince`). */
+  readonly route: string;
+  /** The answer the IdP gives for a cursor it no longer knows. */
+  readonly expired: () => FaultAction;
+}
+
+const serverError: FaultAction = { type: 'status', status: 500, body: { error: 'boom' } };
+
+export function incrementalSuite(source: WorldSource, faults: FeedFaults): void {
+  describe(`incremental runs (${source})`, () => {
+    let s: Scenario;
+    afterEach(async () => {
+      await s?.stop();
+    });
+
+    /** A world synced by a run that keeps a cursor: what the daemon's first run leaves. */
+    async function synced(): Promise<Scenario> {
+      s = await Scenario.start({ source });
+      seedPeople(s.directory);
+      const first = await s.sync({ incremental: true });
+      expect(first.plan.coverage).toMatchObject({ mode: 'full', reason: expect.stringMatching(/no full run has succeeded/) });
+      expect(s.state((st) => st.feedMark().cursor)).not.toBeNull();
+      return s;
+    }
+
+    const idpRequests = () => s.world.idp.requests.length;
+    const dockerUser = (userName: string) => s.docker.user(userName);
+    /** A full dry run after the incremental one: it must find nothing left to do. */
+    async function convergedLikeAFullRun(): Promise<void> {
+      const check = await s.sync({ dryRun: true });
+      expect(check.plan.coverage?.mode).toBe('full');
+      expect(check.plan.operations.map((o) => o.id)).toEqual([]);
+    }
+
+    it('carries each kind of IdP change to Docker, reading only the users the feed names', async () => {
+      await synced();
+      const fullReadRequests = (() => {
+        const before = idpRequests();
+        return async () => {
+          await s.sync({ dryRun: true });
+          return idpRequests() - before;
+        };
+      })();
+      const full = await fullReadRequests();
+
+      s.directory.updateUser('ada@example.com', { familyName: 'King' });
+      s.directory.setAttribute('alan@example.com', 'dockerRole', 'editor');
+      s.directory.updateUser('edsger@example.com', { assigned: false });
+      s.directory.updateUser('barbara@example.com', { enabled: false });
+      s.directory.addMember('acme:platform', 'ada@example.com');
+      s.directory.removeMember('acme:platform', 'grace@example.com');
+      s.directory.addUser({ email: 'linus@example.com', givenName: 'Linus', familyName: 'Torvalds' });
+
+      const before = idpRequests();
+      const run = await s.sync({ incremental: true });
+      const used = idpRequests() - before;
+      expect(run.plan.coverage).toEqual({ mode: 'incremental', users: 6, dockerListed: expect.any(Boolean) });
+      expect(run.outcome.result.status).toBe('succeeded');
+      expect(dockerUser('ada@example.com')?.familyName).toBe('King');
+      expect(dockerUser('alan@example.com')?.role).toBe('editor');
+      expect(dockerUser('edsger@example.com')?.active).toBe(false);
+      expect(dockerUser('barbara@example.com')?.active).toBe(false);
+      expect(dockerUser('linus@example.com')?.active).toBe(true);
+      // Everyone else was neither read nor written.
+      const touched = run.plan.operations.flatMap((o) => ('userName' in o ? [o.userName] : o.kind === 'group-create' ? [] : o.members.map((m) => m.userName)));
+      expect(new Set(touched)).toEqual(new Set(['ada@example.com', 'alan@example.com', 'edsger@example.com', 'barbara@example.com', 'grace@example.com', 'linus@example.com']));
+      // A few requests a user, not a whole read (at this size a full read is only a handful of pages).
+      expect(used).toBeLessThan(full + 6 * 4);
+      await convergedLikeAFullRun();
+
+      // Nothing changed since: a run that reads the feed and nothing else.
+      const idle = await s.sync({ incremental: true });
+      expect(idle.plan.coverage).toMatchObject({ mode: 'incremental', users: 0 });
+      expect(idle.writes).toBe(0);
+    });
+
+    it('11: a user the feed does not name is not read, and is never taken for unassigned', async () => {
+      await synced();
+      // Unassigned behind the feed's back: no event, as if the IdP had lost it.
+      s.directory.user('ken@example.com').assigned = false;
+      for (const g of s.directory.groups.values()) g.members.delete(s.directory.user('ken@example.com').id);
+      const run = await s.sync({ incremental: true });
+      expect(run.plan.coverage?.mode).toBe('incremental');
+      expect(run.writes).toBe(0);
+      expect(dockerUser('ken@example.com')?.active).toBe(true);
+      // The full run, the source of truth, sees it.
+      const full = await s.sync();
+      expect(full.plan.operations.map((o) => o.kind)).toContain('deactivate');
+    });
+
+    it('11: a feed that cannot be read whole stops the run before planning; nothing is written and the cursor stays', async () => {
+      await synced();
+      s.directory.updateUser('ada@example.com', { assigned: false });
+      const cursor = s.state((st) => st.feedMark().cursor);
+      s.world.idp.faults.add({ route: faults.route, times: Infinity, action: serverError });
+      const writes = s.docker.http.writes().length;
+      await expect(s.sync({ incremental: true, env: { IDP_MAX_RETRIES: '1' } })).rejects.toThrow();
+      expect(s.docker.http.writes().length).toBe(writes);
+      expect(s.state((st) => st.feedMark().cursor)).toBe(cursor);
+      s.world.idp.faults.clear();
+      const again = await s.sync({ incremental: true });
+      expect(again.plan.coverage?.mode).toBe('incremental');
+      expect(dockerUser('ada@example.com')?.active).toBe(false);
+    });
+
+    it('11: an expired cursor makes the run read everything, and say why', async () => {
+      await synced();
+      s.directory.updateUser('ada@example.com', { familyName: 'King' });
+      s.world.idp.faults.add({ route: faults.route, action: faults.expired() });
+      const run = await s.sync({ incremental: true });
+      expect(run.plan.coverage).toMatchObject({ mode: 'full', reason: expect.stringMatching(/no longer valid/) });
+      expect(run.logs.join('\n')).toContain('reading everything');
+      expect(dockerUser('ada@example.com')?.familyName).toBe('King');
+      // And a fresh cursor is kept: the next run is incremental again.
+      const next = await s.sync({ incremental: true });
+      expect(next.plan.coverage?.mode).toBe('incremental');
+    });
+
+    it('a group assigned to the app makes the run read everything: its members are not followed one by one', async () => {
+      await synced();
+      s.directory.setGroupAssigned('Docker Users', false);
+      const run = await s.sync({ incremental: true });
+      expect(run.plan.coverage).toMatchObject({ mode: 'full', reason: expect.stringMatching(/group/) });
+      await convergedLikeAFullRun();
+    });
+
+    it('5: a dry incremental run leaves the state file byte for byte as it was', async () => {
+      await synced();
+      s.directory.updateUser('ada@example.com', { familyName: 'King' });
+      const hash = s.stateHash();
+      const run = await s.sync({ incremental: true, dryRun: true });
+      expect(run.plan.coverage?.mode).toBe('incremental');
+      expect(run.plan.operations.map((o) => o.kind)).toEqual(['update']);
+      expect(s.stateHash()).toBe(hash);
+      expect(run.writes).toBe(0);
+    });
+
+    it('a run that failed part-way keeps the cursor, so the change is retried', async () => {
+      await synced();
+      s.directory.updateUser('ada@example.com', { familyName: 'King' });
+      const cursor = s.state((st) => st.feedMark().cursor);
+      s.docker.http.faults.add({ route: 'replaceUser', times: Infinity, action: serverError });
+      const failed = await s.sync({ incremental: true, env: { DOCKER_MAX_RETRIES: '0' } });
+      expect(failed.outcome.result.status).toBe('partial');
+      expect(s.state((st) => st.feedMark().cursor)).toBe(cursor);
+      s.docker.http.faults.clear();
+      await s.sync({ incremental: true });
+      expect(dockerUser('ada@example.com')?.familyName).toBe('King');
+    });
+
+    it('VERIFY_EVERY: a managed account changed in Docker by hand is put right when Docker is listed, not before', async () => {
+      await synced();
+      // Deactivated in Docker by hand, not through the tool.
+      const ada = dockerUser('ada@example.com');
+      if (!ada) throw new Error('ada was not created');
+      s.docker.editUser(ada.id, { active: false });
+      const quiet = await s.sync({ incremental: true, env: { VERIFY_EVERY: '1d' } });
+      expect(quiet.plan.coverage).toMatchObject({ mode: 'incremental', users: 0, dockerListed: false });
+      expect(dockerUser('ada@example.com')?.active).toBe(false);
+      const verify = await s.sync({ incremental: true, env: { VERIFY_EVERY: '0s' } });
+      expect(verify.plan.coverage).toMatchObject({ mode: 'incremental', users: 1, dockerListed: true });
+      expect(dockerUser('ada@example.com')?.active).toBe(true);
+    });
+
+    it('FULL_SYNC_EVERY: once it has passed, the run reads everything', async () => {
+      await synced();
+      const run: InProcessRun = await s.sync({ incremental: true, env: { FULL_SYNC_EVERY: '1ms' } });
+      expect(run.plan.coverage).toMatchObject({ mode: 'full', reason: expect.stringMatching(/FULL_SYNC_EVERY=1ms/) });
+    });
+  });
+}
