@@ -68,7 +68,10 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
       const before = idpRequests();
       const run = await s.sync({ incremental: true });
       const used = idpRequests() - before;
-      expect(run.plan.coverage).toEqual({ mode: 'incremental', users: 6, dockerListed: expect.any(Boolean) });
+      // Six people changed; a feed may name a few more (Okta's cursor starts a little before the
+      // full run, so the first incremental run re-reads the last minutes' changes: hints, not facts).
+      expect(run.plan.coverage).toEqual({ mode: 'incremental', users: expect.any(Number), dockerListed: expect.any(Boolean) });
+      expect(run.plan.coverage?.mode === 'incremental' && run.plan.coverage.users).toBeGreaterThanOrEqual(6);
       expect(run.outcome.result.status).toBe('succeeded');
       expect(dockerUser('ada@example.com')?.familyName).toBe('King');
       expect(dockerUser('alan@example.com')?.role).toBe('editor');
@@ -90,6 +93,7 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
 
     it('11: a user the feed does not name is not read, and is never taken for unassigned', async () => {
       await synced();
+      await s.sync({ incremental: true });
       // Unassigned behind the feed's back: no event, as if the IdP had lost it.
       s.directory.user('ken@example.com').assigned = false;
       for (const g of s.directory.groups.values()) g.members.delete(s.directory.user('ken@example.com').id);
@@ -164,15 +168,19 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
 
     it('VERIFY_EVERY: a managed account changed in Docker by hand is put right when Docker is listed, not before', async () => {
       await synced();
+      // One incremental run first: whatever the feed's start still names is behind us.
+      await s.sync({ incremental: true });
       // Deactivated in Docker by hand, not through the tool.
       const ada = dockerUser('ada@example.com');
       if (!ada) throw new Error('ada was not created');
       s.docker.editUser(ada.id, { active: false });
       const quiet = await s.sync({ incremental: true, env: { VERIFY_EVERY: '1d' } });
-      expect(quiet.plan.coverage).toMatchObject({ mode: 'incremental', users: 0, dockerListed: false });
+      expect(quiet.plan.coverage).toMatchObject({ mode: 'incremental', dockerListed: false });
+      expect(quiet.writes).toBe(0);
       expect(dockerUser('ada@example.com')?.active).toBe(false);
       const verify = await s.sync({ incremental: true, env: { VERIFY_EVERY: '0s' } });
       expect(verify.plan.coverage).toMatchObject({ mode: 'incremental', users: 1, dockerListed: true });
+      expect(verify.plan.operations.map((o) => o.kind)).toContain('reactivate');
       expect(dockerUser('ada@example.com')?.active).toBe(true);
     });
 
