@@ -3,12 +3,14 @@ import { Emulator, type EmulatorRequest, type EmulatorResponse, type Handler } f
 import { WindowLimiter, type WindowState } from '../http/rate-limit.ts';
 import { oktaRequestId } from './faults.ts';
 import { OktaAuthServer, type OktaOAuthOptions } from './oauth.ts';
-import { appJson, appUserJson, errorJson, groupAssignmentJson, userJson } from './wire.ts';
+import { SystemLog } from './system-log.ts';
+import { appJson, appUserJson, errorJson, groupAssignmentJson, groupJson, userJson } from './wire.ts';
 
 /**
  * The Okta Management API as the Docker sync reads it (okta.md §8), serving views of a Directory
  * over plain HTTP on 127.0.0.1, for the real `@okta/okta-sdk-nodejs`:
- * app users, app group assignments, group members, single users and the app; SSWS and
+ * app users, app group assignments, group members, single users, a user's groups, the app and the
+ * System Log (system-log.ts: the Directory's change log as Okta events); SSWS and
  * private_key_jwt auth (with DPoP if asked); Link-header paging with opaque cursors; Okta's error
  * bodies; per-bucket rate limits with the real headers.
  */
@@ -30,13 +32,19 @@ export interface OktaEmulatorOptions {
 }
 
 export type OktaBucket = 'apps' | 'app' | 'groups' | 'users' | 'oauth';
+/**
+ * `/api/v1/logs` has a bucket of its own (§3.1: 50 a minute on Enterprise, before the token's
+ * share). Kept out of OktaBucket so a table of every bucket's limit need not name it; unnamed, it
+ * gets `perMinute` like any bucket.
+ */
+export type OktaRouteBucket = OktaBucket | 'logs';
 
 export interface OktaRateLimit {
   /** Requests per window in every bucket not named in `buckets`. */
   perMinute: number;
   windowMs?: number;
   /** Per-bucket limits, as okta.md §3.1 tabulates them (e.g. `/apps/*` far below `/groups`). */
-  buckets?: Partial<Record<OktaBucket, number>>;
+  buckets?: Partial<Record<OktaRouteBucket, number>>;
   /** Windows start on the clock (see WindowLimiterOptions), for the benchmark's short windows. */
   align?: boolean;
 }
@@ -49,8 +57,12 @@ export const OKTA_ROUTE_BUCKETS = {
   listAppGroups: 'apps',
   listGroupUsers: 'groups',
   getUser: 'users',
+  // `/api/v1/users/{id}/groups` extends GET/POST `/api/v1/users` (§3.1's "extensions count
+  // toward the base URL"); the emulator counts it with the other user reads.
+  listUserGroups: 'users',
+  listLogEvents: 'logs',
   token: 'oauth',
-} as const satisfies Record<string, OktaBucket>;
+} as const satisfies Record<string, OktaRouteBucket>;
 
 export const DEFAULT_APP_ID = '0oadockerapp1';
 export const DEFAULT_API_TOKEN = '00sandbox-okta-api-token-not-a-secret';
@@ -60,9 +72,12 @@ const LIMITS = {
   appUsers: { min: 1, max: 500, def: 50 },
   appGroups: { min: 20, max: 200, def: 20 },
   groupUsers: { min: 1, max: 10_000, def: 1000 },
+  // The spec gives `/users/{id}/groups` no paging parameters (a user's groups come in one answer);
+  // the emulator pages past 10,000 all the same, so a reader that ignored `next` would be caught.
+  userGroups: { min: 1, max: 10_000, def: 10_000 },
 } as const;
 
-type Scope = 'okta.apps.read' | 'okta.groups.read' | 'okta.users.read' | null;
+type Scope = 'okta.apps.read' | 'okta.groups.read' | 'okta.users.read' | 'okta.logs.read' | null;
 
 /**
  * A position in a listing: which listing snapshot, the last id served, the next page number, and
@@ -102,6 +117,8 @@ export class OktaEmulator {
    * null: the emulator's own.
    */
   publicOrigin: string | null = null;
+  /** `/api/v1/logs`; tests reach it to expire cursors, prune the seeding's events or inject events. */
+  readonly systemLog: SystemLog;
   private limiter: WindowLimiter;
   /**
    * The sorted id list of each listing in progress, taken when its first page is served. Sorting
@@ -118,6 +135,11 @@ export class OktaEmulator {
     this.apiToken = opts.apiToken ?? DEFAULT_API_TOKEN;
     this.authServer = opts.oauth ? new OktaAuthServer(opts.oauth) : null;
     this.limiter = limiterFor(opts.rateLimit === undefined ? { perMinute: 600 } : opts.rateLimit);
+    this.systemLog = new SystemLog({
+      directory: this.directory,
+      appId: this.appId,
+      viaGroup: (u) => !this.notYetAssigned.has(u.id) && this.directory.assignedGroups().some((g) => g.members.has(u.id)),
+    });
 
     this.http = new Emulator({
       name: 'okta',
@@ -137,6 +159,8 @@ export class OktaEmulator {
     route('GET', '/api/v1/apps/:appId/groups', 'listAppGroups', 'okta.apps.read', (r) => this.listAppGroups(r));
     route('GET', '/api/v1/groups/:groupId/users', 'listGroupUsers', 'okta.groups.read', (r) => this.listGroupUsers(r));
     route('GET', '/api/v1/users/:userId', 'getUser', 'okta.users.read', (r) => this.getUser(r));
+    route('GET', '/api/v1/users/:userId/groups', 'listUserGroups', 'okta.users.read', (r) => this.listUserGroups(r));
+    route('GET', '/api/v1/logs', 'listLogEvents', 'okta.logs.read', (r) => this.listLogEvents(r));
     route('POST', '/oauth2/v1/token', 'token', null, (r) => this.token(r));
   }
 
@@ -163,7 +187,7 @@ export class OktaEmulator {
   }
 
   /** Wraps a handler with what every Okta response has: rate limiting, auth, request id, limit headers. */
-  private api(bucket: OktaBucket, scope: Scope, handler: Handler): Handler {
+  private api(bucket: OktaRouteBucket, scope: Scope, handler: Handler): Handler {
     return async (req) => {
       const window = this.limiter.hit(bucket);
       let res: EmulatorResponse;
@@ -274,6 +298,37 @@ export class OktaEmulator {
       return this.error(404, 'E0000007', `Not found: Resource not found: ${idOrLogin} (User)`);
     }
     return { status: 200, body: userJson(this.baseUrl, u) };
+  }
+
+  /** The groups a user is a direct member of, every group (Okta's answer is not narrowed to the app). */
+  private listUserGroups(req: EmulatorRequest): EmulatorResponse {
+    const u = this.directory.users.get(req.params.userId ?? '');
+    if (!u) return this.error(404, 'E0000007', `Not found: Resource not found: ${req.params.userId ?? ''} (User)`);
+    const groups = [...this.directory.groups.values()].filter((g) => g.members.has(u.id));
+    return this.page(req, LIMITS.userGroups, () => groups, (g) => groupJson(this.baseUrl, g));
+  }
+
+  /**
+   * `/api/v1/logs` (okta.md §1.4): the page comes from the SystemLog; the links are made here like
+   * every listing's, `self` and `next` as two `link` headers with absolute URLs on this server.
+   */
+  private listLogEvents(req: EmulatorRequest): EmulatorResponse {
+    const answer = this.systemLog.query(req.query);
+    if (!answer.ok) {
+      const body = errorJson('E0000001', answer.summary, oktaRequestId());
+      if (answer.cause) body.errorCauses = [{ errorSummary: answer.cause }];
+      return { status: 400, body };
+    }
+    const self = new URL(req.path, this.baseUrl);
+    for (const [k, v] of req.query) self.searchParams.append(k, v);
+    const links = [`<${self.href}>; rel="self"`];
+    if (answer.after !== null) {
+      const next = new URL(req.path, this.baseUrl);
+      for (const [k, v] of req.query) if (k !== 'after') next.searchParams.append(k, v);
+      next.searchParams.set('after', answer.after);
+      links.push(`<${next.href}>; rel="next"`);
+    }
+    return { status: 200, headers: { link: links }, body: answer.events, page: answer.page };
   }
 
   /**

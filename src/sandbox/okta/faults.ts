@@ -70,3 +70,18 @@ export function oktaNotFound(what: string): FaultAction {
 export function htmlInsteadOfJson(): FaultAction {
   return { type: 'status', status: 200, body: '<html><body>Sign in to the proxy</body></html>', headers: { 'content-type': 'text/html' } };
 }
+
+/**
+ * The System Log refusing an `after` cursor, as the emulator's own log does for an expired one
+ * (system-log.ts documents the code it chose); `emulator.systemLog.expireCursors()` makes every
+ * cursor handed out so far expire for good instead.
+ */
+export function oktaLogCursorExpired(): FaultAction {
+  const requestId = oktaRequestId();
+  return {
+    type: 'status',
+    status: 400,
+    body: { ...errorJson('E0000001', 'Api validation failed: after', requestId), errorCauses: [{ errorSummary: 'The cursor is invalid or has expired' }] },
+    headers: { 'content-type': 'application/json', 'x-okta-request-id': requestId },
+  };
+}

@@ -2,12 +2,13 @@ import { Client } from '@okta/okta-sdk-nodejs';
 import type { BackoffPolicy } from '../../transport/wait-time.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { TransportObserver } from '../../model/telemetry.ts';
+import { OktaMalformedError } from './errors.ts';
 import { OktaRequestExecutor } from './executor.ts';
 
 /**
  * Builds the Okta SDK client the reader uses, with the settings the reference says are not
- * optional (okta.md §0, §6), and exposes only the three listings the reader needs, behind a
- * page-by-page interface, so no SDK type leaves this folder.
+ * optional (okta.md §0, §6), and exposes only the listings and single reads the reader and the
+ * change feed need, behind a page-by-page interface, so no SDK type leaves this folder.
  */
 
 export type OktaAuth =
@@ -35,6 +36,12 @@ export interface Pager {
  */
 export const PAGE_SIZE = { appUsers: 500, appGroups: 200, groupUsers: 200 } as const;
 
+/** System Log events a page: the most `/api/v1/logs` serves (okta.md §1). */
+export const LOG_PAGE_SIZE = 1000;
+
+/** Where a System Log poll starts: a time, with the filter; or a `next` link kept from an earlier poll. */
+export type LogStart = { readonly since: string; readonly filter: string } | { readonly next: string };
+
 export interface OktaLists {
   /** `GET /api/v1/apps/{appId}/users?limit=500&expand=user`. */
   appUsers(appId: string): Promise<Pager>;
@@ -42,6 +49,15 @@ export interface OktaLists {
   appGroups(appId: string): Promise<Pager>;
   /** `GET /api/v1/groups/{groupId}/users?limit=200` (Okta's recommended page size; no documented max). */
   groupUsers(groupId: string): Promise<Pager>;
+  /** `GET /api/v1/users/{userId}/groups`: every group the user is a direct member of. */
+  userGroups(userId: string): Promise<Pager>;
+  /**
+   * `GET /api/v1/logs?since=…&filter=…&limit=1000` in polling mode (ascending, no `until`), or the
+   * `next` link an earlier poll ended on, followed verbatim: Okta says never to build `after`
+   * (okta.md §1.4). Through the SDK's own Collection, whose `nextUri` is public and settable
+   * (okta.md §2), so a kept link resumes it with the same request settings as its first page.
+   */
+  logEvents(start: LogStart): Promise<Pager>;
 }
 
 export interface ClientOptions {
@@ -85,6 +101,12 @@ export function createSdkClient(orgUrl: string, auth: OktaAuth, executor: OktaRe
 export interface OktaConnection {
   readonly lists: OktaLists;
   readonly executor: OktaRequestExecutor;
+  /**
+   * One object by its path (e.g. `/api/v1/apps/{appId}/users/{userId}?expand=user`), as JSON. Not
+   * through the SDK's typed methods: their models drop or convert values of the wrong type, and
+   * a user read on its own must come out exactly as the same user in a listing's raw JSON.
+   */
+  getJson(path: string): Promise<unknown>;
 }
 
 export function connectOkta(opts: ClientOptions): OktaConnection {
@@ -102,8 +124,31 @@ export function connectOkta(opts: ClientOptions): OktaConnection {
     appUsers: async (appId) => asJson(await client.applicationApi.listApplicationUsers({ appId, limit: PAGE_SIZE.appUsers, expand: 'user' })),
     appGroups: async (appId) => asJson(await client.applicationApi.listApplicationGroupAssignments({ appId, limit: PAGE_SIZE.appGroups, expand: 'group' })),
     groupUsers: async (groupId) => asJson(await client.groupApi.listGroupUsers({ groupId, limit: PAGE_SIZE.groupUsers })),
+    userGroups: async (userId) => asJson(await client.userApi.listUserGroups({ userId })),
+    logEvents: async (start) => {
+      if ('next' in start) {
+        // Built lazily: no request is made until the first page is asked for, at the kept link.
+        const c = asJson(await client.systemLogApi.listLogEvents({ limit: LOG_PAGE_SIZE }));
+        (c as { nextUri: string | undefined }).nextUri = start.next;
+        return c;
+      }
+      return asJson(await client.systemLogApi.listLogEvents({ since: start.since, filter: start.filter, limit: LOG_PAGE_SIZE, sortOrder: 'ASCENDING' }));
+    },
   };
-  return { lists, executor };
+  const base = normalizeOrgUrl(opts.orgUrl);
+  const getJson = async (path: string): Promise<unknown> => {
+    // Through the SDK's Http: its auth (SSWS, OAuth, DPoP), its error types, and our executor.
+    // node-fetch's RequestInit (method, headers) is not in the SDK's typings without @types/node-fetch.
+    const init = { method: 'get', headers: { Accept: 'application/json' } } as unknown as Parameters<Client['http']['http']>[1];
+    const res = await client.http.http(`${base}${path}`, init);
+    const text = await res.text();
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new OktaMalformedError('the answer is not valid JSON (cut off?)', err);
+    }
+  };
+  return { lists, executor, getJson };
 }
 
 /** What the SDK's Collection hands its model factory: one answer, its status and its body. */

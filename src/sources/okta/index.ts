@@ -5,11 +5,13 @@ import type { IdpSnapshot, Source } from '../../model/idp.ts';
 import type { TransportObserver } from '../../model/telemetry.ts';
 import { connectOkta, normalizeOrgUrl, type OktaAuth, type OktaConnection } from './client.ts';
 import { isPrivateKeyParseError, privateKeyError, toSourceReadError } from './errors.ts';
+import { createOktaFeed, type Exclusive } from './feed.ts';
 import { readOkta } from './read.ts';
 
 /**
  * The Okta source: reads who is assigned to the Docker app, with their app profile and org:team
- * groups, into an IdpSnapshot; complete, or a SourceReadError.
+ * groups, into an IdpSnapshot; complete, or a SourceReadError. Its change feed (feed.ts) follows
+ * the System Log between full reads, on the same connection.
  */
 
 export type { OktaAuth } from './client.ts';
@@ -37,7 +39,7 @@ export interface OktaSourceOptions {
   signal?: AbortSignal;
 }
 
-/** Group-member listings in flight at once. */
+/** Group-member listings in flight at once; also the users an incremental run reads at once. */
 const MEMBER_READ_CONCURRENCY = 4;
 
 export function createOktaSource(opts: OktaSourceOptions): Source {
@@ -55,7 +57,8 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
 
   // One SDK client for the source's life, so an OAuth access token is reused across reads.
   let connection: OktaConnection | null = null;
-  // Reads run one at a time: the executor's per-read state (abort signal, request count) is shared.
+  // Reads (full, feed, scoped) run one at a time: the executor's per-read state (abort signal,
+  // request count) is shared.
   let queue: Promise<unknown> = Promise.resolve();
 
   const fail = (err: unknown, operation: string, subject: 'app' | 'group' | 'token'): SourceReadError => {
@@ -63,7 +66,7 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
     return toSourceReadError(err, { operation, subject, authKind: auth.kind, orgUrl, appId: opts.appId, timeoutMs, scrub });
   };
 
-  async function readOnce(signal: AbortSignal | undefined): Promise<IdpSnapshot> {
+  function connect(): OktaConnection {
     if (connection === null) {
       try {
         // The SDK does not check the URL itself; a bad one would surface as a confusing first request.
@@ -79,28 +82,50 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
         });
       }
     }
-    const conn = connection;
-    const session = { signal, requests: 0 };
-    conn.executor.session = session;
-    try {
-      return await readOkta(
-        { lists: conn.lists, appId: opts.appId, logger, signal, fail, concurrency: MEMBER_READ_CONCURRENCY, maxUsers, ...(opts.observer ? { observer: opts.observer } : {}) },
-        () => session.requests,
-      );
-    } catch (err) {
-      throw fail(err, `read the Docker app ${opts.appId} from Okta`, 'app');
-    } finally {
-      conn.executor.session = { signal: undefined, requests: 0 };
-    }
+    return connection;
   }
+
+  /** One read of any kind: queued behind the others, with the executor's session its own. */
+  const exclusive: Exclusive = (callerSignal, work) => {
+    const signal = eitherSignal(opts.signal, callerSignal);
+    const run = queue.then(async () => {
+      const conn = connect();
+      const session = { signal, requests: 0 };
+      conn.executor.session = session;
+      try {
+        return await work(conn, () => session.requests, signal);
+      } finally {
+        conn.executor.session = { signal: undefined, requests: 0 };
+      }
+    });
+    queue = run.catch(() => undefined);
+    return run;
+  };
 
   return {
     kind: 'okta',
     read(signal?: AbortSignal): Promise<IdpSnapshot> {
-      const run = queue.then(() => readOnce(eitherSignal(opts.signal, signal)));
-      queue = run.catch(() => undefined);
-      return run;
+      return exclusive(signal, async (conn, requests, sig) => {
+        try {
+          return await readOkta(
+            { lists: conn.lists, appId: opts.appId, logger, signal: sig, fail, concurrency: MEMBER_READ_CONCURRENCY, maxUsers, ...(opts.observer ? { observer: opts.observer } : {}) },
+            requests,
+          );
+        } catch (err) {
+          throw fail(err, `read the Docker app ${opts.appId} from Okta`, 'app');
+        }
+      });
     },
+    feed: createOktaFeed({
+      appId: opts.appId,
+      orgUrl,
+      logger,
+      maxUsers,
+      concurrency: MEMBER_READ_CONCURRENCY,
+      ...(opts.observer ? { observer: opts.observer } : {}),
+      fail,
+      exclusive,
+    }),
   };
 }
 

@@ -109,7 +109,7 @@ export async function* pages(
   }
 }
 
-function hasId(item: unknown): item is { id: string } {
+export function hasId(item: unknown): item is { id: string } {
   return item !== null && typeof item === 'object' && typeof (item as { id?: unknown }).id === 'string' && (item as { id: string }).id !== '';
 }
 
@@ -166,6 +166,30 @@ export async function* groupMembers(deps: ReadDeps, group: AssignedGroup, counte
   }
 }
 
+/** A member of org:team groups who is not a user of the app: their label (login, email or id) and those groups' names. */
+export interface Stray {
+  label: string;
+  groups: string[];
+}
+
+/**
+ * The GROUP_MEMBER_NOT_ASSIGNED notes, in a fixed order whatever order the concurrent listings
+ * ended in: by the first group (in `teamGroups` order), then by label. The change feed's scoped
+ * read makes the same notes for the users it reads.
+ */
+export function strayNotes(strays: Iterable<Stray>, teamGroups: readonly AssignedGroup[]): SourceNote[] {
+  const order = new Map(teamGroups.map((g, i) => [g.name, i]));
+  const rank = (name: string) => order.get(name) ?? 0;
+  return [...strays]
+    .map((s) => ({ label: s.label, groups: s.groups.sort((a, b) => rank(a) - rank(b)) }))
+    .sort((a, b) => rank(a.groups[0] as string) - rank(b.groups[0] as string) || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0))
+    .map((s) => ({
+      code: 'GROUP_MEMBER_NOT_ASSIGNED',
+      subject: s.label,
+      message: `member of Okta group${s.groups.length > 1 ? 's' : ''} ${s.groups.join(', ')} but not a user of the Docker app in Okta, so not synced (Okta may still be applying the group assignment)`,
+    }));
+}
+
 /** One complete read, or a SourceReadError. `requests()` reports the executor's count for the stats. */
 export async function readOkta(deps: ReadDeps, requests: () => number): Promise<IdpSnapshot> {
   const started = performance.now();
@@ -195,7 +219,7 @@ export async function readOkta(deps: ReadDeps, requests: () => number): Promise<
   const teamGroups = assigned.filter((g) => isTeamGroupName(g.name));
   const memberCounts = new Map<string, number>();
   const groupsOf = new Map<string, string[]>();
-  const strays = new Map<string, { label: string; groups: string[] }>();
+  const strays = new Map<string, Stray>();
   // One running count over every group's members: the groups are listed at once.
   let memberships = 0;
   await eachLimited(teamGroups, deps.concurrency, async (g) => {
@@ -227,17 +251,7 @@ export async function readOkta(deps: ReadDeps, requests: () => number): Promise<
   const idpUsers: IdpUser[] = [...users.values()];
   // memberCount is every direct member read, app user or not: it describes the Okta group.
   const idpGroups: IdpGroup[] = assigned.map((g) => toIdpGroup(g.id, g.name, memberCounts.get(g.id) ?? null));
-  // In a fixed order whatever order the concurrent listings ended in: by the first group, then name.
-  const order = new Map(teamGroups.map((g, i) => [g.name, i]));
-  const rank = (name: string) => order.get(name) ?? 0;
-  const notes: SourceNote[] = [...strays.values()]
-    .map((s) => ({ label: s.label, groups: s.groups.sort((a, b) => rank(a) - rank(b)) }))
-    .sort((a, b) => rank(a.groups[0] as string) - rank(b.groups[0] as string) || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0))
-    .map((s) => ({
-      code: 'GROUP_MEMBER_NOT_ASSIGNED',
-      subject: s.label,
-      message: `member of Okta group${s.groups.length > 1 ? 's' : ''} ${s.groups.join(', ')} but not a user of the Docker app in Okta, so not synced (Okta may still be applying the group assignment)`,
-    }));
+  const notes = strayNotes(strays.values(), teamGroups);
 
   const stats = { requests: requests(), pages: counter.pages, durationMs: Math.round(performance.now() - started) };
   deps.logger.info({ users: idpUsers.length, groups: idpGroups.length, teamGroups: teamGroups.length, notes: notes.length, ...stats }, 'okta read complete');

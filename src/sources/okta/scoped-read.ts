@@ -1,0 +1,138 @@
+import { OktaApiError } from '@okta/okta-sdk-nodejs';
+import { SourceReadError } from '../../model/errors.ts';
+import type { IdpUser, ScopedRead } from '../../model/idp.ts';
+import { eachLimited } from '../../util/concurrency.ts';
+import { PAGE_SIZE, type OktaConnection } from './client.ts';
+import { OktaMalformedError } from './errors.ts';
+import { appGroups, hasId, pages, strayNotes, type AssignedGroup, type PageCounter, type ReadDeps, type Stray } from './read.ts';
+import { isTeamGroupName, toIdpUser, userLabel, type AppUserWire, type UserWire } from './transform.ts';
+
+/**
+ * The users an incremental run names, read one by one exactly as the full read (read.ts) sees
+ * them:
+ * 1. the app's group assignments, once per call (`/apps/{appId}/groups?expand=group`), unless the
+ *    caller has a listing just made: which groups are org:team groups of this app, with the
+ *    names the full read uses;
+ * 2. per user, `/apps/{appId}/users/{id}?expand=user`: the same AppUser the app-users listing
+ *    holds, or 404 E0000007 when the user has no assignment (unassigned, deleted, or a group
+ *    assignment Okta has not applied yet);
+ * 3. per user, when the app has org:team groups, `/users/{id}/groups`, narrowed to them: the
+ *    user's `groups`, or, for one without the app, the GROUP_MEMBER_NOT_ASSIGNED note the full
+ *    read makes (with `/users/{id}` for the label it shows, in that rare case only).
+ * Only an answer that says "no such assignment" puts a user in `unassigned`; any other failure
+ * throws, so an error never looks like an unassignment (invariants 1 and 11).
+ */
+
+export interface ScopedDeps extends ReadDeps {
+  readonly getJson: OktaConnection['getJson'];
+}
+
+export async function readOktaUsers(deps: ScopedDeps, idpIds: readonly string[], requests: () => number, listed?: readonly AssignedGroup[]): Promise<ScopedRead> {
+  const started = performance.now();
+  const counter: PageCounter = { pages: 0 };
+  const ids = [...new Set(idpIds)];
+
+  const assigned: AssignedGroup[] = listed ? [...listed] : [];
+  if (!listed) for await (const page of appGroups(deps, counter)) assigned.push(...page);
+  const teamGroups = assigned.filter((g) => isTeamGroupName(g.name));
+  const teamNames = new Map(teamGroups.map((g) => [g.id, g.name]));
+
+  const found = new Map<string, IdpUser>();
+  const gone = new Set<string>();
+  const strays = new Map<string, Stray>();
+  await eachLimited(ids, deps.concurrency, async (id) => {
+    // No Okta user has an empty id; asked for one, the path would name the whole listing.
+    if (id === '') {
+      gone.add(id);
+      return;
+    }
+    const au = await appUser(deps, id);
+    const groups = teamNames.size > 0 ? await teamGroupsOf(deps, id, teamNames, counter) : [];
+    if (au !== null) {
+      // The user was deleted between the two answers: read again next run, not guessed at now.
+      if (groups === null) throw userVanished(id);
+      found.set(id, toIdpUser(au, groups));
+      return;
+    }
+    gone.add(id);
+    if (groups !== null && groups.length > 0) {
+      const user = await oktaUser(deps, id);
+      if (user !== null) strays.set(id, { label: userLabel(user), groups });
+    }
+  });
+
+  const users = ids.flatMap((id) => found.get(id) ?? []);
+  const unassigned = ids.filter((id) => gone.has(id));
+  const notes = strayNotes(ids.flatMap((id) => strays.get(id) ?? []), teamGroups);
+  const stats = { requests: requests(), pages: counter.pages, durationMs: Math.round(performance.now() - started) };
+  deps.logger.info({ asked: ids.length, users: users.length, unassigned: unassigned.length, notes: notes.length, ...stats }, 'okta scoped read complete');
+  return { users, unassigned, notes, stats };
+}
+
+/** Okta's "no such resource": a JSON 404 with E0000007. A bare 404 (a proxy's page) is an error, not an answer. */
+function isNotFound(err: unknown): boolean {
+  if (err instanceof OktaApiError) return err.status === 404 && err.errorCode === 'E0000007';
+  return err instanceof SourceReadError && err.status === 404 && err.remoteCode === 'E0000007';
+}
+
+/** The user's AppUser, with `_embedded.user`; null when Okta says the user has no assignment to the app. */
+async function appUser(deps: ScopedDeps, id: string): Promise<AppUserWire | null> {
+  const op = `GET /api/v1/apps/${deps.appId}/users/${id}`;
+  let body: unknown;
+  try {
+    body = await deps.getJson(`/api/v1/apps/${encodeURIComponent(deps.appId)}/users/${encodeURIComponent(id)}?expand=user`);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw deps.fail(err, op, 'app');
+  }
+  // Another user's record (a proxy's mix-up) would be planned as this one: refused, not trusted.
+  if (!hasId(body) || body.id !== id) {
+    throw deps.fail(new OktaMalformedError(`the answer is not the app user ${id} but ${hasId(body) ? `the app user ${body.id}` : 'something without an id'}`), op, 'app');
+  }
+  return body as AppUserWire;
+}
+
+/** The names of the app's org:team groups the user is a direct member of; null when Okta has no such user. */
+async function teamGroupsOf(deps: ScopedDeps, id: string, teamNames: ReadonlyMap<string, string>, counter: PageCounter): Promise<string[] | null> {
+  const path = `GET /api/v1/users/${id}/groups`;
+  const names: string[] = [];
+  try {
+    // subject 'app': the 404 that would get the group hint is answered here, before `fail`.
+    // Okta documents no page size here (one answer, in the spec); its usual 200 sets the page cap.
+    for await (const items of pages(() => deps.lists.userGroups(id), (n) => `${path} (page ${n})`, 'app', deps, counter, PAGE_SIZE.groupUsers)) {
+      for (const [i, g] of items.entries()) {
+        if (!hasId(g)) throw deps.fail(new OktaMalformedError(`group ${i + 1} has no id`), path, 'app');
+        const name = teamNames.get(g.id);
+        if (name !== undefined) names.push(name);
+      }
+    }
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+  return names;
+}
+
+/** The Okta user, for a note's label; null when Okta has no such user (deleted meanwhile). */
+async function oktaUser(deps: ScopedDeps, id: string): Promise<UserWire | null> {
+  const op = `GET /api/v1/users/${id}`;
+  let body: unknown;
+  try {
+    body = await deps.getJson(`/api/v1/users/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw deps.fail(err, op, 'app');
+  }
+  if (!hasId(body)) throw deps.fail(new OktaMalformedError('the answer has no id'), op, 'app');
+  return body as UserWire;
+}
+
+function userVanished(id: string): SourceReadError {
+  return new SourceReadError(`okta: user ${id} has an assignment to the Docker app, but Okta no longer knows the user (deleted while being read)`, {
+    system: 'okta',
+    operation: `GET /api/v1/users/${id}/groups`,
+    status: 404,
+    hint: 'The user changed while this run read it; nothing was planned from this partial view. The next run reads the new state.',
+    transient: true,
+  });
+}
