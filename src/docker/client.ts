@@ -59,6 +59,9 @@ const DEFAULT_MAX_USERS = 1_000_000;
  */
 const PAGE_SLACK = 2;
 
+/** userNames `or`-ed into one filter: short enough for any URL limit (about 60 characters each). */
+const NAMES_PER_LOOKUP = 20;
+
 export class DockerScimClient {
   private readonly http: ScimTransport;
   private readonly log: Logger;
@@ -137,37 +140,53 @@ export class DockerScimClient {
   }
 
   /**
-   * What an incremental run needs of Docker instead of every account: the accounts with these ids
-   * (a 404 is an account gone) and these userNames, and every team with its members (a few
-   * requests: the planner must know which teams the looked-up accounts are in). Complete or throws,
-   * like `snapshot()`: a lookup that failed is never taken for an account that does not exist.
+   * What an incremental run needs of Docker instead of every account: the accounts with these
+   * userNames, and with these ids, and every team with its members (a few requests: the planner
+   * must know which teams the accounts are in). The userNames go `or`-ed into a few filtered
+   * listings (Docker documents `or`); only a linked id none of them returned (renamed by hand, or
+   * gone) costs a GET of its own. Complete or throws, like `snapshot()`: a lookup that failed is
+   * never taken for an account that does not exist.
    */
   async lookup(ids: readonly string[], userNames: readonly string[]): Promise<DockerSnapshot> {
     const byId = new Map<string, DockerUser>();
-    const found: DockerUser[] = [];
     const keep = (u: DockerUser | null) => {
-      if (u && !byId.has(u.id)) {
-        byId.set(u.id, u);
-        found.push(u);
-      }
+      if (u && !byId.has(u.id)) byId.set(u.id, u);
     };
-    const wanted: Array<{ id: string } | { userName: string }> = [...new Set(ids)].map((id) => ({ id }));
-    const names = new Set<string>();
-    for (const n of userNames) {
-      if (names.has(n.toLowerCase())) continue;
-      names.add(n.toLowerCase());
-      wanted.push({ userName: n });
-    }
+    const names = [...new Map(userNames.map((n) => [n.toLowerCase(), n])).values()];
+    const chunks: string[][] = [];
+    for (let i = 0; i < names.length; i += NAMES_PER_LOOKUP) chunks.push(names.slice(i, i + NAMES_PER_LOOKUP));
     const groups: DockerGroup[] = [];
     await Promise.all([
-      eachLimited(wanted, this.concurrency, async (w) => keep('id' in w ? await this.getUser(w.id) : await this.findUserByUserName(w.userName))),
+      eachLimited(chunks, this.concurrency, async (chunk) => {
+        for (const u of await this.findUsersByUserNames(chunk)) keep(u);
+      }),
       (async () => {
         for await (const g of this.groups()) groups.push(g);
       })(),
     ]);
+    const missing = [...new Set(ids)].filter((id) => !byId.has(id));
+    await eachLimited(missing, this.concurrency, async (id) => keep(await this.getUser(id)));
     // In the order a listing would give, so the planner's first-account-wins rule does not depend on timing.
-    found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { users: found, groups };
+    const users = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { users, groups };
+  }
+
+  /** The accounts with any of these userNames (case-insensitively, as Docker compares them): one filtered listing. */
+  async findUsersByUserNames(userNames: readonly string[]): Promise<DockerUser[]> {
+    if (userNames.length === 0) return [];
+    if (userNames.length > NAMES_PER_LOOKUP) throw new RangeError(`at most ${NAMES_PER_LOOKUP} userNames a lookup`);
+    const label = `find ${userNames.length} user${userNames.length === 1 ? '' : 's'} by userName`;
+    const filter = userNames.map((n) => eqFilter('userName', n)).join(' or ');
+    const res = await this.http.request({ method: 'GET', path: '/Users', query: { filter, startIndex: 1, count: MAX_PAGE_SIZE }, label });
+    const op = `GET /Users (${label})`;
+    const list = this.read(res, op, readList);
+    const users = list.resources.map((r) => this.read(res, op, () => readUser(r)));
+    const wanted = new Set(userNames.map((n) => n.toLowerCase()));
+    // userNames are unique in Docker, so one page holds them all; more, or others, is not an answer to this question.
+    if ((list.totalResults ?? users.length) > users.length) throw badResponseError(op, res.status, `${list.totalResults} accounts match ${userNames.length} userNames, more than one page`);
+    const stray = users.find((u) => !wanted.has(u.userName.toLowerCase()));
+    if (stray) throw badResponseError(op, res.status, `the answer holds ${stray.userName}, which was not asked for`);
+    return users;
   }
 
   /** The user with this userName (compared case-insensitively, as Docker does), or null. */

@@ -96,8 +96,9 @@ export async function observeAndPlan(deps: ObserveDeps, opts: ObserveOptions, ct
     fullReason = outcome.fallback;
   }
   if (fullReason) ctx.log.info({ reason: fullReason }, `reading everything: ${fullReason}`);
-  // A cursor is kept only where incremental runs are wanted: asked for now, or followed before.
-  const keepCursor = feed !== undefined && (opts.mode === 'incremental' || mark.cursor !== null);
+  // A cursor is kept only where incremental runs are wanted: asked for now, or followed before,
+  // and not turned off (FULL_SYNC_EVERY=0: no feed request, no FEED_UNAVAILABLE warning).
+  const keepCursor = feed !== undefined && config.sync.fullSyncEveryMs > 0 && (opts.mode === 'incremental' || mark.cursor !== null);
   return full(deps, opts, ctx, keepCursor ? feed : undefined, fullReason);
 }
 
@@ -230,7 +231,7 @@ async function incremental(
  * Every user asked for comes back, as assigned or as unassigned. One missing from both would look
  * unassigned to the planner, and a linked one would be deactivated for a read that lost them.
  */
-function accountedFor(ids: readonly string[], read: ScopedRead, system: Source['kind']): void {
+export function accountedFor(ids: readonly string[], read: ScopedRead, system: Source['kind']): void {
   const seen = new Set([...read.users.map((u) => u.idpId), ...read.unassigned]);
   const missing = ids.filter((id) => !seen.has(id));
   if (missing.length === 0) return;

@@ -184,6 +184,29 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
       expect(dockerUser('ada@example.com')?.active).toBe(true);
     });
 
+    it('FULL_SYNC_EVERY=0: every run is full, and the change feed is never asked', async () => {
+      s = await Scenario.start({ source });
+      seedPeople(s.directory);
+      for (let i = 0; i < 2; i++) {
+        const run = await s.sync({ incremental: true, env: { FULL_SYNC_EVERY: '0' } });
+        expect(run.plan.coverage).toMatchObject({ mode: 'full', reason: expect.stringMatching(/FULL_SYNC_EVERY=0/) });
+        expect(run.plan.findings.map((f) => f.code)).not.toContain('FEED_UNAVAILABLE');
+      }
+      expect(s.world.idp.requests.filter((r) => r.route === faults.route)).toEqual([]);
+    });
+
+    it('a feed the credentials may not read leaves runs full, and every report says why', async () => {
+      s = await Scenario.start({ source });
+      seedPeople(s.directory);
+      s.world.idp.faults.add({ route: faults.route, times: Infinity, action: { type: 'status', status: 403, body: { error: 'forbidden' } } });
+      const run = await s.sync({ incremental: true, env: { IDP_MAX_RETRIES: '0' } });
+      expect(run.outcome.result.status).toBe('succeeded');
+      expect(run.plan.findings).toContainEqual(expect.objectContaining({ code: 'FEED_UNAVAILABLE', severity: 'warning' }));
+      expect(s.state((st) => st.feedMark().cursor)).toBeNull();
+      const next = await s.sync({ incremental: true, env: { IDP_MAX_RETRIES: '0' } });
+      expect(next.plan.coverage?.mode).toBe('full');
+    });
+
     it('FULL_SYNC_EVERY: once it has passed, the run reads everything', async () => {
       await synced();
       const run: InProcessRun = await s.sync({ incremental: true, env: { FULL_SYNC_EVERY: '1ms' } });
