@@ -171,6 +171,16 @@ export class DockerScimClient {
     return { users, groups };
   }
 
+  /**
+   * One small request that proves Docker answers and still takes the token: what an incremental
+   * run with nothing to reconcile sends, so an expired SCIM token or an outage fails that run (and
+   * the daemon's alerts) now, not at the next change in the IdP.
+   */
+  async probe(): Promise<void> {
+    const res = await this.http.request({ method: 'GET', path: '/Users', query: { startIndex: 1, count: 1 }, label: 'check access' });
+    this.read(res, 'GET /Users (check access)', readList);
+  }
+
   /** The accounts with any of these userNames (case-insensitively, as Docker compares them): one filtered listing. */
   async findUsersByUserNames(userNames: readonly string[]): Promise<DockerUser[]> {
     if (userNames.length === 0) return [];

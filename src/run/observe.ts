@@ -29,6 +29,8 @@ export interface DockerReader {
   snapshot(): Promise<DockerSnapshot>;
   /** The accounts with these ids and userNames, and every team (an incremental run's Docker read). */
   lookup(ids: readonly string[], userNames: readonly string[]): Promise<DockerSnapshot>;
+  /** One small read that fails when Docker is down or refuses the token. */
+  probe(): Promise<void>;
 }
 
 export interface ObserveDeps {
@@ -205,7 +207,12 @@ async function incremental(
     const own = state.linksFor(ids, []);
     const userNames = [...read.users.flatMap((u) => (u.userName ? [u.userName] : [])), ...own.map((l) => l.userName)];
     const t1 = performance.now();
-    observed = ids.length ? await docker.lookup(own.map((l) => l.dockerId), userNames) : { users: [], groups: [] };
+    if (ids.length) observed = await docker.lookup(own.map((l) => l.dockerId), userNames);
+    else {
+      // Nothing to reconcile still asks Docker once: a run that succeeds says both ends work.
+      await docker.probe();
+      observed = { users: [], groups: [] };
+    }
     reads.dockerMs = Math.round(performance.now() - t1);
     // And the links of the accounts found by userName: one another user holds must be seen as held.
     links = state.linksFor(ids, observed.users.map((u) => u.id));

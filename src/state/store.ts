@@ -118,6 +118,16 @@ function appliedByKind(result: RunResult): Partial<Record<OperationKind, number>
   return Object.fromEntries(OPERATION_KINDS.filter((k) => out[k]).map((k) => [k, out[k]]));
 }
 
+const LINK_COLUMNS = 'SELECT idp_id, docker_id, user_name, origin, applied FROM links';
+
+interface LinkRow {
+  idp_id: string;
+  docker_id: string;
+  user_name: string;
+  origin: LinkOrigin;
+  applied: string;
+}
+
 export interface FeedMark {
   readonly cursor: string | null;
   /** ISO time the last successful full run started. */
@@ -305,20 +315,8 @@ export class StateStore {
 
   links(): Link[] {
     return this.guard('read state', () => {
-      const rows = this.stmt('SELECT idp_id, docker_id, user_name, origin, applied FROM links ORDER BY idp_id').all() as Array<{
-        idp_id: string;
-        docker_id: string;
-        user_name: string;
-        origin: LinkOrigin;
-        applied: string;
-      }>;
-      return rows.map((r) => ({
-        idpId: r.idp_id,
-        dockerId: r.docker_id,
-        userName: r.user_name,
-        origin: r.origin,
-        applied: this.applied(r.applied, r.idp_id),
-      }));
+      const rows = this.stmt(`${LINK_COLUMNS} ORDER BY idp_id`).all() as LinkRow[];
+      return rows.map((r) => this.linkOf(r));
     });
   }
 
@@ -333,14 +331,8 @@ export class StateStore {
       const query = (column: 'idp_id' | 'docker_id', ids: readonly string[]) => {
         for (let i = 0; i < ids.length; i += 500) {
           const chunk = ids.slice(i, i + 500);
-          const rows = this.db.prepare(`SELECT idp_id, docker_id, user_name, origin, applied FROM links WHERE ${column} IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{
-            idp_id: string;
-            docker_id: string;
-            user_name: string;
-            origin: LinkOrigin;
-            applied: string;
-          }>;
-          for (const r of rows) found.set(r.idp_id, { idpId: r.idp_id, dockerId: r.docker_id, userName: r.user_name, origin: r.origin, applied: this.applied(r.applied, r.idp_id) });
+          const rows = this.db.prepare(`${LINK_COLUMNS} WHERE ${column} IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as LinkRow[];
+          for (const r of rows) found.set(r.idp_id, this.linkOf(r));
         }
       };
       query('idp_id', idpIds);
@@ -360,6 +352,10 @@ export class StateStore {
    */
   activeLinkCount(): number {
     return this.guard('read state', () => (this.stmt("SELECT count(*) AS n FROM links WHERE json_extract(applied, '$.active') = 1").get() as { n: number }).n);
+  }
+
+  private linkOf(r: LinkRow): Link {
+    return { idpId: r.idp_id, dockerId: r.docker_id, userName: r.user_name, origin: r.origin, applied: this.applied(r.applied, r.idp_id) };
   }
 
   private applied(text: string, idpId: string): AppliedState {

@@ -184,6 +184,16 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
       expect(dockerUser('ada@example.com')?.active).toBe(true);
     });
 
+    it('a run with nothing to reconcile still fails when Docker is down, so the daemon alerts now, not at the next change', async () => {
+      await synced();
+      await s.sync({ incremental: true });
+      s.docker.http.faults.add({ route: 'listUsers', times: Infinity, action: { type: 'status', status: 503 } });
+      await expect(s.sync({ incremental: true, env: { DOCKER_MAX_RETRIES: '0' } })).rejects.toThrow(/503/);
+      s.docker.http.faults.clear();
+      const ok = await s.sync({ incremental: true });
+      expect(ok.plan.coverage).toMatchObject({ mode: 'incremental' });
+    });
+
     it('FULL_SYNC_EVERY=0: every run is full, and the change feed is never asked', async () => {
       s = await Scenario.start({ source });
       seedPeople(s.directory);

@@ -1,7 +1,9 @@
-import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { oktaLogCursorExpired, oktaServerError } from '../../src/sandbox/okta/faults.ts';
+import { nextLink, rawGet, type Raw } from './raw-http.ts';
 import { PEOPLE, startFixture, type Fixture } from './setup.ts';
+
+const get = (url: string, auth: string | null = `SSWS ${fx?.emu.apiToken}`): Promise<Raw> => rawGet(url, auth);
 
 /**
  * The emulator's System Log (`/api/v1/logs`) and a user's groups (`/users/{id}/groups`), on the
@@ -14,39 +16,8 @@ afterEach(async () => {
   fx = null;
 });
 
-interface Raw {
-  status: number;
-  headers: Map<string, string[]>;
-  body: unknown;
-}
 
-function get(url: string, auth: string | null = `SSWS ${fx?.emu.apiToken}`): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: auth ? { authorization: auth } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const headers = new Map<string, string[]>();
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          const k = (res.rawHeaders[i] as string).toLowerCase();
-          headers.set(k, [...(headers.get(k) ?? []), res.rawHeaders[i + 1] as string]);
-        }
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers, body: text ? JSON.parse(text) : null });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
-function nextLink(r: Raw): string | null {
-  for (const l of r.headers.get('link') ?? []) {
-    const m = /^<([^>]+)>; rel="next"$/.exec(l);
-    if (m) return m[1] as string;
-  }
-  return null;
-}
 
 interface Target {
   id: string;

@@ -531,7 +531,7 @@ describe('deploy/observability', () => {
     }
     const { own } = await exported();
     const shown = new Set(namesIn(dashboardExprs).map((n) => n.replace(/_(bucket|sum|count)$/, '')));
-    expect(own.length).toBe(15);
+    expect(own.length).toBe(17);
     for (const n of own) expect(shown.has(n), `${n} on the dashboard`).toBe(true);
     expect(dashboardExprs.some((e) => /histogram_quantile\(0\.95, .*docker_idp_sync_run_duration_seconds_bucket/.test(e))).toBe(true);
     expect(dashboardExprs.some((e) => /time\(\) - .*docker_idp_sync_last_success_timestamp_seconds/.test(e))).toBe(true);
