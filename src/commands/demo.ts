@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { scrubber } from '../logging/scrub.ts';
 import { renderReport, type ReportFormat } from '../report/index.ts';
+import type { RunMode } from '../run/coverage.ts';
 import { syncOnce } from '../run/once.ts';
 import type { SyncOutcome } from '../run/sync.ts';
 import { startWorld, type World, type WorldSource } from '../sandbox/world.ts';
@@ -37,24 +38,27 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
     // The sandbox's credentials are no secrets, but the demo shows what a real run prints: scrubbed.
     const scrub = scrubber(config.secrets);
     const format = opts.format ?? 'text';
-    const run = async (dryRun: boolean): Promise<SyncOutcome> => {
-      const outcome = await syncOnce({ config, logger, scrub }, { dryRun });
+    const run = async (dryRun: boolean, mode: RunMode = 'full'): Promise<SyncOutcome> => {
+      const outcome = await syncOnce({ config, logger, scrub }, { dryRun, mode });
       out(scrub(renderReport(format, { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun })));
       return outcome;
     };
 
     const idpLine = world.source === 'entra' ? `Microsoft Graph emulator: ${world.env.GRAPH_BASE_URL} (Docker app ${world.env.ENTRA_APP_ID})` : `Okta emulator:        ${world.env.OKTA_ORG_URL} (app ${world.env.OKTA_APP_ID})`;
     out(`docker-idp-sync demo (source: ${world.source})\n  ${idpLine}\n  Docker SCIM emulator: ${world.env.DOCKER_SCIM_BASE_URL}\n  State file:           ${config.state.db}\n\n`);
+    // The team group step 4 joins someone to exists from the start: assigning a new group to the app
+    // is a change no incremental run follows (it reads everything), and step 5 shows an incremental one.
+    if (![...world.directory.groups.values()].some((g) => g.name === 'acme:platform')) world.directory.addGroup('acme:platform');
     out(banner('Step 1 · sync --dry-run: the reconciliation report (nothing is written)'));
     await run(true);
     const writesAfterDryRun = world.docker.http.writes().length;
 
-    out(banner('Step 2 · sync: apply the plan'));
-    const applied = await run(false);
+    out(banner('Step 2 · sync --incremental: the first run reads everything, applies the plan, and keeps a change-feed cursor'));
+    const applied = await run(false, 'incremental');
 
-    out(banner('Step 3 · sync again: Docker already matches, nothing to do'));
+    out(banner('Step 3 · sync --incremental again: the change feed names no one, Docker already matches, nothing to do'));
     const before = world.docker.http.writes().length;
-    const second = await run(false);
+    const second = await run(false, 'incremental');
     const secondWrites = world.docker.http.writes().length - before;
 
     const people = world.directory
@@ -65,18 +69,18 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
     world.directory.updateUser(renamed.id, { familyName: `${renamed.familyName ?? ''}-Smith` });
     world.directory.updateUser(leaver.id, { assigned: false });
     for (const g of world.directory.groups.values()) g.members.delete(leaver.id);
-    if (![...world.directory.groups.values()].some((g) => g.name === 'acme:platform')) world.directory.addGroup('acme:platform');
     world.directory.addMember('acme:platform', mover.id);
     out(banner(`Step 4 · in ${world.source === 'entra' ? 'Entra ID' : 'Okta'}: ${renamed.email} changes family name, ${leaver.email} is unassigned, ${mover.email} joins acme:platform`));
     await run(true);
-    out(banner('Step 5 · sync: apply those changes'));
-    const last = await run(false);
+    out(banner('Step 5 · sync --incremental: the change feed names those people; only they are read again, and their changes applied'));
+    const last = await run(false, 'incremental');
 
     const problems: string[] = [];
     if (writesAfterDryRun !== 0) problems.push(`the dry run sent ${writesAfterDryRun} write requests`);
     if (applied.result.results.some((r) => r.status === 'failed')) problems.push('the first apply had failed operations');
     if (second.plan.operations.length !== 0 || secondWrites !== 0) problems.push(`the second run planned ${second.plan.operations.length} operations and sent ${secondWrites} writes`);
     if (last.result.results.some((r) => r.status === 'failed')) problems.push('the last apply had failed operations');
+    if (second.plan.coverage?.mode !== 'incremental' || last.plan.coverage?.mode !== 'incremental') problems.push('the runs after the first did not follow the change feed');
     out(banner('Demo result'));
     if (problems.length) {
       out(`FAILED: ${problems.join('; ')}\n`);
