@@ -92,19 +92,22 @@ export async function observeAndPlan(deps: ObserveDeps, opts: ObserveOptions, ct
     reviewed: opts.reviewed,
   });
   let fullReason = coverage.mode === 'full' ? coverage.reason : undefined;
+  let listing: Promise<DockerSnapshot> | undefined;
   if (coverage.mode === 'incremental' && feed) {
     const outcome = await incremental(deps, feed, coverage, opts, ctx);
     if ('plan' in outcome) return outcome;
     fullReason = outcome.fallback;
+    // A Docker listing the incremental run started (VERIFY_EVERY) serves the full read too.
+    listing = outcome.listing;
   }
   if (fullReason) ctx.log.info({ reason: fullReason }, `reading everything: ${fullReason}`);
   // A cursor is kept only where incremental runs are wanted: asked for now, or followed before,
   // and not turned off (FULL_SYNC_EVERY=0: no feed request, no FEED_UNAVAILABLE warning).
   const keepCursor = feed !== undefined && config.sync.fullSyncEveryMs > 0 && (opts.mode === 'incremental' || mark.cursor !== null);
-  return full(deps, opts, ctx, keepCursor ? feed : undefined, fullReason);
+  return full(deps, opts, ctx, keepCursor ? feed : undefined, fullReason, listing);
 }
 
-async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx, feed: ChangeFeed | undefined, fullReason: string | undefined): Promise<Observed> {
+async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx, feed: ChangeFeed | undefined, fullReason: string | undefined, listing: Promise<DockerSnapshot> | undefined): Promise<Observed> {
   const { config, state } = deps;
   const { runId, log, reads } = ctx;
   const extra: Finding[] = [];
@@ -128,7 +131,7 @@ async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx, feed: Cha
     }
   }
   log.info({ source: config.source }, 'reading the IdP and Docker');
-  const [snapshot, observed] = await Promise.all([timed(deps.source.read(opts.signal), reads, 'idpMs'), timed(deps.docker.snapshot(), reads, 'dockerMs')]);
+  const [snapshot, observed] = await Promise.all([timed(deps.source.read(opts.signal), reads, 'idpMs'), timed(listing ?? deps.docker.snapshot(), reads, 'dockerMs')]);
   ctx.readDone();
   log.info(
     { idpUsers: snapshot.users.length, idpGroups: snapshot.groups.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerGroups: observed.groups.length },
@@ -160,7 +163,7 @@ async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx, feed: Cha
   return { plan, recovered: recovery.links.map((l) => l.userName), ...(feed ? { feed: { cursor, ...(cursor !== null ? { fullAt: at } : {}), verifiedAt: at } } : {}) };
 }
 
-type IncrementalOutcome = Observed | { readonly fallback: string };
+type IncrementalOutcome = Observed | { readonly fallback: string; readonly listing?: Promise<DockerSnapshot> };
 
 async function incremental(
   deps: ObserveDeps,
@@ -181,17 +184,19 @@ async function incremental(
   try {
     changes = await feed.changesSince(coverage.cursor, { isManaged: (id) => state.hasLink(id), maxUsers: incrementalLimit(managed) }, opts.signal);
   } catch (err) {
-    if (err instanceof FeedExpiredError) return { fallback: `the change feed's cursor is no longer valid (${err.message})` };
+    if (err instanceof FeedExpiredError) return { fallback: `the change feed's cursor is no longer valid (${err.message})`, ...(listing ? { listing } : {}) };
     throw err;
   }
-  if (changes.fullReadNeeded) return { fallback: changes.fullReadNeeded };
+  if (changes.fullReadNeeded) return { fallback: changes.fullReadNeeded, ...(listing ? { listing } : {}) };
 
   const listed = listing ? await listing : null;
   const allLinks = listed ? state.links() : null;
   const drifted = listed && allLinks ? driftedLinks(allLinks, listed) : [];
   const ids = [...new Set([...changes.userIds, ...drifted])];
   if (drifted.length) log.info({ drifted: drifted.length }, `${drifted.length} managed account${drifted.length === 1 ? '' : 's'} changed in Docker since this tool last wrote ${drifted.length === 1 ? 'it' : 'them'}; reading ${drifted.length === 1 ? 'its user' : 'their users'} again`);
-  if (ids.length > incrementalLimit(managed)) return { fallback: `${ids.length} users changed (${changes.userIds.length} named by the feed, ${drifted.length} drifted in Docker): a full read is cheaper` };
+  if (ids.length > incrementalLimit(managed)) {
+    return { fallback: `${ids.length} users changed (${changes.userIds.length} named by the feed, ${drifted.length} drifted in Docker): a full read is cheaper`, ...(listed ? { listing: Promise.resolve(listed) } : {}) };
+  }
 
   const read: ScopedRead = ids.length ? await feed.readUsers(ids, opts.signal) : { users: [], unassigned: [], notes: [], stats: { requests: 0, pages: 0, durationMs: 0 } };
   accountedFor(ids, read, deps.source.kind);

@@ -134,6 +134,16 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
       expect(next.plan.coverage?.mode).toBe('incremental');
     });
 
+    it('a run that lists Docker for drift and then must read everything lists Docker once, not twice', async () => {
+      await synced();
+      s.world.idp.faults.add({ route: faults.route, action: faults.expired() });
+      const before = s.docker.http.requests.length;
+      const run = await s.sync({ incremental: true, env: { VERIFY_EVERY: '0s' } });
+      expect(run.plan.coverage?.mode).toBe('full');
+      const listings = s.docker.http.requests.slice(before).filter((r) => r.route === 'listUsers' && !new URLSearchParams(r.query).has('filter'));
+      expect(listings).toHaveLength(1);
+    });
+
     it('a group assigned to the app makes the run read everything: its members are not followed one by one', async () => {
       await synced();
       s.directory.setGroupAssigned('Docker Users', false);
