@@ -84,3 +84,13 @@ export function floorRatio(wallS: number, floor: RunFloor): number | null {
 
 /** The target: within 1.15 × the floor. */
 export const FLOOR_TARGET = 1.15;
+
+/**
+ * The most a run drew from any one rate budget, as a share of one window's allowance: at most 1,
+ * the run fits in one window, and a shortened clock (the time scale) did not shorten its waits.
+ */
+export function windowShare(loads: readonly SystemLoad[]): number {
+  let share = 0;
+  for (const l of loads) for (const b of l.buckets) if (b.perWindow > 0) share = Math.max(share, b.used / b.perWindow);
+  return share;
+}

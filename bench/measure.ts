@@ -40,6 +40,8 @@ export interface ChildOptions {
   readonly args: readonly string[];
   /** Kills the child after this long; a bound for a hang, not a measurement. */
   readonly timeoutMs: number;
+  /** Every line the child writes, info-level logs included, with when it was received (Date.now()). */
+  readonly onLine?: (line: string, at: number) => void;
 }
 
 const CLI = new URL('../src/cli.ts', import.meta.url).pathname;
@@ -54,10 +56,50 @@ const TAIL = 12;
 const GNU_TIME = '/usr/bin/time';
 
 export function runProduct(opts: ChildOptions): Promise<ChildRun> {
-  const t0 = performance.now();
-  const node = [process.execPath, SEMI_SPACE_FLAG, '--experimental-strip-types', CLI, ...opts.args];
   const scratch = existsSync(GNU_TIME) ? mkdtempSync(join(tmpdir(), 'bench-rss-')) : null;
   const rssFile = scratch ? join(scratch, 'max-rss-kb') : null;
+  const child = launch(opts, rssFile);
+  return child.exited.then((run) => {
+    const peakKb = rssFile ? wholeProcessPeakKb(rssFile) : null;
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    const measured = run.cost && peakKb !== null ? { ...run.cost, maxRssMb: Math.max(run.cost.maxRssMb, Math.round(peakKb / 1024)) } : run.cost;
+    return { ...run, cost: measured, peakFrom: peakKb !== null ? 'process' : 'run' };
+  });
+}
+
+/** A product process that runs until told to stop: the daemon. */
+export interface LongRunning {
+  /** Settles when the child has exited, whatever stopped it. `cost` is its last run's. */
+  readonly exited: Promise<ChildRun>;
+  /** Sends SIGTERM (as an orchestrator does) and waits for the exit. */
+  stop(): Promise<ChildRun>;
+}
+
+/**
+ * Starts the product and leaves it running. Not under GNU time: a SIGTERM must reach the product
+ * itself, whose exit code is what is checked, and the peak RSS of each run is in its "run cost"
+ * line anyway. `timeoutMs` still bounds it: a daemon that will not stop is killed, not waited for.
+ */
+export function startProduct(opts: ChildOptions): LongRunning {
+  const child = launch(opts, null);
+  return {
+    exited: child.exited,
+    stop() {
+      child.signal('SIGTERM');
+      return child.exited;
+    },
+  };
+}
+
+interface Launched {
+  readonly exited: Promise<ChildRun>;
+  signal(sig: NodeJS.Signals): void;
+}
+
+/** Spawns `node src/cli.ts <args>` (under GNU time when `rssFile` is given) and reads its output line by line. */
+function launch(opts: ChildOptions, rssFile: string | null): Launched {
+  const t0 = performance.now();
+  const node = [process.execPath, SEMI_SPACE_FLAG, '--experimental-strip-types', CLI, ...opts.args];
   const [cmd, ...args] = rssFile ? [GNU_TIME, '-f', '%M', '-o', rssFile, ...node] : node;
   const child = spawn(cmd as string, args, {
     cwd: opts.cwd,
@@ -74,6 +116,7 @@ export function runProduct(opts: ChildOptions): Promise<ChildRun> {
     new Promise<void>((resolve) => {
       const lines = createInterface({ input: stream, crlfDelay: Infinity });
       lines.on('line', (line) => {
+        opts.onLine?.(line, Date.now());
         const found = line.includes('"run cost"') ? parseCost(line) : null;
         if (found) cost = found;
         else if (!isQuietLog(line)) {
@@ -84,14 +127,16 @@ export function runProduct(opts: ChildOptions): Promise<ChildRun> {
       lines.on('close', () => resolve());
     });
   const streams = Promise.all([watch(child.stdout), watch(child.stderr)]);
-  const timer = setTimeout(() => {
+  const kill = (sig: NodeJS.Signals, group: boolean) => {
     try {
-      process.kill(-(child.pid as number), 'SIGKILL');
+      if (group) process.kill(-(child.pid as number), sig);
+      else child.kill(sig);
     } catch {
-      child.kill('SIGKILL');
+      child.kill(sig);
     }
-  }, opts.timeoutMs);
-  return new Promise((resolve, reject) => {
+  };
+  const timer = setTimeout(() => kill('SIGKILL', true), opts.timeoutMs);
+  const exited = new Promise<ChildRun>((resolve, reject) => {
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -99,15 +144,18 @@ export function runProduct(opts: ChildOptions): Promise<ChildRun> {
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
       const wallMs = performance.now() - t0;
-      const peakKb = rssFile ? wholeProcessPeakKb(rssFile) : null;
-      if (scratch) rmSync(scratch, { recursive: true, force: true });
-      void streams.then(() => {
-        const run = cost as ProductCost | null;
-        const measured = run && peakKb !== null ? { ...run, maxRssMb: Math.max(run.maxRssMb, Math.round(peakKb / 1024)) } : run;
-        resolve({ exitCode, signal, wallMs, cost: measured, peakFrom: peakKb !== null ? 'process' : 'run', tail });
-      });
+      void streams.then(() => resolve({ exitCode, signal, wallMs, cost, peakFrom: 'run', tail }));
     });
   });
+  // A signal for the product goes to it alone: under GNU time, time itself would die of it.
+  return { exited, signal: (sig) => kill(sig, false) };
+}
+
+/** How a run ended, with its last words, for a failed step. */
+export function exitText(run: ChildRun): string {
+  const how = run.signal ? `killed by ${run.signal}` : `exit ${run.exitCode}`;
+  const last = run.tail.at(-1);
+  return last ? `${how}: ${last}` : how;
 }
 
 /** GNU time's `%M` (peak RSS in KB), the last line of its output file; null if it wrote none. */
@@ -138,10 +186,14 @@ export function parseCost(line: string): ProductCost | null {
   return { wallMs, cpuMs, processCpuMs: c.processCpuMs, maxRssMb: c.maxRssMb };
 }
 
-/** pino's info and below (level ≤ 30) in JSON: routine progress, not worth keeping for a failure report. */
-function isQuietLog(line: string): boolean {
-  const m = /"level":(\d+)/.exec(line);
-  return m !== null && Number(m[1]) <= 30;
+/**
+ * pino's info and below in JSON, as a number (≤ 30) or as the label the product logs
+ * (src/logging/logger.ts): routine progress, not worth keeping for a failure report.
+ */
+export function isQuietLog(line: string): boolean {
+  const m = /"level":(?:(\d+)|"(\w+)")/.exec(line);
+  if (!m) return false;
+  return m[1] !== undefined ? Number(m[1]) <= 30 : ['trace', 'debug', 'info'].includes(m[2] as string);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

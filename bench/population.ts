@@ -66,6 +66,8 @@ export interface ChangeSummary {
   readonly unassigned: number;
   readonly joined: number;
   readonly left: number;
+  /** New people assigned to the app (the few-changes sets only). */
+  readonly assigned?: number;
   readonly users: number;
 }
 
@@ -115,6 +117,90 @@ export function split(total: number): Record<keyof typeof MIX, number> {
   // What rounding left over goes to renames, the commonest change.
   out.renamed += total - given;
   return out;
+}
+
+/**
+ * One change to one person, chosen before it is made, with what Docker shows once it has landed
+ * (bench/landed.ts). `userName` is the Docker userName the sync gives the person: their email.
+ */
+export type FewChange =
+  | { readonly kind: 'renamed'; readonly userId: string; readonly userName: string; readonly familyName: string }
+  | { readonly kind: 'roleChanged'; readonly userId: string; readonly userName: string; readonly role: 'editor' | 'owner' }
+  | { readonly kind: 'unassigned'; readonly userId: string; readonly userName: string }
+  | { readonly kind: 'joined'; readonly userId: string; readonly userName: string; readonly groupId: string; readonly team: string }
+  | { readonly kind: 'assigned'; readonly userName: string; readonly givenName: string; readonly familyName: string };
+
+export type FewKind = FewChange['kind'];
+
+/** How many changes of each kind a few-changes set makes. */
+export type FewMix = Readonly<Record<FewKind, number>>;
+
+/** The incremental workload's 10 changes (issue 15: "an incremental run on 100,000 with 10 changes"). */
+export const TEN_CHANGES: FewMix = { renamed: 3, roleChanged: 2, unassigned: 2, joined: 2, assigned: 1 };
+/** The freshness workload's: one of each kind the issue names (attribute, role, unassignment, group, assignment). */
+export const ONE_OF_EACH: FewMix = { renamed: 1, roleChanged: 1, unassigned: 1, joined: 1, assigned: 1 };
+
+/**
+ * Chooses a few changes on the directory as it is now, without making them: distinct people,
+ * each assigned directly and in no team group (so an unassignment really takes the app away, and
+ * a join is a new membership), every new value different from the present one. The world may
+ * have been changed by earlier workloads; the choice looks at it as it is, and a different
+ * `seed` picks other people. New people get addresses made from the seed, so two sets never clash.
+ */
+export function planFewChanges(dir: Directory, pop: Population, mix: FewMix, seed: number): FewChange[] {
+  const rnd = prng(seed);
+  const inGroups = new Set(pop.groups.flatMap((g) => [...g.members]));
+  const free = pop.users.filter((u) => {
+    const now = dir.users.get(u.id);
+    return now !== undefined && now.assigned && now.email !== null && !inGroups.has(u.id);
+  });
+  const existing = mix.renamed + mix.roleChanged + mix.unassigned + mix.joined;
+  if (existing > free.length) throw new Error(`a set of ${existing} changes to existing people needs as many assigned users outside team groups; the world has ${free.length}`);
+  if (mix.joined > 0 && pop.groups.length === 0) throw new Error('a team group join needs a team group; the population has none');
+  const people = take(free, existing, rnd);
+  let at = 0;
+  const next = (n: number): DirectoryUser[] => people.slice(at, (at += n));
+  const userName = (u: DirectoryUser) => (u.email as string).toLowerCase();
+  const out: FewChange[] = [];
+  for (const u of next(mix.renamed)) out.push({ kind: 'renamed', userId: u.id, userName: userName(u), familyName: `${u.familyName ?? ''}-Renamed` });
+  for (const u of next(mix.roleChanged)) out.push({ kind: 'roleChanged', userId: u.id, userName: userName(u), role: u.attributes.dockerRole === 'editor' ? 'owner' : 'editor' });
+  for (const u of next(mix.unassigned)) out.push({ kind: 'unassigned', userId: u.id, userName: userName(u) });
+  next(mix.joined).forEach((u, i) => {
+    const g = pop.groups[(seed + i) % pop.groups.length] as DirectoryGroup;
+    out.push({ kind: 'joined', userId: u.id, userName: userName(u), groupId: g.id, team: g.name });
+  });
+  for (let i = 0; i < mix.assigned; i++) {
+    const given = GIVEN[(seed + i) % GIVEN.length] as string;
+    out.push({ kind: 'assigned', userName: `${given}.newcomer.${seed}.${i}@${BENCH_DOMAIN}`.toLowerCase(), givenName: given, familyName: 'Newcomer' });
+  }
+  return out;
+}
+
+/** Makes one planned change through the Directory's own methods, so its change log (the feeds' source) records it. */
+export function makeChange(dir: Directory, c: FewChange): void {
+  switch (c.kind) {
+    case 'renamed':
+      dir.updateUser(c.userId, { familyName: c.familyName });
+      return;
+    case 'roleChanged':
+      dir.setAttribute(c.userId, 'dockerRole', c.role);
+      return;
+    case 'unassigned':
+      dir.updateUser(c.userId, { assigned: false });
+      return;
+    case 'joined':
+      dir.addMember(c.groupId, c.userId);
+      return;
+    case 'assigned':
+      dir.addUser({ email: c.userName, givenName: c.givenName, familyName: c.familyName });
+      return;
+  }
+}
+
+/** A few-changes set by kind, as the reports show change sets. */
+export function summarizeFew(changes: readonly FewChange[]): ChangeSummary {
+  const n = (k: FewKind) => changes.filter((c) => c.kind === k).length;
+  return { renamed: n('renamed'), roleChanged: n('roleChanged'), unassigned: n('unassigned'), joined: n('joined'), left: 0, assigned: n('assigned'), users: new Set(changes.map((c) => c.userName)).size };
 }
 
 /** `n` distinct items chosen at random (a partial Fisher–Yates shuffle of a copy). */

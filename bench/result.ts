@@ -2,7 +2,8 @@ import type { SystemCounts } from './counts.ts';
 import type { RunFloor } from './floor.ts';
 import type { RateLimits } from './limits.ts';
 import type { ProductCost } from './measure.ts';
-import type { ChangeSummary } from './population.ts';
+import type { ChangeSummary, FewKind } from './population.ts';
+import type { RunModeSeen } from './product-log.ts';
 import type { Sizes } from './workloads.ts';
 
 /** What one benchmark run found: plain data, written as JSON and rendered as Markdown. */
@@ -30,6 +31,72 @@ export interface StepResult {
   readonly change?: ChangeSummary;
   /** Wall time of the unmeasured setup run that synced the world first, if one was needed. */
   readonly setupWallS?: number;
+  /** Which of a workload's steps at one size this is ("10 changes", "nothing changed"). */
+  readonly variant?: string;
+  /**
+   * For a run asked to be incremental: what its log said it did (followed the feed, or read
+   * everything and why); null when it said neither.
+   */
+  readonly mode?: RunModeSeen | null;
+  /**
+   * A full run's requests to compare an incremental one with, when the step measured one itself:
+   * the unmeasured run that primed the feed cursor (a full read; writes too if the world had any
+   * to make). The report prefers the measured `rerun` of the same source and size.
+   */
+  readonly fullReference?: { readonly calls: number; readonly writes: number; readonly from: string };
+  /** The few changes made before the run, and whether each was in Docker's store after it. */
+  readonly changes?: readonly ChangeCheck[];
+  /** The daemon step: each change's time to Docker and the runs that carried them. */
+  readonly freshness?: FreshnessResult;
+}
+
+export interface ChangeCheck {
+  readonly kind: FewKind;
+  readonly userName: string;
+  readonly landed: boolean;
+}
+
+/** One daemon run, from its log and the emulators' request logs. */
+export interface DaemonRun {
+  readonly runId: string | null;
+  readonly status: string | null;
+  readonly mode: RunModeSeen | null;
+  /** The run's own wall time (read + plan + apply) from its "run cost" line; null for a failed run. */
+  readonly wallS: number | null;
+  /** The run's CPU (read + plan + apply), not the daemon's since it started. */
+  readonly cpuS: number | null;
+  /** The daemon's peak RSS so far, from the run's "run cost" line. */
+  readonly maxRssMb: number | null;
+  /** Calls on every system (Graph's `$batch` items one by one), 429s included. */
+  readonly calls: number;
+  readonly systems: readonly SystemCounts[];
+  /**
+   * The most the run drew from one rate budget, as a share of what one window allows (null without
+   * limits). At most 1: the run fits in one window, so the shortened clock did not shorten it.
+   */
+  readonly windowShare: number | null;
+}
+
+export interface FreshnessChange {
+  readonly kind: FewKind;
+  readonly userName: string;
+  /** When it was made in the IdP, in seconds after the daemon's first run ended; null: never made (the step failed first). */
+  readonly madeAtS: number | null;
+  /** Seconds from the change in the IdP to the Docker write that made it visible; null: never seen. */
+  readonly seconds: number | null;
+  /** Index in `runs` of the run that wrote it to Docker. */
+  readonly run: number | null;
+}
+
+export interface FreshnessResult {
+  /** SCHEDULE the daemon ran on, and the longest gap between its ticks. */
+  readonly schedule: string;
+  readonly gapS: number;
+  readonly changes: readonly FreshnessChange[];
+  /** Every run of the daemon, its first (before any change) included. */
+  readonly runs: readonly DaemonRun[];
+  /** The daemon's exit code after SIGTERM (0 expected), null if a signal killed it. */
+  readonly exitCode: number | null;
 }
 
 export interface WorkloadResult {

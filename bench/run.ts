@@ -19,8 +19,8 @@ import { FULL_SIZES, QUICK_SIZES, selectWorkloads, type Sizes } from './workload
 const USAGE = `npm run bench -- [options]
 
   --source okta|entra|both   which IdP (default both)
-  --only <ids>               workloads, comma-separated: first-sync, scale, rerun, changed
-                             (incremental, freshness: listed, not measured yet)
+  --only <ids>               workloads, comma-separated: first-sync, scale, rerun, changed,
+                             incremental, freshness
   --quick                    small populations (1,000 first sync, 2,000 re-runs, 250/500/1,000 scale)
   --users <n>                population of the re-run workloads (default 100,000)
   --first-users <n>          population of the first sync (default 10,000)

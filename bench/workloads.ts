@@ -1,5 +1,5 @@
 import type { Directory } from '../src/sandbox/directory.ts';
-import { changeShare, type ChangeSummary, type Population } from './population.ts';
+import { changeShare, ONE_OF_EACH, TEN_CHANGES, type ChangeSummary, type FewMix, type Population } from './population.ts';
 
 /**
  * What the benchmark measures (issue 15), as data: each workload is a list of steps, each step one
@@ -18,7 +18,7 @@ export interface Sizes {
 }
 
 export const FULL_SIZES: Sizes = { first: 10_000, large: 100_000, scale: [1_000, 10_000, 100_000] };
-/** `--quick`: the same workloads, small enough to finish in well under a minute. */
+/** `--quick`: the same workloads, small enough to finish in a minute or two (the daemon waits for its 10 s ticks). */
 export const QUICK_SIZES: Sizes = { first: 1_000, large: 2_000, scale: [250, 500, 1_000] };
 
 export interface Step {
@@ -35,8 +35,26 @@ export interface Step {
   readonly change?: (dir: Directory, pop: Population) => ChangeSummary;
   /** Extra environment for the product (e.g. a raised deactivation guard). */
   readonly env?: Readonly<Record<string, string>>;
-  /** The product's command line for the measured run; default `sync` (an incremental run would add its flag). */
+  /** The product's command line for the measured run; default `sync`. */
   readonly args?: readonly string[];
+  /**
+   * A few changes (population.ts planFewChanges), made in the IdP before the measured run and
+   * looked for in Docker's store after it: the step fails when one has not landed.
+   */
+  readonly few?: { readonly mix: FewMix; readonly seed: number };
+  /**
+   * The measured run follows the change feed, so the state file must hold a feed cursor: the
+   * runner primes the world with an unmeasured `sync --incremental` without latency or limits (with
+   * no cursor it reads everything and keeps one; a plain `sync`, the setup run, keeps none).
+   */
+  readonly cursor?: boolean;
+  /** Names the step where a workload has several at one size ("10 changes", "nothing changed"). */
+  readonly variant?: string;
+  /**
+   * The product runs as a daemon on SCHEDULE instead of once, and the step times each change from
+   * the IdP to Docker (bench/freshness.ts).
+   */
+  readonly daemon?: { readonly schedule: string; readonly mix: FewMix; readonly seed: number };
 }
 
 export interface Workload {
@@ -52,6 +70,15 @@ export interface Workload {
 const GUARD_OFF = { MAX_DEACTIVATIONS: '1000000', MAX_DEACTIVATION_PERCENT: '100' } as const;
 
 export const ONE_PERCENT = 0.01;
+
+const INCREMENTAL = ['sync', '--incremental'] as const;
+
+/**
+ * The daemon's schedule in the freshness workload: every 10 s (node-cron's six fields, seconds
+ * first), short so the bench waits seconds, not minutes, for a tick; the report turns the measured
+ * run time into what a one-minute schedule gives.
+ */
+export const FRESHNESS_SCHEDULE = '*/10 * * * * *';
 
 /** In the order they run: the scale series' largest first sync is also the re-runs' setup. */
 export const WORKLOADS: readonly Workload[] = [
@@ -77,13 +104,16 @@ export const WORKLOADS: readonly Workload[] = [
   },
   {
     id: 'incremental',
-    title: 'Incremental run with 10 changes',
-    pending: 'needs incremental reads (Okta System Log, Graph delta queries), not built yet',
+    title: 'Incremental run (`sync --incremental`) after 10 changes, and with nothing changed, with latency and rate limits',
+    steps: (s) => [
+      { users: s.large, start: 'synced', paced: true, cursor: true, args: INCREMENTAL, few: { mix: TEN_CHANGES, seed: 1516 }, variant: '10 changes' },
+      { users: s.large, start: 'synced', paced: true, cursor: true, args: INCREMENTAL, variant: 'nothing changed' },
+    ],
   },
   {
     id: 'freshness',
-    title: 'Daemon mode: time from an IdP change to Docker',
-    pending: 'needs incremental reads (Okta System Log, Graph delta queries), not built yet',
+    title: 'Daemon mode: time from an IdP change to Docker, with latency and rate limits',
+    steps: (s) => [{ users: s.large, start: 'synced', paced: true, cursor: true, daemon: { schedule: FRESHNESS_SCHEDULE, mix: ONE_OF_EACH, seed: 1517 } }],
   },
 ];
 

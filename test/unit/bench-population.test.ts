@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { changeShare, populate, split } from '../../bench/population.ts';
-import { FULL_SIZES, QUICK_SIZES, selectWorkloads, WORKLOADS } from '../../bench/workloads.ts';
+import { changeShare, ONE_OF_EACH, populate, split, TEN_CHANGES } from '../../bench/population.ts';
+import { FRESHNESS_SCHEDULE, FULL_SIZES, QUICK_SIZES, selectWorkloads, WORKLOADS } from '../../bench/workloads.ts';
+import { scheduleIntervalMs } from '../../src/daemon/schedule.ts';
 import { Directory } from '../../src/sandbox/directory.ts';
 
 /** Everything about a directory that a sync reads, as plain data to compare. */
@@ -119,13 +120,34 @@ describe('the 1 % change set', () => {
 });
 
 describe('the workloads', () => {
-  it("are the issue's, with the two that need incremental reads listed as pending rather than faked", () => {
+  it("are the issue's, every one measured: none is left pending", () => {
     expect(WORKLOADS.map((w) => w.id)).toEqual(['first-sync', 'scale', 'rerun', 'changed', 'incremental', 'freshness']);
-    for (const id of ['incremental', 'freshness']) {
-      const w = WORKLOADS.find((x) => x.id === id);
-      expect(w?.steps).toBeUndefined();
-      expect(w?.pending).toMatch(/incremental reads/);
+    for (const w of WORKLOADS) {
+      expect(w.pending).toBeUndefined();
+      expect(w.steps?.(FULL_SIZES).length).toBeGreaterThan(0);
     }
+  });
+
+  it('the incremental workload runs `sync --incremental` on a primed world at 100,000 users: after 10 changes, then with nothing changed', () => {
+    const steps = WORKLOADS.find((w) => w.id === 'incremental')?.steps?.(FULL_SIZES) ?? [];
+    expect(steps.map((s) => [s.users, s.start, s.paced, s.cursor, s.args, s.variant])).toEqual([
+      [100_000, 'synced', true, true, ['sync', '--incremental'], '10 changes'],
+      [100_000, 'synced', true, true, ['sync', '--incremental'], 'nothing changed'],
+    ]);
+    expect(steps[0]?.few?.mix).toEqual(TEN_CHANGES);
+    expect(steps[1]?.few).toBeUndefined();
+    expect(steps[1]?.change).toBeUndefined();
+  });
+
+  it('the freshness workload runs the daemon on a six-field schedule with seconds, one change of each kind', () => {
+    const steps = WORKLOADS.find((w) => w.id === 'freshness')?.steps?.(FULL_SIZES) ?? [];
+    expect(steps).toHaveLength(1);
+    const d = steps[0]?.daemon;
+    expect(steps[0]).toMatchObject({ users: 100_000, start: 'synced', paced: true, cursor: true });
+    expect(d?.schedule).toBe(FRESHNESS_SCHEDULE);
+    expect(FRESHNESS_SCHEDULE.split(' ')).toHaveLength(6);
+    expect(scheduleIntervalMs(FRESHNESS_SCHEDULE)).toBe(10_000);
+    expect(d?.mix).toEqual(ONE_OF_EACH);
   });
 
   it('measure at the sizes the issue names, and --quick keeps every workload small', () => {
@@ -134,6 +156,8 @@ describe('the workloads', () => {
     expect(at('scale')).toEqual([[1_000, 'fresh', false], [10_000, 'fresh', false], [100_000, 'fresh', false]]);
     expect(at('rerun')).toEqual([[100_000, 'synced', true]]);
     expect(at('changed')).toEqual([[100_000, 'synced', true]]);
+    expect(at('incremental')).toEqual([[100_000, 'synced', true], [100_000, 'synced', true]]);
+    expect(at('freshness')).toEqual([[100_000, 'synced', true]]);
     for (const w of WORKLOADS) for (const s of w.steps?.(QUICK_SIZES) ?? []) expect(s.users).toBeLessThanOrEqual(2_000);
   });
 
