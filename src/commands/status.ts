@@ -22,7 +22,7 @@ export function statusCommand(ctx: StateContext, opts: { limit?: number; format?
     const managed = { total: links.length, active: links.filter((l) => l.applied.active).length, created: links.filter((l) => l.origin === 'created').length, adopted: links.filter((l) => l.origin === 'adopted').length };
     const interruptions = new Map(state.interruptions(runs.map((r) => r.id)).map((i) => [i.runId, i]));
     const feed = state.feedMark();
-    const incremental = { cursor: feed.cursor !== null, lastFullRun: feed.fullAt, dockerListed: feed.verifiedAt };
+    const incremental = { cursor: feed.cursor !== null, lastFullRun: feed.fullAt, dockerListed: feed.verifiedAt, unfinished: feed.retry.length };
     if (opts.format === 'json') {
       const doc = { stateFile: path, source: state.getMeta('source'), managed, incremental, runs: runs.map((r) => ({ ...r, interruption: interruptions.get(r.id) ?? null })) };
       process.stdout.write(ctx.scrub(`${JSON.stringify(doc, null, 2)}\n`));
@@ -34,7 +34,7 @@ export function statusCommand(ctx: StateContext, opts: { limit?: number; format?
       `Managed:    ${managed.total} account${managed.total === 1 ? '' : 's'} (${managed.active} active; ${managed.created} created, ${managed.adopted} adopted)`,
       `Feed:       ${
         feed.cursor !== null
-          ? `following the IdP's change feed; last full run ${feed.fullAt ?? '(unknown)'}, Docker last listed whole ${feed.verifiedAt ?? '(never)'}`
+          ? `following the IdP's change feed; last full run ${feed.fullAt ?? '(unknown)'}, Docker last listed whole ${feed.verifiedAt ?? '(never)'}${feed.retry.length ? `; ${feed.retry.length} user${feed.retry.length === 1 ? '' : 's'} left unfinished, read again next run` : ''}`
           : 'no cursor: the next `daemon` run or `sync --incremental` reads everything and keeps one'
       }`,
       '',

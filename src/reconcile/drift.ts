@@ -26,6 +26,12 @@ export function driftedLinks(links: readonly Link[], observed: DockerSnapshot): 
     const a = accounts.get(link.dockerId);
     const applied = link.applied;
     const differs = (seen: string | null | undefined, wrote: string | null) => seen !== undefined && seen !== null && seen !== wrote;
+    // A leaver's account is the tool's only to keep inactive: one deleted or renamed since is no
+    // longer its concern (a full run leaves it alone too), and must not be re-read on every check.
+    if (!applied.active) {
+      if (a?.active === true) drifted.push(link.idpId);
+      continue;
+    }
     const changed =
       a === undefined ||
       a.active !== applied.active ||
@@ -34,8 +40,7 @@ export function driftedLinks(links: readonly Link[], observed: DockerSnapshot): 
       differs(a.familyName, applied.familyName) ||
       differs(a.role, applied.role) ||
       differs(a.org, applied.org) ||
-      // A deactivated account leaves its teams in Docker, so only an active one is held to them.
-      (applied.active && applied.teams.some((t) => !(teamsOf.get(a.id) ?? []).includes(t.toLowerCase())));
+      applied.teams.some((t) => !(teamsOf.get(a.id) ?? []).includes(t.toLowerCase()));
     if (changed) drifted.push(link.idpId);
   }
   return drifted;

@@ -1,3 +1,5 @@
+import type { Operation, Plan } from '../model/plan.ts';
+import type { OperationResult } from '../model/result.ts';
 import type { FeedMark } from '../state/store.ts';
 import { formatDuration } from '../config/schema.ts';
 
@@ -54,4 +56,30 @@ export function chooseCoverage(input: CoverageInput): Coverage {
  */
 export function incrementalLimit(managed: number): number {
   return Math.max(20, Math.ceil(managed / 400));
+}
+
+/**
+ * The IdP users a run leaves unfinished: an operation of theirs that did not succeed (failed,
+ * skipped, or blocked by the safety guard or --no-deactivate), a reviewed plan's `apply` that left
+ * their new change out, or a finding that puts them off to the next run (an email still held by
+ * an account this run renames). The feed's cursor moves past the changes that named them, so the
+ * state file keeps their ids and the next incremental run reads them again, whether or not the
+ * feed names them. Deactivations held by DEACTIVATE=false are left out: they stay blocked by
+ * design, and each full run lists them.
+ */
+export function unfinishedUsers(plan: Plan, results: readonly OperationResult[], opts: { readonly deactivateConfigured: boolean; readonly unreviewed: readonly Operation[] }): string[] {
+  const succeeded = new Set(results.filter((r) => r.status === 'succeeded').map((r) => r.opId));
+  const ids = new Set<string>();
+  const add = (op: Operation) => {
+    if ('idpId' in op) ids.add(op.idpId);
+    else if ('members' in op) for (const m of op.members) ids.add(m.idpId);
+  };
+  for (const op of plan.operations) {
+    if (succeeded.has(op.id)) continue;
+    if (op.blocked === 'deactivation-disabled' && !opts.deactivateConfigured) continue;
+    add(op);
+  }
+  for (const op of opts.unreviewed) add(op);
+  for (const f of plan.findings) if (f.code === 'USERNAME_PENDING' && f.idpId) ids.add(f.idpId);
+  return [...ids].sort();
 }

@@ -191,10 +191,12 @@ async function incremental(
   const listed = listing ? await listing : null;
   const allLinks = listed ? state.links() : null;
   const drifted = listed && allLinks ? driftedLinks(allLinks, listed) : [];
-  const ids = [...new Set([...changes.userIds, ...drifted])];
+  // And whom the last run left unfinished: the feed has moved past the changes that named them.
+  const retry = state.feedMark().retry;
+  const ids = [...new Set([...changes.userIds, ...drifted, ...retry])];
   if (drifted.length) log.info({ drifted: drifted.length }, `${drifted.length} managed account${drifted.length === 1 ? '' : 's'} changed in Docker since this tool last wrote ${drifted.length === 1 ? 'it' : 'them'}; reading ${drifted.length === 1 ? 'its user' : 'their users'} again`);
   if (ids.length > incrementalLimit(managed)) {
-    return { fallback: `${ids.length} users changed (${changes.userIds.length} named by the feed, ${drifted.length} drifted in Docker): a full read is cheaper`, ...(listed ? { listing: Promise.resolve(listed) } : {}) };
+    return { fallback: `${ids.length} users to read again (${changes.userIds.length} named by the feed, ${drifted.length} drifted in Docker, ${retry.length} left unfinished by the last run): a full read is cheaper`, ...(listed ? { listing: Promise.resolve(listed) } : {}) };
   }
 
   const read: ScopedRead = ids.length ? await feed.readUsers(ids, opts.signal) : { users: [], unassigned: [], notes: [], stats: { requests: 0, pages: 0, durationMs: 0 } };
@@ -223,7 +225,7 @@ async function incremental(
   }
   ctx.readDone();
   log.info(
-    { feedEntries: changes.entries, named: changes.userIds.length, drifted: drifted.length, idpUsers: read.users.length, unassigned: read.unassigned.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerListed: listed !== null },
+    { feedEntries: changes.entries, named: changes.userIds.length, drifted: drifted.length, retried: retry.length, idpUsers: read.users.length, unassigned: read.unassigned.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerListed: listed !== null },
     `incremental read: ${ids.length} user${ids.length === 1 ? '' : 's'} to reconcile`,
   );
 

@@ -5,7 +5,7 @@ import type { Source } from '../model/idp.ts';
 import { subjectOf, type Plan } from '../model/plan.ts';
 import type { OperationError, OperationResult, RunResult, RunStatus } from '../model/result.ts';
 import { reviewPlan, type Review } from '../reconcile/review.ts';
-import type { RunMode } from './coverage.ts';
+import { unfinishedUsers, type RunMode } from './coverage.ts';
 import { observeAndPlan, type DockerReader, type FeedAdvance, type ReadTimes } from './observe.ts';
 import { StateError } from '../state/errors.ts';
 import type { StateStore } from '../state/store.ts';
@@ -176,6 +176,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     ));
     meter.mark('plan');
     let review: Review | undefined;
+    const fresh = plan;
     if (opts.reviewed) {
       review = reviewPlan(opts.reviewed, plan, { force: opts.force === true });
       if (review.verdict !== 'apply') {
@@ -213,9 +214,14 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered };
     outcome = { plan, result, exitCode: EXIT.error, reads };
     state.finishRun(runId, status, result);
-    // Only a run that applied everything moves the feed on: after a partial or held run, the next
-    // one reads the same changes again (and the failed writes are retried).
-    if (feed && status === 'succeeded') state.markFeed(feed);
+    // The feed moves on after any run that applied its plan; whom it left unfinished (a failed
+    // write, a held deactivation, a change the reviewed plan did not have) the next incremental run
+    // reads again. Holding the cursor back instead would make the window to re-read grow with
+    // every run a persistent failure repeats, until every run is a full one.
+    if (feed) {
+      const unreviewed = review?.verdict === 'apply' ? fresh.operations.filter((op) => review.unreviewed.some((d) => d.opId === op.id)) : [];
+      state.markFeed({ ...feed, retry: unfinishedUsers(plan, results, { deactivateConfigured: config.sync.deactivate, unreviewed }) });
+    }
     meter.mark('apply');
     const failed = results.filter((r) => r.status === 'failed').length;
     log.info({ status, operations: results.length, failed }, `run ${status}`);

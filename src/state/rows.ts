@@ -99,6 +99,10 @@ export interface RunLockRow {
   readonly started?: string;
 }
 
+export function isStringList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
 export function isRunLock(v: unknown): v is RunLockRow {
   return isObject(v) && Number.isInteger(v.pid) && isText(v.host) && isText(v.run) && isText(v.since) && isText(v.heartbeat) && !Number.isNaN(Date.parse(v.heartbeat)) && (v.token === undefined || isText(v.token)) && (v.started === undefined || isText(v.started));
 }

@@ -10,7 +10,7 @@ import { TOOL_VERSION } from '../version.ts';
 import { StateError, stateFailure } from './errors.ts';
 import { holderGone, PROCESS_STARTED } from './holder.ts';
 import { interruptionOf, isUnresolved, type Interruption } from './in-flight.ts';
-import { compressJson, isApplied, isObject, isRunLock, isRunResult, parseRow, type RowRef, type RunLockRow } from './rows.ts';
+import { compressJson, isApplied, isObject, isRunLock, isRunResult, isStringList, parseRow, type RowRef, type RunLockRow } from './rows.ts';
 
 /**
  * Queries over the state file: links, runs and the operation journal. The journal is written as a
@@ -134,6 +134,8 @@ export interface FeedMark {
   readonly fullAt: string | null;
   /** ISO time Docker was last listed whole by a successful run. */
   readonly verifiedAt: string | null;
+  /** IdP users the last run left unfinished: the next incremental run reads them again. */
+  readonly retry: readonly string[];
 }
 
 export class StateStore {
@@ -230,20 +232,28 @@ export class StateStore {
 
   /** Where the IdP's change feed stood after the last run that applied everything, and when each side was last read whole. */
   feedMark(): FeedMark {
-    return { cursor: this.getMeta('feed-cursor'), fullAt: this.getMeta('feed-full-at'), verifiedAt: this.getMeta('feed-verified-at') };
+    const retry = this.getMeta('feed-retry');
+    return {
+      cursor: this.getMeta('feed-cursor'),
+      fullAt: this.getMeta('feed-full-at'),
+      verifiedAt: this.getMeta('feed-verified-at'),
+      retry: retry === null ? [] : parseRow(retry, { path: this.path, table: 'meta', key: 'key "feed-retry"', column: 'value' }, isStringList, 'a list of IdP user ids'),
+    };
   }
 
   /**
-   * Moves the feed on, after a run whose every operation succeeded: a run that failed part-way
-   * leaves the cursor where it was, so the next run reads the same changes again and retries them.
+   * Moves the feed on, after a run that applied its plan (all of it, or part: `retry` names the
+   * users it left unfinished, for the next incremental run to read again).
    */
-  markFeed(mark: { readonly cursor: string | null; readonly fullAt?: string; readonly verifiedAt?: string }): void {
+  markFeed(mark: { readonly cursor: string | null; readonly fullAt?: string; readonly verifiedAt?: string; readonly retry: readonly string[] }): void {
     this.guard('write state', () =>
       this.db.transaction(() => {
         if (mark.cursor === null) this.stmt("DELETE FROM meta WHERE key = 'feed-cursor'").run();
         else this.setMeta('feed-cursor', mark.cursor);
         if (mark.fullAt) this.setMeta('feed-full-at', mark.fullAt);
         if (mark.verifiedAt) this.setMeta('feed-verified-at', mark.verifiedAt);
+        if (mark.retry.length) this.setMeta('feed-retry', JSON.stringify(mark.retry));
+        else this.stmt("DELETE FROM meta WHERE key = 'feed-retry'").run();
       })(),
     );
   }

@@ -163,17 +163,77 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
       expect(run.writes).toBe(0);
     });
 
-    it('a run that failed part-way keeps the cursor, so the change is retried', async () => {
+    it('a run that failed part-way moves on, and the next incremental run retries whom it left unfinished', async () => {
       await synced();
       s.directory.updateUser('ada@example.com', { familyName: 'King' });
-      const cursor = s.state((st) => st.feedMark().cursor);
       s.docker.http.faults.add({ route: 'replaceUser', times: Infinity, action: serverError });
       const failed = await s.sync({ incremental: true, env: { DOCKER_MAX_RETRIES: '0' } });
       expect(failed.outcome.result.status).toBe('partial');
-      expect(s.state((st) => st.feedMark().cursor)).toBe(cursor);
+      const ada = s.directory.user('ada@example.com').id;
+      expect(s.state((st) => st.feedMark().retry)).toEqual([ada]);
       s.docker.http.faults.clear();
-      await s.sync({ incremental: true });
+      // The feed names nobody now; Ada is read again because the last run left her unfinished.
+      const retried = await s.sync({ incremental: true });
+      expect(retried.plan.coverage?.mode).toBe('incremental');
       expect(dockerUser('ada@example.com')?.familyName).toBe('King');
+      expect(s.state((st) => st.feedMark().retry)).toEqual([]);
+    });
+
+    it('a write that keeps failing does not turn every later run into a full one', async () => {
+      await synced();
+      s.directory.updateUser('ada@example.com', { familyName: 'King' });
+      s.docker.http.faults.add({ route: 'replaceUser', times: Infinity, action: serverError });
+      for (let i = 0; i < 3; i++) {
+        const run = await s.sync({ incremental: true, env: { DOCKER_MAX_RETRIES: '0' } });
+        expect(run.plan.coverage?.mode).toBe('incremental');
+        expect(run.outcome.result.status).toBe('partial');
+      }
+      // Nor does a full run that ended partial leave incremental runs off for good: it counts as
+      // the full run FULL_SYNC_EVERY asks for, and whom it left unfinished is retried.
+      const fullBefore = s.state((st) => st.feedMark().fullAt);
+      const full = await s.sync({ env: { DOCKER_MAX_RETRIES: '0' } });
+      expect(full.outcome.result.status).toBe('partial');
+      expect(s.state((st) => st.feedMark().fullAt)).not.toBe(fullBefore);
+      const next = await s.sync({ incremental: true, env: { DOCKER_MAX_RETRIES: '0' } });
+      expect(next.plan.coverage?.mode).toBe('incremental');
+    });
+
+    it('an email handed on: the new holder, put off while the old one is renamed, is created by the next incremental run', async () => {
+      await synced();
+      await s.sync({ incremental: true });
+      s.directory.updateUser('ada@example.com', { email: 'ada.king@example.com' });
+      s.directory.addUser({ email: 'ada@example.com', givenName: 'Ada', familyName: 'Byron' });
+      const first = await s.sync({ incremental: true });
+      expect(first.plan.findings.map((f) => f.code)).toContain('USERNAME_PENDING');
+      expect(dockerUser('ada.king@example.com')?.familyName).toBe('Lovelace');
+      const second = await s.sync({ incremental: true });
+      expect(second.plan.coverage?.mode).toBe('incremental');
+      expect(dockerUser('ada@example.com')?.familyName).toBe('Byron');
+      await convergedLikeAFullRun();
+    });
+
+    it('--no-deactivate on an incremental run: the leaver is deactivated by the next run without it', async () => {
+      await synced();
+      await s.sync({ incremental: true });
+      s.directory.updateUser('alan@example.com', { assigned: false });
+      const held = await s.sync({ incremental: true, noDeactivate: true });
+      expect(held.plan.operations.find((o) => o.kind === 'deactivate')?.blocked).toBe('deactivation-disabled');
+      expect(dockerUser('alan@example.com')?.active).toBe(true);
+      await s.sync({ incremental: true });
+      expect(dockerUser('alan@example.com')?.active).toBe(false);
+    });
+
+    it('apply of a saved plan: a change made after the review is left out, and the next incremental run applies it', { timeout: 60_000 }, async () => {
+      await synced();
+      const file = `${s.dir}/plan.json`;
+      expect((await s.cli(['plan', '--out', file])).code).toBe(0);
+      s.directory.updateUser('grace@example.com', { familyName: 'Murray' });
+      const applied = await s.cli(['apply', file]);
+      expect(applied.code).toBe(0);
+      expect(dockerUser('grace@example.com')?.familyName).toBe('Hopper');
+      const next = await s.sync({ incremental: true });
+      expect(next.plan.coverage?.mode).toBe('incremental');
+      expect(dockerUser('grace@example.com')?.familyName).toBe('Murray');
     });
 
     it('VERIFY_EVERY: a managed account changed in Docker by hand is put right when Docker is listed, not before', async () => {

@@ -354,6 +354,17 @@ describe('how the feed fails', () => {
     expect((raced as SourceReadError).message).toContain('listing their groups answered 404');
   });
 
+  it('a 404 for a user the assignment listing holds is an error (replicas disagreeing), never "unassigned"', async () => {
+    fx = await startFixture({ users: 2 });
+    const { feed } = await begin(fx);
+    const alice = id(fx.dir, PEOPLE.alice);
+    expect(fx.dir.user(alice).assigned).toBe(true);
+    fx.emu.batchFaults.add({ url: `/users/${alice}?`, times: Infinity, action: { status: 404, headers: { 'Content-Type': 'application/json' }, body: { error: { code: 'Request_ResourceNotFound', message: 'gone' } } } });
+    const err = await rejectionOf(feed.readUsers([alice]));
+    expect(err).toBeInstanceOf(SourceReadError);
+    expect((err as SourceReadError).message).toContain('directly assigned to the Docker app');
+  });
+
   it('a delta nextLink off the configured origin is the error a full read gives, and nothing is sent there', async () => {
     fx = await startFixture({ users: 1 });
     const tls = { key: fx.emu.certificate.key, cert: fx.emu.certificate.cert };

@@ -85,7 +85,7 @@ describe('the System Log serves each directory change as the event Okta records'
       ['application.user_membership.update', ['AppUser', `AppInstance:${app}`, `User:${dave}`]],
       ['user.account.update_profile', [`User:${dave}`]],
       ['user.lifecycle.deactivate', [`User:${dave}`]],
-      ['user.lifecycle.reactivate', [`User:${dave}`]],
+      ['user.lifecycle.activate', [`User:${dave}`]],
       ['group.user_membership.remove', [`User:${carol}`, `UserGroup:${staff}`]],
       // Carol had the app only through "Docker Users".
       ['application.user_membership.remove', ['AppUser', `AppInstance:${app}`, `User:${carol}`]],

@@ -26,6 +26,13 @@ describe('drift: managed accounts changed in Docker behind the tool\'s back', ()
     expect(driftedLinks([l], { users: [{ ...synced(jane, 'd1'), role: undefined, givenName: null, userName: 'JANE@example.com' }], groups: teams })).toEqual([]);
   });
 
+  it('a leaver\'s account deleted or renamed since is not drift (a full run leaves it alone too); one active again is', () => {
+    const off = link(jane, 'd1', { applied: { ...l.applied, active: false } });
+    expect(driftedLinks([off], { users: [], groups: [] })).toEqual([]);
+    expect(driftedLinks([off], { users: [{ ...synced(jane, 'd1'), active: false, userName: 'someone.else@example.com' }], groups: [] })).toEqual([]);
+    expect(driftedLinks([off], { users: [{ ...synced(jane, 'd1'), active: true }], groups: [] })).toEqual(['u-jane']);
+  });
+
   it('a deactivated account is not held to its teams', () => {
     const off = link(jane, 'd1', { applied: { ...l.applied, active: false } });
     expect(driftedLinks([off], { users: [{ ...synced(jane, 'd1'), active: false }], groups: [group('acme:everyone', [])] })).toEqual([]);

@@ -7,7 +7,7 @@ import { LogFilterError, parseLogFilter, type FilterableEvent, type LogFilter } 
  *
  * Each Directory change becomes the events Okta records for it, with Okta's event types and
  * targets: app assignment → `application.user_membership.add|remove|update` (targets AppUser `0ua…`,
- * AppInstance, User); disable → `user.lifecycle.deactivate|reactivate`; a name or email →
+ * AppInstance, User); disable → `user.lifecycle.deactivate|activate`; a name or email →
  * `user.account.update_profile`; removal → `user.lifecycle.delete.initiated`; group membership →
  * `group.user_membership.add|remove` (User, UserGroup), plus the app membership event when joining
  * or leaving an assigned group gives or takes the app; a group assigned to or removed from the app
@@ -107,6 +107,7 @@ const DISPLAY: Record<string, readonly [legacy: string, message: string]> = {
   'user.lifecycle.create': ['core.user.config.user_creation.success', 'Create Okta user'],
   'user.lifecycle.deactivate': ['core.user.config.user_deactivated', 'Deactivate Okta user'],
   'user.lifecycle.reactivate': ['core.user.config.user_activated', 'Reactivate Okta user'],
+  'user.lifecycle.activate': ['core.user.config.user_activated', 'Activate Okta user'],
   'user.lifecycle.delete.initiated': ['core.user.config.user_deleted', 'Delete Okta user'],
   'user.account.update_profile': ['core.user.config.profile_update.success', 'Update user profile for Okta'],
 };
@@ -317,7 +318,7 @@ export class SystemLog {
         // The docker* attributes are the app profile, which only an app user has.
         if (fields.has('attributes') && hasApp && appEvent === null) appEvent = 'application.user_membership.update';
         if (appEvent) this.push(c.at, appEvent, { userId: u.id, app: this.appId });
-        if (fields.has('enabled')) this.push(c.at, this.flag(`user:${u.id}:enabled`, u.enabled) ? 'user.lifecycle.reactivate' : 'user.lifecycle.deactivate', { userId: u.id });
+        if (fields.has('enabled')) this.push(c.at, this.flag(`user:${u.id}:enabled`, u.enabled) ? 'user.lifecycle.activate' : 'user.lifecycle.deactivate', { userId: u.id });
         if (fields.has('email') || fields.has('givenName') || fields.has('familyName')) this.push(c.at, 'user.account.update_profile', { userId: u.id });
         return;
       }

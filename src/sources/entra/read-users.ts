@@ -47,6 +47,16 @@ export async function readUsersById(deps: ReadDeps, scope: Scope, idpIds: readon
   for (const id of ids) {
     const u = answers.get(`u:${id}`) as UserWire | undefined;
     if (u === undefined) {
+      // 404 for someone this very run's assignment listing holds: Graph's replicas disagree (a
+      // user just created, or just deleted). A full read would fail on it too; taking it for an
+      // unassignment would deactivate an assigned user (invariant 11). The next run reads again.
+      if (scope.assigned.users.has(id)) {
+        throw deps.fail(
+          new EntraMalformedError(`the user is directly assigned to the Docker app, yet GET /users/${id} answered 404 (Graph's replicas disagree for a moment after a change)`),
+          `GET /users/${id} (in $batch)`,
+          'user',
+        );
+      }
       // 404: deleted (or soft-deleted) since; a full read would not list them either.
       unassigned.push(id);
       continue;

@@ -11,11 +11,20 @@ const GROUP_MEMBERSHIP = new Set(['group.user_membership.add', 'group.user_membe
 /** A renamed group changes the teams of every member, when it is assigned to the app. */
 const GROUP_PROFILE = 'group.profile.update';
 /**
+ * A deleted group: if it was assigned to the app, its members lost that way to Docker (and an
+ * org:team group its team). It is gone from the app's group listing by the time the log is read,
+ * and Okta does not document logging an assignment removal with it, so any deletion is a full read.
+ */
+const GROUP_DELETE = 'group.lifecycle.delete';
+/**
  * Tenant-wide events about one user: the account's status and the Okta profile (name, email),
  * which the app profile carries. Followed for users this tool manages only (see `classify`).
  */
 const USER_EVENTS = new Set([
   'user.lifecycle.deactivate',
+  // Bringing back a DEPROVISIONED (or STAGED) user is `activate`; `reactivate` is for PROVISIONED
+  // or RECOVERY users (Okta's lifecycle API). Both give a deactivated user their access back.
+  'user.lifecycle.activate',
   'user.lifecycle.reactivate',
   'user.lifecycle.suspend',
   'user.lifecycle.unsuspend',
@@ -32,7 +41,7 @@ const USER_EVENTS = new Set([
 export const LOG_FILTER = [
   `eventType sw "${APP_MEMBERSHIP.slice(0, -1)}"`,
   `eventType sw "${GROUP_ASSIGNMENT.slice(0, -1)}"`,
-  ...[...GROUP_MEMBERSHIP, GROUP_PROFILE, ...USER_EVENTS].map((t) => `eventType eq "${t}"`),
+  ...[...GROUP_MEMBERSHIP, GROUP_PROFILE, GROUP_DELETE, ...USER_EVENTS].map((t) => `eventType eq "${t}"`),
 ].join(' or ');
 
 /** What one event asks of the feed. */
@@ -113,6 +122,9 @@ export function classify(event: unknown, appId: string): EventVerdict {
   if (type === GROUP_PROFILE) {
     if (!group) return { kind: 'full', reason: `the Okta System Log event ${label(type, e)} names no group` };
     return { kind: 'group', groupId: group.id, reason: `Okta group "${group.name}", assigned to the Docker app, was changed (renamed?), which may change every member's team` };
+  }
+  if (type === GROUP_DELETE) {
+    return { kind: 'full', reason: `Okta group ${group ? `"${group.name}"` : '(unnamed in the event)'} was deleted; if it was assigned to the Docker app, every member's access changed` };
   }
   if (USER_EVENTS.has(type)) {
     if (!user) return { kind: 'full', reason: `the Okta System Log event ${label(type, e)} names no user to read again` };
