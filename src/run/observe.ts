@@ -234,7 +234,8 @@ async function incremental(
     links,
     observed,
     findings: sourceFindings(snapshot),
-    scope: { idpIds: new Set(ids), managedActive: state.activeLinkCount(), managed, dockerListed: listed !== null },
+    // With nobody to reconcile there is nothing to guard: the count (a pass over every link) is skipped.
+    scope: { idpIds: new Set(ids), managedActive: ids.length ? state.activeLinkCount() : managed, managed, dockerListed: listed !== null },
   });
   log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
   return { plan, recovered: [], feed: { cursor: changes.next, ...(listed ? { verifiedAt: opts.now.toISOString() } : {}) } };

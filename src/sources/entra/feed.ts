@@ -203,9 +203,17 @@ async function changesSince(deps: ReadDeps, cursor: FeedCursor, ctx: FeedContext
     const name = state.names[id] ?? (await nameOf(deps, id));
     return done({ fullReadNeeded: `group ${name} ${what} in Entra, which changes the access of all its members` });
   }
-  const userRoles = new Map([...assigned.users].map(([id, roles]) => [id, roleKey(roles)]));
-  for (const id of new Set([...state.assignedUsers.keys(), ...userRoles.keys()])) {
-    if (state.assignedUsers.get(id) === userRoles.get(id)) continue;
+  // Both sides walked once, without a union of 200,000 ids: changed or new, then gone.
+  const userRoles = new Map<string, string>();
+  for (const [id, roles] of assigned.users) {
+    const key = roleKey(roles);
+    userRoles.set(id, key);
+    if (state.assignedUsers.get(id) === key) continue;
+    entries += 1;
+    named.add(id);
+  }
+  for (const id of state.assignedUsers.keys()) {
+    if (userRoles.has(id)) continue;
     entries += 1;
     named.add(id);
   }
