@@ -496,6 +496,57 @@ async function strictConvergence(w: World, adopt: boolean): Promise<void> {
   });
 }
 
+describe('incremental runs: a plan over some users only (invariant 11)', () => {
+  it('touches only users in scope, deactivates only users the IdP no longer wants, and takes no account from someone this tool left active', async () => {
+    await fc.assert(
+      fc.asyncProperty(world(), fc.array(fc.boolean(), { minLength: 1, maxLength: 40 }), fc.boolean(), async (w, pick, adopt) =>
+        withWorld(w, async (b) => {
+          const all = b.model.snapshot();
+          const allLinks = b.state.links();
+          // A scope as a change feed would give it: some IdP users, some leavers' links.
+          const candidates = [...new Set([...w.idp.users.map((u) => u.idpId), ...allLinks.map((l) => l.idpId)])];
+          const scope = new Set(candidates.filter((_, i) => pick[i % pick.length]));
+          const read = idpSnapshotOf(w.idp.users.filter((u) => scope.has(u.idpId)));
+          // What run/observe.ts looks up: the scope's own accounts, and the accounts with their userNames.
+          const own = allLinks.filter((l) => scope.has(l.idpId));
+          const names = new Set([...read.users.flatMap((u) => (u.userName ? [u.userName.toLowerCase()] : [])), ...own.map((l) => l.userName.toLowerCase())]);
+          const ownIds = new Set(own.map((l) => l.dockerId));
+          const observed = { users: all.users.filter((u) => ownIds.has(u.id) || names.has(u.userName.toLowerCase())), groups: all.groups };
+          const seen = new Set(observed.users.map((u) => u.id));
+          const links = allLinks.filter((l) => scope.has(l.idpId) || seen.has(l.dockerId));
+          const desired = mapSnapshot(read, DEFAULTS);
+          const plan = buildPlan({
+            source: 'okta',
+            idpUsers: read.users.length,
+            desired,
+            links,
+            observed,
+            options: options(adopt),
+            scope: { idpIds: scope, managedActive: allLinks.filter((l) => l.applied.active).length, managed: allLinks.length, dockerListed: false },
+          });
+          const full = mapSnapshot(w.idp, DEFAULTS);
+          const wanted = new Set([...full.users.filter((u) => u.active).map((u) => u.idpId), ...full.held]);
+          const linkByDocker = new Map(allLinks.map((l) => [l.dockerId, l]));
+          for (const op of plan.operations) {
+            for (const id of idpIdsOf(op)) expect(scope.has(id), describeOp(op)).toBe(true);
+            if (op.kind === 'deactivate') expect(wanted.has(op.idpId), describeOp(op)).toBe(false);
+            for (const dockerId of dockerIdsOf(op)) {
+              const owner = linkByDocker.get(dockerId);
+              const account = all.users.find((u) => u.id === dockerId);
+              // An account linked to someone outside the scope whom this tool left active stays
+              // theirs, unless it answers for another userName now (disowned, as on a full run).
+              const stillTheirs = account !== undefined && owner !== undefined && account.userName.toLowerCase() === owner.applied.userName.toLowerCase();
+              if (owner && !scope.has(owner.idpId) && stillTheirs) expect(owner.applied.active, describeOp(op)).toBe(false);
+            }
+          }
+          expect(plan.findings.map((f) => f.code)).not.toContain('UNMANAGED_ACCOUNT');
+        }),
+      ),
+      { numRuns: NUM_RUNS },
+    );
+  });
+});
+
 describe('regressions: the counterexamples these properties found', () => {
   // Team operations once found a member's account through the links as they were before the run,
   // so an adoption in the same run, or a disowned or vanished link, sent team changes astray.
