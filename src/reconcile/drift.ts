@@ -1,5 +1,6 @@
 import type { DockerSnapshot } from '../model/docker.ts';
 import type { Link } from '../model/link.ts';
+import { teamsByAccount } from './teams.ts';
 
 /**
  * Managed accounts that no longer hold what this tool last applied: changed in Docker behind its
@@ -12,15 +13,7 @@ import type { Link } from '../model/link.ts';
  */
 export function driftedLinks(links: readonly Link[], observed: DockerSnapshot): string[] {
   const accounts = new Map(observed.users.map((u) => [u.id, u]));
-  const teamsOf = new Map<string, string[]>();
-  for (const g of observed.groups) {
-    const key = g.displayName.toLowerCase();
-    for (const m of g.members) {
-      const list = teamsOf.get(m);
-      if (list) list.push(key);
-      else teamsOf.set(m, [key]);
-    }
-  }
+  const teamsOf = teamsByAccount(observed.groups);
   const drifted: string[] = [];
   for (const link of links) {
     const a = accounts.get(link.dockerId);

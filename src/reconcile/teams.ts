@@ -44,17 +44,7 @@ export interface TeamPlan {
 export function planTeams(input: TeamPlanInput): TeamPlan {
   const groupByKey = new Map<string, DockerGroup>();
   for (const g of input.groups) if (!groupByKey.has(g.displayName.toLowerCase())) groupByKey.set(g.displayName.toLowerCase(), g);
-  // Each account's teams, by lowercased name. Arrays, not sets: a user is in one or two teams, and
-  // the default team alone has every member, so a set each was 100,000 sets at 100,000 users.
-  const teamsOf = new Map<string, string[]>();
-  for (const g of input.groups) {
-    const key = g.displayName.toLowerCase();
-    for (const m of g.members) {
-      const list = teamsOf.get(m);
-      if (list) list.push(key);
-      else teamsOf.set(m, [key]);
-    }
-  }
+  const teamsOf = teamsByAccount(input.groups);
   const managed = new Set<string>();
   for (const t of input.managedTeams) managed.add(t.toLowerCase());
 
@@ -124,6 +114,24 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
     });
   }
   return { groupCreates, adds: addOps, removes: removeOps, satisfied };
+}
+
+/**
+ * Each account's teams, by Docker id, as lowercased names. Arrays, not sets: a user is in one or
+ * two teams, and the default team alone has every member, so a set each was 100,000 sets at
+ * 100,000 users.
+ */
+export function teamsByAccount(groups: readonly DockerGroup[]): Map<string, string[]> {
+  const teamsOf = new Map<string, string[]>();
+  for (const g of groups) {
+    const key = g.displayName.toLowerCase();
+    for (const m of g.members) {
+      const list = teamsOf.get(m);
+      if (list) list.push(key);
+      else teamsOf.set(m, [key]);
+    }
+  }
+  return teamsOf;
 }
 
 /** The teams this tool manages: named by any mapped user this run, or applied by this tool before. */
