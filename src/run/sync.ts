@@ -219,7 +219,8 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     // reads again. Holding the cursor back instead would make the window to re-read grow with
     // every run a persistent failure repeats, until every run is a full one.
     if (feed) {
-      const unreviewed = review?.verdict === 'apply' ? fresh.operations.filter((op) => review.unreviewed.some((d) => d.opId === op.id)) : [];
+      const left = new Set(review?.verdict === 'apply' ? review.unreviewed.map((d) => d.opId) : []);
+      const unreviewed = left.size ? fresh.operations.filter((op) => left.has(op.id)) : [];
       state.markFeed({ ...feed, retry: unfinishedUsers(plan, results, { deactivateConfigured: config.sync.deactivate, unreviewed }) });
     }
     meter.mark('apply');
