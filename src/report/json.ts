@@ -20,6 +20,8 @@ export function renderJson(input: ReportInput): string {
     source: plan.source,
     runId: result && !input.dryRun ? result.runId : null,
     status: result ? result.status : null,
+    // What the plan was made from; a plan saved before incremental runs existed read everything.
+    coverage: plan.coverage ?? { mode: 'full' },
     counts: plan.counts,
     safety: plan.safety,
     recovered: result?.recovered ?? [],

@@ -73,6 +73,9 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
       expect(run.plan.coverage).toEqual({ mode: 'incremental', users: expect.any(Number), dockerListed: expect.any(Boolean) });
       expect(run.plan.coverage?.mode === 'incremental' && run.plan.coverage.users).toBeGreaterThanOrEqual(6);
       expect(run.outcome.result.status).toBe('succeeded');
+      // The report says so, in every format.
+      expect((JSON.parse(run.report('json')) as { coverage: unknown }).coverage).toEqual(run.plan.coverage);
+      expect(run.report('text')).toMatch(/Incremental run: \d+ IdP users named by the change feed/);
       expect(dockerUser('ada@example.com')?.familyName).toBe('King');
       expect(dockerUser('alan@example.com')?.role).toBe('editor');
       expect(dockerUser('edsger@example.com')?.active).toBe(false);
