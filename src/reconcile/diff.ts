@@ -18,26 +18,33 @@ export interface CurrentState {
   readonly org: string | null;
   readonly team: string | null;
   /** Fields whose value came from the state store, not from Docker. */
-  readonly inferred: ReadonlySet<UserField>;
+  readonly inferred: readonly UserField[];
 }
 
+const NONE_INFERRED: readonly UserField[] = Object.freeze([]);
+
 export function currentState(docker: DockerUser, applied: AppliedState | null): CurrentState {
-  const inferred = new Set<UserField>();
+  // Made for every linked user of a plan (100,000): no set or closure each, and one shared empty
+  // list when Docker echoes its extension, as it does.
+  let inferred: UserField[] | null = null;
   const ext = (field: 'role' | 'org' | 'team'): string | null => {
     const v = docker[field];
     if (v !== undefined) return v;
-    inferred.add(field);
+    (inferred ??= []).push(field);
     return applied ? applied[field] : null;
   };
+  const role = ext('role');
+  const org = ext('org');
+  const team = ext('team');
   return {
     userName: docker.userName,
     givenName: docker.givenName,
     familyName: docker.familyName,
     active: docker.active,
-    role: ext('role'),
-    org: ext('org'),
-    team: ext('team'),
-    inferred,
+    role,
+    org,
+    team,
+    inferred: inferred ?? NONE_INFERRED,
   };
 }
 
@@ -82,7 +89,7 @@ export function diffUser(current: CurrentState | null, target: UserAttributes, a
     const after = target[field];
     if (same(field, before, after)) continue;
     const drift =
-      applied !== null && current !== null && !current.inferred.has(field) && !same(field, before, applied[field]);
+      applied !== null && current !== null && !current.inferred.includes(field) && !same(field, before, applied[field]);
     changes.push({ field, before, after, ...(drift ? { drift: true } : {}) });
   }
   return changes;
