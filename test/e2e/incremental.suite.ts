@@ -267,6 +267,20 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
       expect(ok.plan.coverage).toMatchObject({ mode: 'incremental' });
     });
 
+    it('status says whether the feed is followed, who is left unfinished, and which runs were incremental', async () => {
+      await synced();
+      s.directory.updateUser('ada@example.com', { familyName: 'King' });
+      s.docker.http.faults.add({ route: 'replaceUser', times: Infinity, action: serverError });
+      await s.sync({ incremental: true, env: { DOCKER_MAX_RETRIES: '0' } });
+      const json = await s.cli(['status', '--format', 'json']);
+      expect(json.code).toBe(0);
+      const doc = JSON.parse(json.stdout) as { incremental: { cursor: boolean; lastFullRun: string | null; unfinished: number } };
+      expect(doc.incremental).toMatchObject({ cursor: true, lastFullRun: expect.any(String), unfinished: 1 });
+      const text = await s.cli(['status']);
+      expect(text.stdout).toMatch(/^Feed: +following the IdP's change feed; last full run \S+, Docker last listed whole \S+; 1 user left unfinished, read again next run$/m);
+      expect(text.stdout).toMatch(/ partial .* · incremental · 0 ok, 1 failed/);
+    });
+
     it('FULL_SYNC_EVERY=0: every run is full, and the change feed is never asked', async () => {
       s = await Scenario.start({ source });
       seedPeople(s.directory);
