@@ -18,7 +18,6 @@ export function driftedLinks(links: readonly Link[], observed: DockerSnapshot): 
   for (const link of links) {
     const a = accounts.get(link.dockerId);
     const applied = link.applied;
-    const differs = (seen: string | null | undefined, wrote: string | null) => seen !== undefined && seen !== null && seen !== wrote;
     // A leaver's account is the tool's only to keep inactive: one deleted or renamed since is no
     // longer its concern (a full run leaves it alone too), and must not be re-read on every check.
     if (!applied.active) {
@@ -37,4 +36,9 @@ export function driftedLinks(links: readonly Link[], observed: DockerSnapshot): 
     if (changed) drifted.push(link.idpId);
   }
   return drifted;
+}
+
+/** Docker echoed a value, and it is not the one this tool wrote. */
+function differs(seen: string | null | undefined, wrote: string | null): boolean {
+  return seen !== undefined && seen !== null && seen !== wrote;
 }

@@ -94,7 +94,7 @@ export async function observeAndPlan(deps: ObserveDeps, opts: ObserveOptions, ct
   let fullReason = coverage.mode === 'full' ? coverage.reason : undefined;
   let listing: Promise<DockerSnapshot> | undefined;
   if (coverage.mode === 'incremental' && feed) {
-    const outcome = await incremental(deps, feed, coverage, opts, ctx);
+    const outcome = await incremental(deps, feed, { ...coverage, retry: mark.retry }, opts, ctx);
     if ('plan' in outcome) return outcome;
     fullReason = outcome.fallback;
     // A Docker listing the incremental run started (VERIFY_EVERY) serves the full read too.
@@ -167,7 +167,7 @@ type IncrementalOutcome = Observed | { readonly fallback: string; readonly listi
 async function incremental(
   deps: ObserveDeps,
   feed: ChangeFeed,
-  coverage: { cursor: string; listDocker: boolean },
+  coverage: { cursor: string; listDocker: boolean; retry: readonly string[] },
   opts: ObserveOptions,
   ctx: Ctx,
 ): Promise<IncrementalOutcome> {
@@ -192,7 +192,7 @@ async function incremental(
   const allLinks = listed ? state.links() : null;
   const drifted = listed && allLinks ? driftedLinks(allLinks, listed) : [];
   // And whom the last run left unfinished: the feed has moved past the changes that named them.
-  const retry = state.feedMark().retry;
+  const retry = coverage.retry;
   const ids = [...new Set([...changes.userIds, ...drifted, ...retry])];
   if (drifted.length) log.info({ drifted: drifted.length }, `${drifted.length} managed account${drifted.length === 1 ? '' : 's'} changed in Docker since this tool last wrote ${drifted.length === 1 ? 'it' : 'them'}; reading ${drifted.length === 1 ? 'its user' : 'their users'} again`);
   if (ids.length > incrementalLimit(managed)) {
