@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { benchResultOf } from '../support/bench-result.ts';
 import type { SystemCounts } from '../../bench/counts.ts';
 import { runFloor, windowShare } from '../../bench/floor.ts';
 import { freshnessFigures, fullRunOf, median } from '../../bench/incremental-figures.ts';
-import { REFERENCE_LIMITS } from '../../bench/limits.ts';
 import type { ProductCost } from '../../bench/measure.ts';
 import type { RunModeSeen } from '../../bench/product-log.ts';
 import { incrementalNotes } from '../../bench/report-incremental.ts';
 import { growthNotes, renderWorkload, targetRows } from '../../bench/report.ts';
 import type { BenchResult, DaemonRun, FreshnessResult, StepResult } from '../../bench/result.ts';
-import { FULL_SIZES } from '../../bench/workloads.ts';
 
 /**
  * How the incremental and freshness workloads are reported and judged: a run that read everything
@@ -66,13 +65,7 @@ const fresh: FreshnessResult = {
 const daemon = step({ workload: 'freshness', freshness: fresh, cost: cost(0.3, 230) });
 
 function result(steps: Record<string, StepResult[]>): BenchResult {
-  return {
-    startedAt: '2026-12-06T12:00:00.000Z',
-    finishedAt: '2026-12-06T12:30:00.000Z',
-    machine: { node: 'v24.5.0', cpus: 2, platform: 'linux-x64' },
-    settings: { latencyMs: 20, timeScale: 10, limits: REFERENCE_LIMITS, concurrency: { docker: 4, okta: 4, graph: 4 }, sizes: FULL_SIZES, sources: ['okta'] },
-    workloads: ['rerun', 'incremental', 'freshness'].map((id) => ({ id, title: id, steps: steps[id] ?? [] })),
-  };
+  return benchResultOf(['rerun', 'incremental', 'freshness'].map((id) => ({ id, title: id, steps: steps[id] ?? [] })));
 }
 
 const freshnessTarget = (r: BenchResult) => targetRows(r).find((t) => t.target.startsWith('an IdP change')) as { measured: string; met: boolean | null };

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { benchResultOf } from '../support/bench-result.ts';
 import type { SystemCounts } from '../../bench/counts.ts';
 import { replaceResults, RESULTS_END, RESULTS_START } from '../../bench/docs.ts';
 import { runFloor } from '../../bench/floor.ts';
-import { REFERENCE_LIMITS } from '../../bench/limits.ts';
 import { parseCost, type ProductCost } from '../../bench/measure.ts';
 import { renderMarkdown, renderWorkload, targetRows } from '../../bench/report.ts';
 import type { BenchResult, StepResult } from '../../bench/result.ts';
-import { FULL_SIZES } from '../../bench/workloads.ts';
 
 const cost = (cpuS: number, rssMb: number, planMs = 300): ProductCost => ({
   wallMs: { read: 1_000, plan: planMs, apply: 2_000 },
@@ -36,18 +35,12 @@ function step(over: Partial<StepResult>): StepResult {
 const pacedFloor = runFloor([{ system: 'docker', requests: 10_212, latencyMs: 20, concurrency: 4, buckets: [{ name: 'requests', used: 10_212, perWindow: 600, windowMs: 6_000 }] }]);
 
 function result(steps: Record<string, StepResult[]>): BenchResult {
-  return {
-    startedAt: '2026-12-06T12:00:00.000Z',
-    finishedAt: '2026-12-06T12:30:00.000Z',
-    machine: { node: 'v24.5.0', cpus: 2, platform: 'linux-x64' },
-    settings: { latencyMs: 20, timeScale: 10, limits: REFERENCE_LIMITS, concurrency: { docker: 4, okta: 4, graph: 4 }, sizes: FULL_SIZES, sources: ['okta'] },
-    workloads: [
-      { id: 'first-sync', title: 'First sync', steps: steps['first-sync'] ?? [] },
-      { id: 'scale', title: 'Scale', steps: steps.scale ?? [] },
-      { id: 'rerun', title: 'Re-run', steps: steps.rerun ?? [] },
-      { id: 'freshness', title: 'Freshness', pending: 'needs incremental reads', steps: [] },
-    ],
-  };
+  return benchResultOf([
+    { id: 'first-sync', title: 'First sync', steps: steps['first-sync'] ?? [] },
+    { id: 'scale', title: 'Scale', steps: steps.scale ?? [] },
+    { id: 'rerun', title: 'Re-run', steps: steps.rerun ?? [] },
+    { id: 'freshness', title: 'Freshness', pending: 'needs incremental reads', steps: [] },
+  ]);
 }
 
 describe('the results table', () => {
