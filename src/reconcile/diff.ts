@@ -27,15 +27,21 @@ export function currentState(docker: DockerUser, applied: AppliedState | null): 
   // Made for every linked user of a plan (100,000): no set or closure each, and one shared empty
   // list when Docker echoes its extension, as it does.
   let inferred: UserField[] | null = null;
-  const ext = (field: 'role' | 'org' | 'team'): string | null => {
-    const v = docker[field];
-    if (v !== undefined) return v;
-    (inferred ??= []).push(field);
-    return applied ? applied[field] : null;
-  };
-  const role = ext('role');
-  const org = ext('org');
-  const team = ext('team');
+  let role = docker.role;
+  if (role === undefined) {
+    (inferred ??= []).push('role');
+    role = applied ? applied.role : null;
+  }
+  let org = docker.org;
+  if (org === undefined) {
+    (inferred ??= []).push('org');
+    org = applied ? applied.org : null;
+  }
+  let team = docker.team;
+  if (team === undefined) {
+    (inferred ??= []).push('team');
+    team = applied ? applied.team : null;
+  }
   return {
     userName: docker.userName,
     givenName: docker.givenName,
@@ -97,6 +103,7 @@ export function diffUser(current: CurrentState | null, target: UserAttributes, a
 
 function same(field: UserField, a: string | null, b: string | null): boolean {
   // Docker compares userNames case-insensitively; a case-only difference is not worth a write.
+  if (a === b) return true;
   if (field === 'userName' || field === 'org') return (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
   return (a ?? null) === (b ?? null);
 }

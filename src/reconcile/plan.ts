@@ -7,7 +7,7 @@ import type { Link } from '../model/link.ts';
 import { OPERATION_KINDS, PLAN_SCHEMA_VERSION, subjectOf, type Operation, type OperationKind, type Plan, type PlanCounts } from '../model/plan.ts';
 import { sortByKeys } from '../util/sort.ts';
 import { planLeavers } from './leavers.ts';
-import { classifyLinks, countManagedActive } from './links.ts';
+import { classifyLinks } from './links.ts';
 import type { PhaseContext } from './match.ts';
 import { rosterOf } from './roster.ts';
 import { guardDeactivations } from './safety.ts';
@@ -98,7 +98,7 @@ export function buildPlan(input: PlanInput): Plan {
   // 6. The safety verdict over every deactivation planned above, blocking them if it must.
   const guarded = guardDeactivations({
     operations: [...assigned.operations, ...leavers.operations],
-    managedActive: input.scope ? input.scope.managedActive : countManagedActive(view),
+    managedActive: input.scope ? input.scope.managedActive : view.managedActive,
     // The empty-read guard asks whether the IdP listed nobody; an incremental run that re-read one
     // leaver lists nobody by design, and the users it did not read are still there.
     idpUsers: input.scope ? Math.max(input.idpUsers, input.scope.managedActive) : input.idpUsers,

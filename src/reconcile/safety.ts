@@ -46,7 +46,7 @@ export function judgeSafety(
 export interface GuardInput {
   /** The user operations planned so far, deactivations among them. */
   readonly operations: readonly UserOperation[];
-  /** Managed accounts active in Docker now (see countManagedActive). */
+  /** Managed accounts active in Docker now (see LinkView.managedActive). */
   readonly managedActive: number;
   /** Users the IdP listed, valid or not: zero with deactivations planned is a broken read, not an event. */
   readonly idpUsers: number;

@@ -24,6 +24,12 @@ export interface ManagedMember extends TeamMember {
    * place them, the next run sees it and adds them then.
    */
   readonly placedIn?: string;
+  /**
+   * The teams the member's link records as applied. A team they are in and that is recorded needs
+   * no membership record, so planTeams leaves it out of `satisfied` rather than list 100,000 users
+   * for membershipRecords to drop again.
+   */
+  readonly recorded?: readonly string[];
 }
 
 export interface TeamPlanInput {
@@ -37,7 +43,10 @@ export interface TeamPlan {
   readonly groupCreates: GroupCreateOperation[];
   readonly adds: TeamOperation[];
   readonly removes: TeamOperation[];
-  /** Per member (by idpId): desired teams Docker already has them in (original spelling). */
+  /**
+   * Per member (by idpId): desired teams Docker already has them in (original spelling), less
+   * those their `recorded` teams already hold.
+   */
   readonly satisfied: ReadonlyMap<string, readonly string[]>;
 }
 
@@ -53,30 +62,36 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
   const removes = new Map<string, { display: string; members: TeamMember[] }>();
   const none: readonly string[] = [];
   for (const m of input.members) {
-    const desiredKeys = m.teams.map((t) => t.toLowerCase());
     const current = m.dockerId ? (teamsOf.get(m.dockerId) ?? none) : m.placedIn ? [m.placedIn.toLowerCase()] : none;
     let member: TeamMember | undefined;
     const asMember = (): TeamMember => (member ??= { idpId: m.idpId, userName: m.userName, dockerId: m.dockerId, ...(m.fromOperation ? { fromOperation: m.fromOperation } : {}) });
-    desiredKeys.forEach((key, i) => {
+    // Loops rather than a mapped array and closures per member: this runs for 100,000 of them,
+    // nearly all in one or two teams.
+    const desired = m.teams;
+    for (let i = 0; i < desired.length; i++) {
+      const key = (desired[i] as string).toLowerCase();
       // A team named twice (in two spellings) counts once, in the place of its first, spelled as its last.
-      if (desiredKeys.indexOf(key) !== i) return;
-      const display = m.teams[desiredKeys.lastIndexOf(key)] as string;
+      if (indexOfTeam(desired, key) !== i) continue;
+      const display = desired[lastIndexOfTeam(desired, key)] as string;
       if (current.includes(key)) {
+        // Already recorded on the member's link: nothing for membershipRecords to add.
+        if (m.recorded && indexOfTeam(m.recorded, key) !== -1) continue;
         const list = satisfied.get(m.idpId);
         if (list) list.push(display);
         else satisfied.set(m.idpId, [display]);
-        return;
+        continue;
       }
       const entry = adds.get(key) ?? { display: groupByKey.get(key)?.displayName ?? display, members: [], users: 0 };
       entry.members.push(asMember());
       adds.set(key, entry);
-    });
-    current.forEach((key, i) => {
-      if (current.indexOf(key) !== i || desiredKeys.includes(key) || !managed.has(key)) return;
+    }
+    for (let i = 0; i < current.length; i++) {
+      const key = current[i] as string;
+      if (current.indexOf(key) !== i || indexOfTeam(desired, key) !== -1 || !managed.has(key)) continue;
       const entry = removes.get(key) ?? { display: groupByKey.get(key)?.displayName ?? key, members: [] };
       entry.members.push(asMember());
       removes.set(key, entry);
-    });
+    }
   }
 
   const byUser = (members: TeamMember[]) => sortByKeys(members, (m) => [m.userName.toLowerCase(), m.idpId]);
@@ -114,6 +129,17 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
     });
   }
   return { groupCreates, adds: addOps, removes: removeOps, satisfied };
+}
+
+/** Where a team (a lowercased key) first appears in a list of team names of any case, or -1. */
+function indexOfTeam(teams: readonly string[], key: string): number {
+  for (let i = 0; i < teams.length; i++) if ((teams[i] as string).toLowerCase() === key) return i;
+  return -1;
+}
+
+function lastIndexOfTeam(teams: readonly string[], key: string): number {
+  for (let i = teams.length - 1; i >= 0; i--) if ((teams[i] as string).toLowerCase() === key) return i;
+  return -1;
 }
 
 /**

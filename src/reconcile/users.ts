@@ -121,7 +121,7 @@ function planLinked(d: DesiredUser, link: Link, docker: DockerUser, current: Cur
     );
   }
   const changes = diffUser(current, target, link.applied);
-  const members: ManagedMember[] = [{ idpId: d.idpId, userName: d.userName, dockerId: docker.id, teams: d.teams }];
+  const members: ManagedMember[] = [{ idpId: d.idpId, userName: d.userName, dockerId: docker.id, teams: d.teams, recorded: link.applied.teams }];
   for (const c of changes) {
     if (!c.drift) continue;
     findings.push({
