@@ -29,6 +29,15 @@ describe('client secret', () => {
     expect(fx.emu.auth.tokensIssued).toBe(1);
   });
 
+  it('a token is used until MSAL would renew it (5 minutes before it expires), then asked for again', async () => {
+    // Tokens of 4 minutes are inside the renewal margin from the start: each request asks again.
+    fx = await startFixture({ users: 2, emulator: { tokenTtlSeconds: 240 } });
+    await fx.source().read();
+    const graphRequests = fx.emu.log.filter((l) => !l.inBatch).length;
+    expect(graphRequests).toBeGreaterThan(2);
+    expect(fx.emu.auth.tokensIssued).toBe(graphRequests);
+  });
+
   it('a wrong secret → SourceReadError naming AADSTS7000215 with a hint about ENTRA_CLIENT_SECRET, and the secret appears nowhere', async () => {
     fx = await startFixture({ users: 1 });
     const secret = 'Wr0ng~Secret.Value_abcdefghijklmnop';

@@ -135,6 +135,30 @@ describe('what the feed names', () => {
     expect((await feed.changesSince(cursor, ctx)).userIds).toEqual([id(fx.dir, PEOPLE.alice)]);
   });
 
+  it("the full read right after start() stands on start()'s assignment listing: listed once, not twice", async () => {
+    fx = await startFixture({ users: 2 });
+    const source = fx.source();
+    const listings = () => fx?.emu.http.count({ route: 'appRoleAssignedTo' }) ?? 0;
+    await feedOf(source).start();
+    expect(listings()).toBe(1);
+    const snap = await source.read();
+    expect(listings()).toBe(1);
+    expect(snap.users.length).toBeGreaterThan(0);
+    // Once: a read that does not follow a start() lists them itself.
+    await source.read();
+    expect(listings()).toBe(2);
+  });
+
+  it('an assignment made between start() and the full read that used its listing is named by the first incremental run', async () => {
+    fx = await startFixture({ users: 2 });
+    const source = fx.source();
+    const cursor = await feedOf(source).start();
+    const added = fx.dir.addUser({ email: 'late@example.com', givenName: 'Late' });
+    const snap = await source.read();
+    expect(snap.users.map((u) => u.idpId)).not.toContain(added.id);
+    expect((await feedOf(source).changesSince(cursor, managing(snap))).userIds).toEqual([added.id]);
+  });
+
   it('a change made between start() and the full read is named by the first incremental run', async () => {
     fx = await startFixture({ users: 2 });
     const source = fx.source();
@@ -278,6 +302,56 @@ describe('when the feed asks for a full read', () => {
     const extra = fx.dir.addGroup('acme:extra', { assigned: false });
     fx.dir.nestGroup('acme:platform', extra.id);
     expect((await feed.changesSince(set.next, ctx)).fullReadNeeded).toMatch(/^a group was nested into or taken out of group acme:platform/);
+  });
+});
+
+describe("the assignment listing against the cursor's", () => {
+  const isAssignments = (req: Exchange) => req.method === 'GET' && req.url.includes('/appRoleAssignedTo');
+  async function viaProxy(f: Fixture) {
+    const tls = { key: f.emu.certificate.key, cert: f.emu.certificate.cert };
+    const proxy = new ForwardingProxy({ target: f.origin, tls, ca: f.emu.certificate.caPem });
+    await proxy.start();
+    stops.push(() => proxy.stop());
+    return { proxy, ...(await begin(f, { authorityHost: proxy.origin, graphBaseUrl: proxy.origin })) };
+  }
+  const wire = (cursor: string) => JSON.parse(cursor) as { v: number; d?: string; au: unknown[] };
+
+  it('a listing that comes back in another order names nobody: another digest, so it is compared entry by entry', async () => {
+    fx = await startFixture({ users: 3 });
+    const { proxy, feed, cursor, ctx } = await viaProxy(fx);
+    proxy.rewrite = (answer, req) => (isAssignments(req) ? editJson(answer, (b) => void (b.value as unknown[]).reverse()) : answer);
+    const set = await feed.changesSince(cursor, ctx);
+    expect(set.userIds).toEqual([]);
+    expect(wire(set.next).d).not.toBe(wire(cursor).d);
+    fx.dir.updateUser('user1@example.com', { assigned: false });
+    expect((await feed.changesSince(cursor, ctx)).userIds).toEqual([id(fx.dir, 'user1@example.com')]);
+  });
+
+  it("the cursor's digest stands for its listing: with the same digest the packed listing is not compared, and goes on as it is", async () => {
+    fx = await startFixture({ users: 3 });
+    const { feed, cursor, ctx } = await begin(fx);
+    // A cursor whose packed users were lost, with the digest of the listing they came from: were
+    // they unpacked and compared, every directly assigned user would be named.
+    const altered = JSON.stringify({ ...wire(cursor), au: [] });
+    const set = await feed.changesSince(altered, ctx);
+    expect(set.userIds).toEqual([]);
+    expect(wire(set.next).au).toEqual([]);
+    expect((await feed.changesSince(cursor, ctx)).userIds).toEqual([]);
+    // Another listing (someone unassigned): compared entry by entry, against what the cursor holds.
+    fx.dir.updateUser('user1@example.com', { assigned: false });
+    expect((await feed.changesSince(cursor, ctx)).userIds).toEqual([id(fx.dir, 'user1@example.com')]);
+  });
+
+  it('a cursor written before digests (version 1) is compared entry by entry, and the next one carries the digest', async () => {
+    fx = await startFixture({ users: 3 });
+    const { feed, cursor, ctx } = await begin(fx);
+    const { d, ...rest } = wire(cursor);
+    const v1 = JSON.stringify({ ...rest, v: 1 });
+    const quiet = await feed.changesSince(v1, ctx);
+    expect(quiet.userIds).toEqual([]);
+    expect(wire(quiet.next)).toMatchObject({ v: 2, d });
+    fx.dir.updateUser('user1@example.com', { assigned: false });
+    expect((await feed.changesSince(v1, ctx)).userIds).toEqual([id(fx.dir, 'user1@example.com')]);
   });
 });
 

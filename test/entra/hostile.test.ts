@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { pageCap } from '../../src/sources/entra/read.ts';
 import { DEFAULT_ACCESS } from '../../src/sources/entra/transform.ts';
 import { errorText } from '../support/logs.ts';
-import { PEOPLE, byId, makeClientCertificate, rejectionOf, startFixture, type Fixture } from './setup.ts';
+import { PEOPLE, byId, byName, makeClientCertificate, rejectionOf, startFixture, type Fixture } from './setup.ts';
 
 /**
  * Issue 13 at the Graph boundary: the real credential and Graph client against the emulator, behind
@@ -205,6 +205,26 @@ describe('a listing that never ends is an error', () => {
     expect(r.proxy.exchanges.filter(isAssignments)).toHaveLength(2);
   });
 
+  it('so is a page of group members already read, told by their ids', async () => {
+    const r = await startRig({ users: 3 });
+    const again = (n: number) => `${r.proxy.origin}/v1.0/groups/again/members?$skiptoken=again${n}`;
+    let first: Json | null = null;
+    r.proxy.rewrite = (answer, req) =>
+      isMembers(req) && first === null
+        ? editJson(answer, (b) => {
+            first = { ...b };
+            b['@odata.nextLink'] = again(1);
+          })
+        : answer;
+    r.proxy.intercept = (req) => {
+      const n = Number(/\$skiptoken=again(\d+)/.exec(req.url)?.[1] ?? NaN);
+      return Number.isNaN(n) ? null : json({ ...first, ...(n < 20 ? { '@odata.nextLink': again(n + 1) } : {}) });
+    };
+    const err = await failure(read(r));
+    expect(err.operation).toMatch(/^GET \/groups\/[^/]+\/members \(page 2\)$/);
+    expect(err.message).toMatch(/the page holds only items already read on earlier pages of this listing \(\d+\), so the listing would never end/);
+  });
+
   it('a listing that goes on past the pages maxUsers allows is a read error naming the cap and what to raise', async () => {
     const r = await startRig({ users: 1 });
     const sp = r.fx.emu.servicePrincipalId;
@@ -239,6 +259,43 @@ describe('a listing that never ends is an error', () => {
     r.fx.emu.pageSize = 5;
     const err = await failure(read(r, { maxUsers: 999 }));
     expect(err.message).toContain('goes on past 2 pages');
+  });
+});
+
+describe('app roles the app no longer defines', () => {
+  it('an assignment to one, direct or through a group, grants access without a role and is named in a note', async () => {
+    const r = await startRig({ users: 1 });
+    const removed: string[] = [];
+    r.proxy.rewrite = (answer, req) =>
+      isServicePrincipal(req)
+        ? editJson(answer, (b) => {
+            const roles = b.appRoles as Array<{ id: string; value: string }>;
+            for (const value of ['owner', 'editor']) removed.push(...roles.splice(roles.findIndex((x) => x.value === value), 1).map((x) => x.id.toLowerCase()));
+          })
+        : answer;
+    const snap = await read(r);
+    // alice holds owner directly; dave holds editor through acme:data.
+    expect(byName(snap, PEOPLE.alice).dockerRole).toEqual([]);
+    expect(byName(snap, PEOPLE.dave).dockerRole).toEqual([]);
+    const unknown = snap.notes.filter((n) => n.code === 'ENTRA_UNKNOWN_APP_ROLE').map((n) => n.subject);
+    expect(unknown).toEqual([...removed].sort());
+  });
+});
+
+describe('ids that differ only in case', () => {
+  it("a user the tenant listing returns with its id in upper case is matched to its assignment, not read again by id", async () => {
+    // More than a batch holds, so the directly assigned are read from the listing of the tenant.
+    const r = await startRig({ users: 45 });
+    // A plain directly assigned user whose id has letters to raise.
+    const who = Array.from({ length: 45 }, (_, i) => r.fx.dir.user(`user${i}@example.com`).id).find((id) => /[a-f]/.test(id)) as string;
+    expect(who).toBeDefined();
+    const isUsers = (req: Exchange) => req.method === 'GET' && /\/v1\.0\/users\?/.test(req.url);
+    r.proxy.rewrite = (answer, req) => (isUsers(req) ? editJson(answer, (b) => void items(b).forEach((u) => u.id === who && (u.id = who.toUpperCase()))) : answer);
+    const snap = await read(r);
+    expect(r.proxy.exchanges.filter(isUsers)).toHaveLength(1);
+    expect(snap.users).toHaveLength(52);
+    expect(snap.users.filter((u) => u.idpId.toLowerCase() === who)).toHaveLength(1);
+    expect(r.fx.emu.log.filter((l) => l.inBatch && l.route === 'user')).toEqual([]);
   });
 });
 
@@ -284,6 +341,8 @@ describe('values of the wrong type are never coerced', () => {
     ['an assignment whose principalId is a number', isAssignments, (b) => void (items(b)[0]!.principalId = 42), /assignment 1 has no principalId, principalType or appRoleId, or one is not a string/],
     ['an assignment whose appRoleId is an object', isAssignments, (b) => void (items(b)[0]!.appRoleId = { id: DEFAULT_ACCESS }), /assignment 1 has no principalId/],
     ['an assignment whose principalType is a number', isAssignments, (b) => void (items(b)[0]!.principalType = 1), /assignment 1 has no principalId/],
+    // Roles are kept as one comma-joined key: a comma would turn one role into two.
+    ['an assignment whose appRoleId holds a comma', isAssignments, (b) => void (items(b)[0]!.appRoleId = `${DEFAULT_ACCESS},${DEFAULT_ACCESS}`), /assignment 1 has an appRoleId with a comma in it, which no GUID has/],
     ['a member whose id is a number', isMembers, (b) => void (items(b)[0]!.id = 7), /member 1 has no id or @odata.type, or one is not a string/],
     ['an app role whose value is a number', isServicePrincipal, (b) => void ((b.appRoles as Json[])[0]!.value = 3), /app role 1 has a value that is not a string \(a number\)/],
     ['an app role without an id', isServicePrincipal, (b) => void delete (b.appRoles as Json[])[0]!.id, /app role 1 has no string id/],

@@ -176,12 +176,13 @@ export function createEntraSource(opts: EntraSourceOptions): Source {
     return run;
   }
 
+  const feed = createEntraFeed({ exclusive });
   return {
     kind: 'entra',
     read(signal?: AbortSignal): Promise<IdpSnapshot> {
-      return exclusive(signal, `read the Docker app ${opts.appId} from Entra`, (deps, requests) => readEntra(deps, requests));
+      return exclusive(signal, `read the Docker app ${opts.appId} from Entra`, (deps, requests) => readEntra(deps, requests, feed.takeStartListing()));
     },
-    feed: createEntraFeed({ exclusive }),
+    feed,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { IdpUser, ScopedRead, SourceNote } from '../../model/idp.ts';
 import { batchGet, type BatchGet } from './batch.ts';
 import { EntraMalformedError, READ_PERMISSIONS } from './errors.ts';
-import { pages, typeName, type Assignments, type PageCounter, type ReadDeps, type ServicePrincipal } from './read.ts';
+import { pages, roleIdsOf, typeName, userRoleKey, type AssignmentListing, type PageCounter, type ReadDeps } from './read.ts';
 import { isFullyRead, roleValues, toIdpUser, userSelect, type UserWire } from './transform.ts';
 
 /**
@@ -21,10 +21,7 @@ import { isFullyRead, roleValues, toIdpUser, userSelect, type UserWire } from '.
 /** `$top` for a user's group listing: Graph's maximum. */
 const GROUPS_PAGE = 999;
 
-export interface Scope {
-  readonly sp: ServicePrincipal;
-  readonly assigned: Assignments;
-}
+export type Scope = AssignmentListing;
 
 export async function readUsersById(deps: ReadDeps, scope: Scope, idpIds: readonly string[], counter: PageCounter): Promise<Omit<ScopedRead, 'stats'>> {
   const ids = [...new Set(idpIds)].sort();
@@ -82,7 +79,7 @@ export async function readUsersById(deps: ReadDeps, scope: Scope, idpIds: readon
       unassigned.push(id);
       continue;
     }
-    const roleIds = [...(scope.assigned.users.get(id) ?? []), ...viaGroups.flatMap((g) => [...(scope.assigned.groups.get(g.id) ?? [])])];
+    const roleIds = roleIdsOf(userRoleKey(scope.assigned, id, viaGroups.map((g) => g.id)));
     const { user, note } = toIdpUser(u, {
       userNameSource: deps.userNameSource,
       attributes: deps.attributes,

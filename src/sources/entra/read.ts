@@ -7,11 +7,13 @@ import { eachLimited } from '../../util/concurrency.ts';
 import { batchGet, MAX_BATCH_ITEMS, type BatchGet } from './batch.ts';
 import type { GraphApi } from './client.ts';
 import { EntraAbortedError, EntraMalformedError, EntraOffOriginError, READ_PERMISSIONS, originOf } from './errors.ts';
+import { listingDigest } from './listing-digest.ts';
 import {
   DEFAULT_ACCESS,
   isFullyRead,
   memberLabel,
   memberSelect,
+  roleKey,
   roleValues,
   toIdpGroup,
   toIdpUser,
@@ -29,10 +31,12 @@ import {
  * 3. the members of each assigned group: direct members by default, as Entra's own provisioning
  *    does (§7, gotcha 12), or `transitiveMembers`; listed with the user properties selected, so most
  *    users need no request of their own;
- * 4. directly assigned users not met in a member listing: from a listing of the tenant's users
+ * 4. every assigned group's name, in one `$batch` run: known before any user is read, so each user
+ *    becomes an IdpUser as its page arrives and no page is held until the end;
+ * 5. directly assigned users not met in a member listing: from a listing of the tenant's users
  *    while it finds enough of them a page (see `listUsers`);
- * 5. one `$batch` run for the rest: every assigned group's name, the users the listing did not
- *    reach, and members that came back without their properties (gotcha 11).
+ * 6. one `$batch` run for the rest: the users the listing did not reach, and members that came
+ *    back without their properties (gotcha 11).
  * Each listing is an async generator that yields a page at a time and throws on any page that
  * failed (after retries) or does not look like Graph's: a caller cannot mistake a partial list for a
  * whole one, so a hiccup never makes assigned users look unassigned.
@@ -80,7 +84,9 @@ export function pageCap(maxUsers: number): number {
  * Pages through one listing, following `@odata.nextLink` by hand (no PageIterator, whose callback
  * must return true or it stops after one item, gotcha 6). `describe(n)` names page n for errors.
  * A listing that does not end is an error: a link that repeats, a page of nothing but items
- * already read, or more pages than pageCap allows.
+ * already read, or more pages than pageCap allows. Items already read are told by their `id`,
+ * unless `repeats` is 'checked by the caller', which then throws `repeatedPage` itself: a caller
+ * that keys every item anyway (the assignment listing) spares a set of 100,000 ids it never uses.
  */
 export async function* pages(
   deps: Pick<ReadDeps, 'api' | 'fail' | 'signal' | 'maxUsers'>,
@@ -88,10 +94,11 @@ export async function* pages(
   describe: (page: number) => string,
   subject: 'app' | 'group' | 'read',
   counter: PageCounter,
+  repeats: 'checked by id' | 'checked by the caller' = 'checked by id',
 ): AsyncGenerator<unknown[], void, undefined> {
   const maxPages = pageCap(deps.maxUsers);
   const visited = new Set<string>();
-  const seen = new Set<string>();
+  const seen = repeats === 'checked by id' ? new Set<string>() : null;
   let next: string | null = null;
   for (let page = 1; ; page++) {
     const op = describe(page);
@@ -107,12 +114,18 @@ export async function* pages(
     const link = body['@odata.nextLink'];
     if (link !== undefined && link !== null && typeof link !== 'string') throw deps.fail(new EntraMalformedError('"@odata.nextLink" is not a string'), op, subject);
     // A page that brings nothing new (a fresh skiptoken over the same items) would loop as surely
-    // as a repeated link, only with a different link each time.
-    const ids = value.map((item) => str((item as { id?: unknown } | null)?.id));
-    if (value.length > 0 && ids.every((id) => id !== null && seen.has(id))) {
-      throw deps.fail(new EntraMalformedError(`the page holds only items already read on earlier pages of this listing (${value.length}), so the listing would never end`), op, subject);
+    // as a repeated link, only with a different link each time. One pass, no array of ids: the set
+    // grows by nothing only when every id on the page was read before (an item without one is new).
+    if (seen !== null) {
+      const before = seen.size;
+      let anonymous = false;
+      for (const item of value) {
+        const id = (item as { id?: unknown } | null)?.id;
+        if (typeof id === 'string' && id !== '') seen.add(id);
+        else anonymous = true;
+      }
+      if (value.length > 0 && !anonymous && seen.size === before) throw repeatedPage(deps, value.length, op, subject);
     }
-    for (const id of ids) if (id !== null) seen.add(id);
     counter.pages += 1;
     yield value;
     if (typeof link !== 'string' || link === '') return;
@@ -137,6 +150,11 @@ export async function* pages(
   }
 }
 
+/** A page of nothing but items read on earlier pages of its listing: the listing would never end. */
+export function repeatedPage(deps: Pick<ReadDeps, 'fail'>, items: number, op: string, subject: 'app' | 'group' | 'read'): SourceReadError {
+  return deps.fail(new EntraMalformedError(`the page holds only items already read on earlier pages of this listing (${items}), so the listing would never end`), op, subject);
+}
+
 /**
  * Users by id, from `GET /users?$select=…&$top=999`, the tenant's users a page at a time. Read one by
  * one (inside `$batch`), 100,000 directly assigned users cost 100,000 resource units and 5,000
@@ -146,11 +164,22 @@ export async function* pages(
  * pages when it has found fewer than a `$batch` request reads (20) per page on average (the rest are
  * then read by id), or before the page cap MAX_USERS sets. Only users read with every selected
  * property are taken (gotcha 11: without User.Read.All, Graph returns nulls); the others are read
- * by id, which fails with the permission hint.
+ * by id, which fails with the permission hint. Those found go into `into`, converted as their page
+ * arrives; returns how many.
  */
-async function listUsers(deps: ReadDeps, wanted: readonly string[], counter: PageCounter): Promise<Map<string, UserWire>> {
-  const byKey = new Map(wanted.map((id) => [id.toLowerCase(), id]));
-  const found = new Map<string, UserWire>();
+async function listUsers<T>(deps: ReadDeps, wanted: readonly string[], into: Map<string, T>, convert: (id: string, u: UserWire) => T, counter: PageCounter): Promise<number> {
+  // Ids are matched without regard to case, but Graph writes them in one case: an exact match is
+  // tried first, and the case-folded map (a new string for every id) is built only for a miss.
+  const exact = new Set(wanted);
+  let folded: Map<string, string> | null = null;
+  const match = (listed: string): string | undefined => {
+    if (exact.has(listed)) return listed;
+    folded ??= new Map(wanted.map((id) => [id.toLowerCase(), id]));
+    return folded.get(listed.toLowerCase());
+  };
+  // `wanted` holds no user already in `into`, so what it grows by is what was found (once each).
+  const start = into.size;
+  let found = 0;
   const lastPage = pageCap(deps.maxUsers) - 1;
   let page = 0;
   const listing = pages(deps, { path: '/users', route: 'GET /users', select: userSelect(deps.attributes) }, (n) => `GET /users (page ${n})`, 'read', counter);
@@ -158,15 +187,33 @@ async function listUsers(deps: ReadDeps, wanted: readonly string[], counter: Pag
     page += 1;
     for (const raw of items) {
       const u = (raw ?? {}) as UserWire;
-      const id = typeof u.id === 'string' ? byKey.get(u.id.toLowerCase()) : undefined;
-      if (id !== undefined && isFullyRead(u)) found.set(id, u);
+      const id = typeof u.id === 'string' ? match(u.id) : undefined;
+      if (id !== undefined && isFullyRead(u)) into.set(id, convert(id, u));
     }
-    deps.observer?.listed?.('entra', 'users', found.size, wanted.length);
-    if (found.size === wanted.length) break;
-    if (page >= 3 && found.size / page < MAX_BATCH_ITEMS) break;
+    found = into.size - start;
+    deps.observer?.listed?.('entra', 'users', found, wanted.length);
+    if (found === wanted.length) break;
+    if (page >= 3 && found / page < MAX_BATCH_ITEMS) break;
     if (page >= lastPage) break;
   }
   return found;
+}
+
+/** The groups' names, in one `$batch` run. The name decides the team (org:team): one missing or of another type fails the read. */
+export async function groupNames(deps: ReadDeps, ids: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (ids.length === 0) return out;
+  const read = await batchGet(
+    ids.map((id): BatchGet => ({ key: id, url: `/groups/${id}?$select=id,displayName`, describe: `GET /groups/${id}`, subject: 'group' })),
+    deps,
+  );
+  for (const id of ids) {
+    const raw = read.get(id)?.displayName;
+    const name = str(raw);
+    if (name === null) throw deps.fail(new EntraMalformedError(`the group's displayName is ${raw === undefined || raw === null || raw === '' ? 'missing' : `not a string (${typeName(raw)})`}`), `GET /groups/${id} (in $batch)`, 'group');
+    out.set(id, name);
+  }
+  return out;
 }
 
 function str(v: unknown): string | null {
@@ -217,26 +264,46 @@ export async function servicePrincipal(deps: ReadDeps): Promise<ServicePrincipal
 }
 
 export interface Assignments {
-  /** Directly assigned users → the app role ids of their assignments. */
-  users: Map<string, Set<string>>;
-  /** Assigned groups → the app role ids of their assignments, in the order first seen. */
-  groups: Map<string, Set<string>>;
+  /** Directly assigned users → the app role ids of their assignments, as one roleKey. */
+  users: Map<string, string>;
+  /** Assigned groups → the app role ids of their assignments, as one roleKey; in the order first seen. */
+  groups: Map<string, string>;
   other: number;
+  /** listingDigest of the listing as read, when asked for (the change feed compares listings by it). */
+  digest: string | null;
 }
 
-export async function assignments(deps: ReadDeps, sp: ServicePrincipal, counter: PageCounter): Promise<Assignments> {
+/** The service principal and who is assigned to it: one listing, as a read or the change feed made it. */
+export interface AssignmentListing {
+  readonly sp: ServicePrincipal;
+  readonly assigned: Assignments;
+}
+
+/**
+ * Who is assigned to the app, from its `appRoleAssignedTo`. Each principal's roles are kept as one
+ * roleKey string rather than a set: nearly everyone holds one role, and at 100,000 assignees a set
+ * each is 100,000 objects to build and collect on every run.
+ */
+export async function assignments(deps: ReadDeps, sp: ServicePrincipal, counter: PageCounter, opts: { digest?: boolean } = {}): Promise<Assignments> {
   const path = `/servicePrincipals/${sp.id}/appRoleAssignedTo`;
-  const out: Assignments = { users: new Map(), groups: new Map(), other: 0 };
+  const out: Assignments = { users: new Map(), groups: new Map(), other: 0, digest: null };
+  const digest = opts.digest ? listingDigest() : null;
   let page = 0;
   const describe = (n: number) => `GET ${path} (page ${n})`;
-  const listing = pages(deps, { path, route: 'GET /servicePrincipals/{id}/appRoleAssignedTo', select: ['id', 'appRoleId', 'principalId', 'principalType'] }, describe, 'app', counter);
+  // An assignment is one principal holding one role (Graph refuses the same pair twice), so a page
+  // that adds no pair to the maps below is one of assignments already read: the listing checks
+  // repeats by that, not by a set of assignment ids.
+  const listing = pages(deps, { path, route: 'GET /servicePrincipals/{id}/appRoleAssignedTo', select: ['id', 'appRoleId', 'principalId', 'principalType'] }, describe, 'app', counter, 'checked by the caller');
+  // Service principals: rare, and kept only for that check.
+  const others = new Set<string>();
   let read = 0;
   for await (const items of listing) {
     page += 1;
     read += items.length;
     deps.observer?.listed?.('entra', 'assignments', read, null);
-    for (const [i, raw] of items.entries()) {
-      const a = (raw ?? {}) as AssignmentWire;
+    let fresh = 0;
+    for (let i = 0; i < items.length; i++) {
+      const a = (items[i] ?? {}) as AssignmentWire;
       const principalId = str(a.principalId);
       const type = str(a.principalType);
       const roleId = str(a.appRoleId);
@@ -244,18 +311,53 @@ export async function assignments(deps: ReadDeps, sp: ServicePrincipal, counter:
       if (principalId === null || type === null || roleId === null) {
         throw deps.fail(new EntraMalformedError(`assignment ${i + 1} has no principalId, principalType or appRoleId, or one is not a string`), describe(page), 'app');
       }
+      // A role key joins role ids with commas; Graph's are GUIDs, which have none.
+      if (roleId.includes(',')) throw deps.fail(new EntraMalformedError(`assignment ${i + 1} has an appRoleId with a comma in it, which no GUID has`), describe(page), 'app');
+      digest?.add(type, principalId, roleId);
       // principalType is filtered here: a $filter on it is not documented (§1.1).
       const target = type === 'User' ? out.users : type === 'Group' ? out.groups : null;
+      const role = roleId.toLowerCase();
       if (target === null) {
-        out.other += 1; // a service principal assigned to the app: not a person
+        // A service principal assigned to the app: not a person.
+        const pair = `${type}\t${principalId}\t${role}`;
+        if (!others.has(pair)) {
+          others.add(pair);
+          out.other += 1;
+          fresh += 1;
+        }
         continue;
       }
-      const set = target.get(principalId) ?? new Set<string>();
-      set.add(roleId.toLowerCase());
-      target.set(principalId, set);
+      const before = target.get(principalId);
+      if (before === undefined) {
+        target.set(principalId, role);
+        fresh += 1;
+      } else if (before !== role && !roleIdsOf(before).includes(role)) {
+        target.set(principalId, roleKey([...roleIdsOf(before), role]));
+        fresh += 1;
+      }
     }
+    if (items.length > 0 && fresh === 0) throw repeatedPage(deps, items.length, describe(page), 'app');
+    digest?.page();
   }
+  out.digest = digest?.value() ?? null;
   return out;
+}
+
+/** The role ids in a roleKey. */
+export function roleIdsOf(key: string): string[] {
+  return key === '' ? [] : key.split(',');
+}
+
+/**
+ * The app role ids behind a user's access, as one roleKey: their own assignments' and those of the
+ * assigned groups they are in (`viaGroups`).
+ */
+export function userRoleKey(assigned: Assignments, id: string, viaGroups: readonly string[]): string {
+  const own = assigned.users.get(id);
+  if (viaGroups.length === 0) return own ?? '';
+  const ids = own === undefined ? [] : roleIdsOf(own);
+  for (const g of viaGroups) ids.push(...roleIdsOf(assigned.groups.get(g) ?? ''));
+  return roleKey(ids);
 }
 
 interface GroupMembers {
@@ -293,15 +395,33 @@ async function groupMembers(deps: ReadDeps, groupId: string, counter: PageCounte
   return out;
 }
 
-/** One complete read, or a SourceReadError. `requests()` reports the client's count for the stats. */
-export async function readEntra(deps: ReadDeps, requests: () => number): Promise<IdpSnapshot> {
+const NO_GROUPS: readonly string[] = Object.freeze([]);
+
+/** The values of the app roles in a roleKey (roleValues), worked out once a key. */
+export function roleValuesByKey(sp: ServicePrincipal): (key: string) => readonly string[] {
+  const known = new Map<string, readonly string[]>();
+  return (key) => {
+    let values = known.get(key);
+    if (values === undefined) known.set(key, (values = Object.freeze(roleValues(roleIdsOf(key), sp.roles))));
+    return values;
+  };
+}
+
+/**
+ * One complete read, or a SourceReadError. `requests()` reports the client's count for the stats.
+ * `listing`: the assignments the change feed's start() listed moments before (a run that keeps a
+ * cursor takes it right before its full read), used instead of listing them again: the read and
+ * the cursor then stand on the same listing, and whatever changes after it, the next incremental
+ * run names.
+ */
+export async function readEntra(deps: ReadDeps, requests: () => number, listing: AssignmentListing | null = null): Promise<IdpSnapshot> {
   const started = performance.now();
   const counter: PageCounter = { pages: 0 };
   const notes: SourceNote[] = [];
 
   // 1–2. Who is assigned, and with which app roles.
-  const sp = await servicePrincipal(deps);
-  const assigned = await assignments(deps, sp, counter);
+  const sp = listing?.sp ?? (await servicePrincipal(deps));
+  const assigned = listing?.assigned ?? (await assignments(deps, sp, counter));
   if (assigned.other > 0) deps.logger.debug({ servicePrincipals: assigned.other }, 'entra: ignoring assignments to service principals');
 
   // 3. Members of every assigned group: a group assignment is what gives its members the app.
@@ -313,43 +433,57 @@ export async function readEntra(deps: ReadDeps, requests: () => number): Promise
   });
 
   // Users met in member listings with every selected property are read; the rest need a request.
-  const users = new Map<string, UserWire>();
+  const fromMembers = new Map<string, UserWire>();
   const groupsOf = new Map<string, string[]>();
   for (const id of groupIds) {
     for (const m of members.get(id)?.users ?? []) {
       const uid = String(m.id);
-      if (isFullyRead(m)) users.set(uid, m);
-      groupsOf.set(uid, [...(groupsOf.get(uid) ?? []), id]);
+      if (isFullyRead(m)) fromMembers.set(uid, m);
+      const via = groupsOf.get(uid);
+      if (via) via.push(id);
+      else groupsOf.set(uid, [id]);
     }
   }
+
+  // 4. The assigned groups' names, before any user is read: with them (and the roles) known, each
+  // user becomes an IdpUser as its page arrives, and the page's objects are dropped with it rather
+  // than held until the last page, 100,000 of them.
+  const groupName = await groupNames(deps, groupIds);
+  const roles = roleValuesByKey(sp);
+  const converted = new Map<string, IdpUser>();
+  const userNotes = new Map<string, SourceNote>();
+  const convert = (id: string, u: UserWire): IdpUser => {
+    const viaGroups = groupsOf.get(id) ?? NO_GROUPS;
+    const { user, note } = toIdpUser(u, {
+      userNameSource: deps.userNameSource,
+      attributes: deps.attributes,
+      appRoleValues: roles(userRoleKey(assigned, id, viaGroups)),
+      groups: viaGroups.length === 0 ? NO_GROUPS : viaGroups.map((g) => groupName.get(g) as string),
+      direct: assigned.users.has(id),
+    });
+    if (note) userNotes.set(id, note);
+    else userNotes.delete(id);
+    return user;
+  };
+  for (const [id, m] of fromMembers) converted.set(id, convert(id, m));
+
   // A member whose listing came back with nulls (User.Read.All missing, gotcha 11) is read again by
   // id rather than trusted: its nulls would read as "no email" and "disabled". If that read is
   // refused too, the read fails with the permission hint.
-  const toRead = [...new Set([...assigned.users.keys(), ...groupsOf.keys()])].filter((id) => !users.has(id)).sort();
+  const toRead: string[] = [];
+  for (const id of assigned.users.keys()) if (!converted.has(id)) toRead.push(id);
+  for (const id of groupsOf.keys()) if (!converted.has(id) && !assigned.users.has(id)) toRead.push(id);
 
-  // 4. Most of them from a listing of the tenant's users, when there are more than one batch holds.
-  const listed = toRead.length > MAX_BATCH_ITEMS ? await listUsers(deps, toRead, counter) : new Map<string, UserWire>();
-  for (const [id, u] of listed) users.set(id, u);
-  const stillToRead = toRead.filter((id) => !listed.has(id));
+  // 5. Most of them from a listing of the tenant's users, when there are more than one batch holds.
+  const listed = toRead.length > MAX_BATCH_ITEMS ? await listUsers(deps, toRead, converted, convert, counter) : 0;
+  const stillToRead = listed === toRead.length ? [] : toRead.filter((id) => !converted.has(id)).sort();
 
-  // 5. One batch run: group names, and the users still to read.
+  // 6. One batch run for the users still to read.
   const select = userSelect(deps.attributes).join(',');
-  const items: BatchGet[] = [
-    ...groupIds.map((id): BatchGet => ({ key: `g:${id}`, url: `/groups/${id}?$select=id,displayName`, describe: `GET /groups/${id}`, subject: 'group' })),
-    ...stillToRead.map((id): BatchGet => ({ key: `u:${id}`, url: `/users/${id}?$select=${select}`, describe: `GET /users/${id}`, subject: 'user' })),
-  ];
+  const items = stillToRead.map((id): BatchGet => ({ key: id, url: `/users/${id}?$select=${select}`, describe: `GET /users/${id}`, subject: 'user' }));
   const read = items.length > 0 ? await batchGet(items, deps) : new Map<string, Record<string, unknown>>();
-
-  const groupName = new Map<string, string>();
-  for (const id of groupIds) {
-    // The name decides the team (org:team): one missing or of another type fails the read.
-    const raw = read.get(`g:${id}`)?.displayName;
-    const name = str(raw);
-    if (name === null) throw deps.fail(new EntraMalformedError(`the group's displayName is ${raw === undefined || raw === null || raw === '' ? 'missing' : `not a string (${typeName(raw)})`}`), `GET /groups/${id} (in $batch)`, 'group');
-    groupName.set(id, name);
-  }
   for (const id of stillToRead) {
-    const u = read.get(`u:${id}`) as UserWire | undefined;
+    const u = read.get(id) as UserWire | undefined;
     if (!u || !isFullyRead(u)) {
       throw deps.fail(
         new EntraMalformedError('the user came back without userPrincipalName or accountEnabled even when read by id', {
@@ -363,26 +497,19 @@ export async function readEntra(deps: ReadDeps, requests: () => number): Promise
     if (typeof u.id !== 'string' || u.id.toLowerCase() !== id.toLowerCase()) {
       throw deps.fail(new EntraMalformedError(`the user read has ${typeof u.id === 'string' && u.id !== '' ? `another id (${u.id.slice(0, 40)})` : 'no string id'}`), `GET /users/${id} (in $batch)`, 'user');
     }
-    users.set(id, u);
+    converted.set(id, convert(id, u));
   }
 
-  // Roles: the user's own assignments and those of the assigned groups they are in.
+  // Roles an assignment names that the app no longer defines.
   const unknownRoles = new Set<string>();
-  for (const ids of [...assigned.users.values(), ...assigned.groups.values()]) for (const r of ids) if (r !== DEFAULT_ACCESS && !sp.roles.has(r)) unknownRoles.add(r);
+  const keys = new Set(assigned.groups.values());
+  for (const key of assigned.users.values()) keys.add(key);
+  for (const key of keys) for (const r of roleIdsOf(key)) if (r !== DEFAULT_ACCESS && !sp.roles.has(r)) unknownRoles.add(r);
 
   const idpUsers: IdpUser[] = [];
-  for (const id of [...users.keys()].sort()) {
-    const u = users.get(id) as UserWire;
-    const viaGroups = groupsOf.get(id) ?? [];
-    const roleIds = [...(assigned.users.get(id) ?? []), ...viaGroups.flatMap((g) => [...(assigned.groups.get(g) ?? [])])];
-    const { user, note } = toIdpUser(u, {
-      userNameSource: deps.userNameSource,
-      attributes: deps.attributes,
-      appRoleValues: roleValues(roleIds, sp.roles),
-      groups: viaGroups.map((g) => groupName.get(g) as string),
-      direct: assigned.users.has(id),
-    });
-    idpUsers.push(user);
+  for (const id of [...converted.keys()].sort()) {
+    idpUsers.push(converted.get(id) as IdpUser);
+    const note = userNotes.size > 0 ? userNotes.get(id) : undefined;
     if (note) notes.push(note);
   }
 
@@ -411,7 +538,7 @@ export async function readEntra(deps: ReadDeps, requests: () => number): Promise
 
   const stats = { requests: requests(), pages: counter.pages, durationMs: Math.round(performance.now() - started) };
   deps.logger.info(
-    { users: idpUsers.length, groups: idpGroups.length, directAssignments: assigned.users.size, listed: listed.size, batched: items.length, notes: notes.length, ...stats },
+    { users: idpUsers.length, groups: idpGroups.length, directAssignments: assigned.users.size, assignmentsReused: listing !== null, listed, batched: items.length + groupIds.length, notes: notes.length, ...stats },
     'entra read complete',
   );
   return { source: 'entra', users: idpUsers, groups: idpGroups, notes, stats };
