@@ -114,6 +114,10 @@ async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx, feed: Cha
   // Taken before the read, so what changes while it runs is read again by the next incremental
   // run. A feed that cannot be read (a token without okta.logs.read, say) does not stop the full
   // run; it only keeps the next ones full, and says so.
+  // Docker's listing does not wait for the feed's cursor: only the IdP read must start after it.
+  const dockerRead = timed(listing ?? deps.docker.snapshot(), reads, 'dockerMs');
+  // A failed listing is seen below; until then it must not count as unhandled.
+  dockerRead.catch(() => {});
   let cursor: string | null = null;
   if (feed) {
     try {
@@ -131,7 +135,7 @@ async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx, feed: Cha
     }
   }
   log.info({ source: config.source }, 'reading the IdP and Docker');
-  const [snapshot, observed] = await Promise.all([timed(deps.source.read(opts.signal), reads, 'idpMs'), timed(listing ?? deps.docker.snapshot(), reads, 'dockerMs')]);
+  const [snapshot, observed] = await Promise.all([timed(deps.source.read(opts.signal), reads, 'idpMs'), dockerRead]);
   ctx.readDone();
   log.info(
     { idpUsers: snapshot.users.length, idpGroups: snapshot.groups.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerGroups: observed.groups.length },
