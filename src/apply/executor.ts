@@ -53,9 +53,12 @@ const PHASES: ReadonlyArray<ReadonlyArray<Operation['kind']>> = [
 
 export async function executePlan(opts: ExecuteOptions): Promise<OperationResult[]> {
   const { plan, state, runId, logger } = opts;
-  const results = new Map<string, OperationResult>();
+  const operations = plan.operations;
+  // Results by the operation's place in the plan, which is also the order they are returned in;
+  // the one map, from id to place, serves the memberships that name their create or adopt.
+  const results: Array<OperationResult | undefined> = new Array(operations.length);
+  const placeOf = new Map(operations.map((o, i) => [o.id, i]));
   const groupIds = new Map<string, string>();
-  const operationById = new Map(plan.operations.map((o) => [o.id, o]));
   // Journal rows of the writes in flight share a commit; each is on disk before its caller goes on.
   const commit = new GroupCommit(state);
   const journal = (record: () => void): Promise<void> => commit.write(record);
@@ -67,19 +70,20 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
    */
   const accountOf = (m: { readonly idpId: string; readonly dockerId?: string | null; readonly fromOperation?: string }): string | undefined => {
     if (m.fromOperation === undefined) return m.dockerId ?? undefined;
-    const origin = operationById.get(m.fromOperation);
+    const place = placeOf.get(m.fromOperation);
+    const origin = place === undefined ? undefined : operations[place];
     if (!origin || (origin.kind !== 'create' && origin.kind !== 'adopt') || origin.idpId !== m.idpId) return undefined;
-    const r = results.get(origin.id);
+    const r = results[place as number];
     if (r?.status !== 'succeeded' || !r.dockerId) return undefined;
     // An adoption names its account; only that one is this user's, whatever an answer said.
     if (m.dockerId && m.dockerId !== r.dockerId) return undefined;
     return r.dockerId;
   };
 
-  const total = plan.operations.length;
+  const total = operations.length;
   let done = 0;
-  const settle = (r: OperationResult) => {
-    results.set(r.opId, r);
+  const settle = (place: number, r: OperationResult) => {
+    results[place] = r;
     done += 1;
     try {
       opts.onProgress?.(done, total);
@@ -90,25 +94,29 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   };
 
   for (const kinds of PHASES) {
-    const ops = plan.operations.filter((o) => kinds.includes(o.kind));
-    await eachLimited(ops, opts.concurrency, async (op) => {
+    const places: number[] = [];
+    operations.forEach((o, i) => {
+      if (kinds.includes(o.kind)) places.push(i);
+    });
+    await eachLimited(places, opts.concurrency, async (place) => {
+      const op = operations[place] as Operation;
       if (op.blocked) {
-        settle({ opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'blocked', note: op.blocked });
+        settle(place, { opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'blocked', note: op.blocked });
         return;
       }
       if (opts.signal?.aborted) {
-        settle({ opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'skipped', note: 'shutting down: not started' });
+        settle(place, { opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'skipped', note: 'shutting down: not started' });
         return;
       }
       await journal(() => state.recordStart(runId, op));
       try {
         const r = await apply(op);
-        settle(r);
+        settle(place, r);
       } catch (err) {
         const error = toOperationError(err);
         await journal(() => state.recordFailure(runId, op, error));
         logger.warn({ op: op.id, code: error.code, status: error.status }, `${op.kind} ${subjectOf(op)} failed: ${error.message}`);
-        settle({ opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'failed', error });
+        settle(place, { opId: op.id, kind: op.kind, subject: subjectOf(op), status: 'failed', error });
       }
     });
   }
@@ -116,7 +124,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   const linked = plan.memberships.filter((m) => m.fromOperation === undefined || accountOf(m) !== undefined);
   if (linked.length) state.rememberTeams(linked);
   logger.debug(commit.stats, 'journal rows committed, and the transactions that carried them');
-  return plan.operations.map((op) => results.get(op.id) as OperationResult);
+  return results as OperationResult[];
 
   async function apply(op: Operation): Promise<OperationResult> {
     switch (op.kind) {

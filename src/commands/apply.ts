@@ -42,7 +42,7 @@ export async function applyCommand(ctx: CommandContext, path: string, opts: Appl
     const unreviewed = review?.unreviewed ?? [];
     if (unreviewed.length) ctx.logger.warn({ unreviewed: unreviewed.length }, `${unreviewed.length} change${unreviewed.length === 1 ? '' : 's'} planned now ${unreviewed.length === 1 ? 'is' : 'are'} not in the reviewed plan and ${unreviewed.length === 1 ? 'was' : 'were'} not applied: run \`plan\` again to review them`);
     try {
-      emitReport(ctx, outcome, { ...opts, dryRun: false }, (text) => withUnreviewed(text, unreviewed, opts.format ?? 'text'));
+      await emitReport(ctx, outcome, { ...opts, dryRun: false }, (text) => withUnreviewed(text, unreviewed, opts.format ?? 'text'));
     } catch (err) {
       if (!(err instanceof FileError)) throw err;
       throw new FileError('write the report to', err.path, err.cause, `the plan was applied; its report is kept in the state file: print it with \`docker-idp-sync report --run ${outcome.result.runId}\``);
@@ -53,7 +53,7 @@ export async function applyCommand(ctx: CommandContext, path: string, opts: Appl
     const partial = outcomeOf(err);
     if (partial) {
       try {
-        emitReport(ctx, partial, { ...opts, dryRun: false });
+        await emitReport(ctx, partial, { ...opts, dryRun: false });
       } catch (reportErr) {
         ctx.logger.error({ err: ctx.scrub((reportErr as Error).message) }, 'could not write the report of the failed run');
       }

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { scrubber } from '../logging/scrub.ts';
-import { renderReport, type ReportFormat } from '../report/index.ts';
+import { reportPieces, type ReportFormat } from '../report/index.ts';
 import type { RunMode } from '../run/coverage.ts';
 import { syncOnce } from '../run/once.ts';
 import type { SyncOutcome } from '../run/sync.ts';
 import { startWorld, type World, type WorldSource } from '../sandbox/world.ts';
 import { trustCertificates } from '../util/tls.ts';
 import { loggerFor } from './context.ts';
+import { writeReport } from './output.ts';
 
 /**
  * `demo`: the whole product on the built-in emulators, with no credentials. It shows the dry-run
@@ -40,7 +41,7 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
     const format = opts.format ?? 'text';
     const run = async (dryRun: boolean, mode: RunMode = 'full'): Promise<SyncOutcome> => {
       const outcome = await syncOnce({ config, logger, scrub }, { dryRun, mode });
-      out(scrub(renderReport(format, { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun })));
+      await writeReport(reportPieces(format, { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun }), undefined, scrub);
       return outcome;
     };
 

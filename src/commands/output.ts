@@ -1,12 +1,63 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FileError } from '../logging/failure.ts';
 
-/** Writes a report to a file (0600: it names people) or to stdout. */
+/** Writes a text to a file (0600: it names people) or to stdout. */
 export function emit(text: string, output?: string): void {
-  if (output) writePrivateFile(output, text);
+  if (output) writePrivateFile(output, [text]);
   else process.stdout.write(text);
+}
+
+/**
+ * Writes a report in pieces (report/index.ts reportPieces) as it is made, scrubbed of secrets, to a
+ * file or to stdout. The report of a first sync of 100,000 users held whole, then scrubbed, then
+ * encoded, was the peak of the run's memory. On a pipe, stdout takes what the pipe holds and
+ * queues the rest in memory, so the next piece waits until the reader has taken the last one.
+ */
+export async function writeReport(pieces: Iterable<string>, output: string | undefined, scrub: (text: string) => string): Promise<void> {
+  const batched = batches(pieces, scrub);
+  if (output) return writePrivateFile(output, batched);
+  for (const batch of batched) if (!process.stdout.write(batch)) await drained(process.stdout);
+}
+
+/** Settles once a stream has room again; rejects if it fails instead (a reader gone: EPIPE). */
+function drained(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('close', onDrain);
+      stream.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    stream.once('drain', onDrain);
+    stream.once('close', onDrain);
+    stream.once('error', done);
+  });
+}
+
+/** Characters written at a time: few system calls, and little held. */
+const BATCH_CHARS = 64 * 1024;
+
+/**
+ * Pieces joined into batches, each scrubbed whole. A batch ends only where a piece does, and a
+ * renderer's piece is a whole operation or section, so no secret is cut in two.
+ */
+function* batches(pieces: Iterable<string>, scrub: (text: string) => string): Generator<string> {
+  let pending: string[] = [];
+  let size = 0;
+  for (const piece of pieces) {
+    pending.push(piece);
+    size += piece.length;
+    if (size >= BATCH_CHARS) {
+      yield scrub(pending.join(''));
+      pending = [];
+      size = 0;
+    }
+  }
+  if (pending.length > 0) yield scrub(pending.join(''));
 }
 
 /**
@@ -39,7 +90,7 @@ export function checkOutput(output: string | undefined): void {
  * A symbolic link at the target is replaced, not followed: the admin named this path, and a link
  * planted in a shared folder must not send a list of people to a file of someone else's choosing.
  */
-function writePrivateFile(path: string, text: string): void {
+function writePrivateFile(path: string, pieces: Iterable<string>): void {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number | null = null;
   let created = false;
@@ -47,7 +98,7 @@ function writePrivateFile(path: string, text: string): void {
     fd = openSync(temp, 'wx', 0o600);
     created = true;
     fchmodSync(fd, 0o600); // the umask may have taken bits away; it never adds any, but be exact
-    writeFileSync(fd, text);
+    for (const piece of pieces) writeAll(fd, piece);
     fsyncSync(fd);
     closeSync(fd);
     fd = null;
@@ -62,4 +113,10 @@ function writePrivateFile(path: string, text: string): void {
     if (created) rmSync(temp, { force: true });
     throw new FileError('write the report to', path, err, 'choose an --output path in a folder you can write to, with free space (or leave --output out to print the report)');
   }
+}
+
+/** writeSync may write less than it was given (a signal, a nearly full disk): go on until all is. */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }

@@ -1,13 +1,13 @@
 import { FileError } from '../logging/failure.ts';
 import type { Plan } from '../model/plan.ts';
-import { renderReport, type ReportFormat } from '../report/index.ts';
+import { renderReport, reportPieces, type ReportFormat } from '../report/index.ts';
 import { sourceIdentity } from '../run/factory.ts';
 import { syncOnce } from '../run/once.ts';
 import { makePlanFile, serializePlanFile } from '../run/plan-file.ts';
 import { EXIT, type ExitCode, type SyncOutcome } from '../run/sync.ts';
 import { TOOL_VERSION } from '../version.ts';
 import type { CommandContext } from './context.ts';
-import { emit } from './output.ts';
+import { emit, writeReport } from './output.ts';
 
 export interface PlanCommandOptions {
   /** Where the plan file goes (0600). */
@@ -38,14 +38,15 @@ export async function planCommand(ctx: CommandContext, opts: PlanCommandOptions,
     throw new FileError('write the plan to', opts.out, err.cause, 'choose an --out path in a folder you can write to, with free space');
   }
   ctx.logger.info({ file: opts.out, operations: plan.operations.length, digest: file.digest }, `plan written: review it, then \`apply ${opts.out}\``);
-  emitReport(ctx, outcome, { ...opts, dryRun: true });
+  await emitReport(ctx, outcome, { ...opts, dryRun: true });
   return outcome.exitCode;
 }
 
 /** The report of a run, as `sync` prints it: stdout or --output, scrubbed; FAIL_ON explained. */
-export function emitReport(ctx: CommandContext, outcome: SyncOutcome, opts: { format?: ReportFormat; output?: string; dryRun: boolean }, extra: (text: string) => string = (t) => t): void {
-  const text = renderReport(opts.format ?? 'text', { plan: outcome.plan, ...(opts.dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun: opts.dryRun });
-  emit(ctx.scrub(extra(text)), opts.output);
+export async function emitReport(ctx: CommandContext, outcome: SyncOutcome, opts: { format?: ReportFormat; output?: string; dryRun: boolean }, extra?: (text: string) => string): Promise<void> {
+  const input = { plan: outcome.plan, ...(opts.dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun: opts.dryRun };
+  // With something to add, the report is needed whole; else it is written as it is made.
+  await writeReport(extra ? [extra(renderReport(opts.format ?? 'text', input))] : reportPieces(opts.format ?? 'text', input), opts.output, ctx.scrub);
   if (opts.output) ctx.logger.info({ file: opts.output }, 'report written');
   if (outcome.exitCode === EXIT.findings) {
     const failOn = ctx.config.sync.failOn;

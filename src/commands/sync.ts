@@ -1,4 +1,4 @@
-import { renderReport, type ReportFormat } from '../report/index.ts';
+import { reportPieces, type ReportFormat } from '../report/index.ts';
 import { syncOnce } from '../run/once.ts';
 import { ProgressTracker, TerminalProgress } from '../run/progress.ts';
 import { EXIT, outcomeOf, type ExitCode, type SyncOutcome } from '../run/sync.ts';
@@ -6,7 +6,7 @@ import { openState, type OpenStateOptions } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
 import type { CommandContext } from './context.ts';
 import { FileError } from '../logging/failure.ts';
-import { checkOutput, emit } from './output.ts';
+import { checkOutput, writeReport } from './output.ts';
 
 export interface SyncCommandOptions {
   dryRun?: boolean;
@@ -26,10 +26,10 @@ export interface SyncCommandOptions {
 export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions, signal?: AbortSignal, open: (o: OpenStateOptions) => StateStore = openState): Promise<ExitCode> {
   const dryRun = opts.dryRun === true;
   checkOutput(opts.output);
-  const report = (outcome: SyncOutcome) => {
-    const text = ctx.scrub(renderReport(opts.format ?? 'text', { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun }));
+  const report = async (outcome: SyncOutcome) => {
+    const pieces = reportPieces(opts.format ?? 'text', { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun });
     try {
-      emit(text, opts.output);
+      await writeReport(pieces, opts.output, ctx.scrub);
     } catch (err) {
       // The changes are applied; the report is in the state file and can be printed again.
       if (err instanceof FileError && !dryRun) {
@@ -50,7 +50,7 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
     } finally {
       terminal.stop();
     }
-    report(outcome);
+    await report(outcome);
     if (outcome.exitCode === EXIT.findings) {
       const failOn = ctx.config.sync.failOn;
       const { error, warning } = outcome.plan.counts.findings;
@@ -62,7 +62,7 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
     const partial = outcomeOf(err);
     if (partial) {
       try {
-        report(partial);
+        await report(partial);
       } catch (reportErr) {
         // The error that stopped the run is the one to tell; this one goes to the log.
         ctx.logger.error({ err: ctx.scrub((reportErr as Error).message) }, 'could not write the report of the failed run');

@@ -53,9 +53,21 @@ export function changeLines(op: Operation): string[] {
   }
 }
 
-/** Each operation's result by operation id: one lookup per row, whatever the size of the run. */
-export function resultsById(result: RunResult | undefined): ReadonlyMap<string, OperationResult> {
-  return new Map(result?.results.map((r) => [r.opId, r]) ?? []);
+/**
+ * The result of the plan's operation `index`. Results come in the plan's order (the executor's,
+ * and the partial ones of a failed run), so a row's result is the one at its own index; a map by
+ * id, 100,000 entries on a first sync, is built only for results that came in another order.
+ */
+export function resultLookup(result: RunResult | undefined): (op: Operation, index: number) => OperationResult | undefined {
+  if (!result) return () => undefined;
+  const results = result.results;
+  let byId: Map<string, OperationResult> | undefined;
+  return (op, index) => {
+    const same = results[index];
+    if (same?.opId === op.id) return same;
+    byId ??= new Map(results.map((r) => [r.opId, r]));
+    return byId.get(op.id);
+  };
 }
 
 export function statusText(r: OperationResult | undefined, op: Operation): string {
@@ -87,8 +99,9 @@ export function countsLines(input: ReportInput): string[] {
     `Safety: ${safetyLine(plan)}`,
   ];
   if (result) {
-    const by = (s: string) => result.results.filter((r) => r.status === s).length;
-    lines.push(`Result: ${result.status} · succeeded ${by('succeeded')} · failed ${by('failed')} · blocked ${by('blocked')} · skipped ${by('skipped')}`);
+    const by: Record<OperationResult['status'], number> = { succeeded: 0, failed: 0, blocked: 0, skipped: 0 };
+    for (const r of result.results) by[r.status] += 1;
+    lines.push(`Result: ${result.status} · succeeded ${by.succeeded} · failed ${by.failed} · blocked ${by.blocked} · skipped ${by.skipped}`);
     if (result.recovered.length) lines.push(`Recovered from an interrupted run: ${result.recovered.join(', ')}`);
   }
   return lines;

@@ -1,4 +1,4 @@
-import { resultsById, toolVersionOf, type ReportInput } from './describe.ts';
+import { resultLookup, toolVersionOf, type ReportInput } from './describe.ts';
 
 /**
  * The JSON report: a documented, versioned shape (docs/report-format.md) for scripts and archives.
@@ -8,9 +8,17 @@ export const REPORT_FORMAT = 'docker-idp-sync/report';
 export const REPORT_VERSION = 1;
 
 export function renderJson(input: ReportInput): string {
+  return [...jsonReport(input)].join('');
+}
+
+/**
+ * The same document in pieces, one operation each: byte for byte `JSON.stringify(doc, null, 2)`,
+ * without holding the whole document, or a copy of every operation with its result, at once.
+ */
+export function* jsonReport(input: ReportInput): Generator<string> {
   const { plan, result } = input;
-  const byId = resultsById(result);
-  const doc = {
+  const resultOf = resultLookup(result);
+  const head = {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,
     toolVersion: toolVersionOf(input),
@@ -25,8 +33,24 @@ export function renderJson(input: ReportInput): string {
     counts: plan.counts,
     safety: plan.safety,
     recovered: result?.recovered ?? [],
-    operations: plan.operations.map((op) => ({ ...op, result: byId.get(op.id) ?? null })),
-    findings: plan.findings,
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  const members = Object.entries(head).filter(([, v]) => v !== undefined);
+  yield `{\n${members.map(([k, v]) => member(k, v)).join(',\n')},\n  "operations": `;
+  const ops = plan.operations;
+  if (ops.length === 0) yield '[]';
+  else {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as (typeof ops)[number];
+      const item = JSON.stringify({ ...op, result: resultOf(op, i) ?? null }, null, 2).replace(/\n/g, '\n    ');
+      yield `${i === 0 ? '[\n' : ',\n'}    ${item}`;
+    }
+    yield '\n  ]';
+  }
+  yield `,\n${member('findings', plan.findings)}\n}\n`;
+}
+
+/** One member of the top-level object, indented as JSON.stringify(doc, null, 2) would. */
+function member(key: string, value: unknown): string {
+  // A JSON text holds no raw line break inside a string, so every one is indentation.
+  return `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}`;
 }

@@ -1,33 +1,46 @@
 import { subjectOf } from '../model/plan.ts';
-import { changeLines, countsLines, resultsById, statusText, title, type ReportInput } from './describe.ts';
+import { changeLines, countsLines, resultLookup, statusText, title, type ReportInput } from './describe.ts';
 
 /** A report to paste into a ticket or a change request. */
 export function renderMarkdown(input: ReportInput): string {
-  const out: string[] = [`# ${esc(title(input))}`, '', '## Summary', ''];
-  for (const l of countsLines(input)) out.push(`- ${esc(l)}`);
-  out.push('', '## Operations', '');
+  return [...markdownReport(input)].join('');
+}
+
+/** The same report in pieces, one table row each (see textReport). */
+export function* markdownReport(input: ReportInput): Generator<string> {
+  const head: string[] = [`# ${esc(title(input))}`, '', '## Summary', ''];
+  for (const l of countsLines(input)) head.push(`- ${esc(l)}`);
+  head.push('', '## Operations', '');
   const ops = input.plan.operations;
-  if (ops.length === 0) out.push('None: Docker already matches the IdP.');
-  else {
+  if (ops.length === 0) {
+    head.push('None: Docker already matches the IdP.');
+    yield lines(head);
+  } else {
     const withResult = input.result !== undefined || ops.some((o) => o.blocked);
-    const results = resultsById(input.result);
-    out.push(`| # | Operation | Subject | Change | ${withResult ? 'Result | ' : ''}Reason |`);
-    out.push(`|---|---|---|---|${withResult ? '---|' : ''}---|`);
-    ops.forEach((op, i) => {
+    const resultOf = resultLookup(input.result);
+    head.push(`| # | Operation | Subject | Change | ${withResult ? 'Result | ' : ''}Reason |`);
+    head.push(`|---|---|---|---|${withResult ? '---|' : ''}---|`);
+    yield lines(head);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as (typeof ops)[number];
       const cells = [String(i + 1), `\`${op.kind}\``, esc(subjectOf(op)), changeLines(op).map(esc).join('<br>')];
-      if (withResult) cells.push(esc(statusText(results.get(op.id), op)));
+      if (withResult) cells.push(esc(statusText(resultOf(op, i), op)));
       cells.push(esc(op.reason));
-      out.push(`| ${cells.join(' | ')} |`);
-    });
+      yield `| ${cells.join(' | ')} |\n`;
+    }
   }
-  out.push('', '## Findings', '');
+  const out: string[] = ['', '## Findings', ''];
   const findings = input.plan.findings;
   if (findings.length === 0) out.push('None.');
   else {
     out.push('| Severity | Code | Subject | Finding | What to do |', '|---|---|---|---|---|');
     for (const f of findings) out.push(`| ${f.severity} | \`${f.code}\` | ${esc(f.subject)} | ${esc(f.message)} | ${esc(f.advice ?? '')} |`);
   }
-  return `${out.join('\n')}\n`;
+  yield lines(out);
+}
+
+function lines(ls: readonly string[]): string {
+  return `${ls.join('\n')}\n`;
 }
 
 /** Table cells: pipes and line breaks would break the row; angle brackets would become HTML. */

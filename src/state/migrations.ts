@@ -59,7 +59,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 2: mark the file as ours. A file at version 1 gets the mark on its first upgrade.
   `PRAGMA application_id = ${APPLICATION_ID};`,
-  // 3: runs.result may hold gzip-compressed JSON (state/rows.ts compressJson). No table changes;
+  // 3: runs.result may hold gzip-compressed JSON (state/packed-json.ts). No table changes;
   // the version is raised so that an older release refuses the file instead of misreading it.
   `-- runs.result: compressed JSON from schema 3 on`,
 ];

@@ -1,4 +1,4 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import type { AppliedState } from '../model/link.ts';
 import type { RunResult } from '../model/result.ts';
 import { REBUILD_HINT, StateError } from './errors.ts';
@@ -17,7 +17,7 @@ export interface RowRef {
   readonly column: string;
 }
 
-/** A JSON column, as text or, for run results since schema 3, gzip-compressed text (see compressJson). */
+/** A JSON column, as text or, for run results since schema 3, gzip-compressed text (see packed-json.ts). */
 export function parseRow<T>(stored: string | Uint8Array, ref: RowRef, check: (v: unknown) => v is T, shape: string): T {
   let text: string;
   if (typeof stored === 'string') text = stored;
@@ -36,15 +36,6 @@ export function parseRow<T>(stored: string | Uint8Array, ref: RowRef, check: (v:
   }
   if (!check(value)) throw damaged(ref, `is not ${shape}`);
   return value;
-}
-
-/**
- * A run result as stored: gzip at its fastest level. A first sync of 100,000 users has a 60 MB
- * result (its whole plan and every outcome, which `report --run` prints again); compressed it is a
- * few MB, a fraction of the disk writes, and a state file that stays small enough to back up.
- */
-export function compressJson(text: string): Buffer {
-  return gzipSync(text, { level: 1 });
 }
 
 function damaged(ref: RowRef, why: string): StateError {

@@ -10,7 +10,9 @@ import { TOOL_VERSION } from '../version.ts';
 import { StateError, stateFailure } from './errors.ts';
 import { holderGone, PROCESS_STARTED } from './holder.ts';
 import { interruptionOf, isUnresolved, type Interruption } from './in-flight.ts';
-import { compressJson, isApplied, isObject, isRunLock, isRunResult, isStringList, parseRow, type RowRef, type RunLockRow } from './rows.ts';
+import { packJson } from './packed-json.ts';
+import { SharedValues } from './shared-values.ts';
+import { isApplied, isObject, isRunLock, isRunResult, isStringList, parseRow, type RowRef, type RunLockRow } from './rows.ts';
 
 /**
  * Queries over the state file: links, runs and the operation journal. The journal is written as a
@@ -111,11 +113,24 @@ export interface StoreOptions {
 export type RunLockRelease = (() => void) & { readonly token: string };
 
 
-/** Succeeded operations by kind, for the run summary. */
-function appliedByKind(result: RunResult): Partial<Record<OperationKind, number>> {
-  const out: Partial<Record<OperationKind, number>> = {};
-  for (const r of result.results) if (r.status === 'succeeded') out[r.kind] = (out[r.kind] ?? 0) + 1;
-  return Object.fromEntries(OPERATION_KINDS.filter((k) => out[k]).map((k) => [k, out[k]]));
+/** What `status` lists of a finished run: counted in one pass over its results. */
+function runSummary(result: RunResult): RunSummary {
+  const applied: Partial<Record<OperationKind, number>> = {};
+  const by = { succeeded: 0, failed: 0, blocked: 0 };
+  for (const r of result.results) {
+    if (r.status === 'succeeded') applied[r.kind] = (applied[r.kind] ?? 0) + 1;
+    if (r.status in by) by[r.status as keyof typeof by] += 1;
+  }
+  return {
+    toolVersion: TOOL_VERSION,
+    operations: result.plan.counts.operations,
+    // Succeeded operations by kind, in the plan's order of kinds.
+    applied: Object.fromEntries(OPERATION_KINDS.filter((k) => applied[k]).map((k) => [k, applied[k]])),
+    ...by,
+    findings: result.plan.counts.findings,
+    recovered: result.recovered.length,
+    ...(result.plan.coverage ? { mode: result.plan.coverage.mode } : {}),
+  };
 }
 
 const LINK_COLUMNS = 'SELECT idp_id, docker_id, user_name, origin, applied FROM links';
@@ -325,8 +340,11 @@ export class StateStore {
 
   links(): Link[] {
     return this.guard('read state', () => {
-      const rows = this.stmt(`${LINK_COLUMNS} ORDER BY idp_id`).all() as LinkRow[];
-      return rows.map((r) => this.linkOf(r));
+      // Row by row: the rows of 100,000 links (their JSON text included) are never all held at once.
+      const shared = new SharedValues();
+      const links: Link[] = [];
+      for (const r of this.stmt(`${LINK_COLUMNS} ORDER BY idp_id`).iterate() as IterableIterator<LinkRow>) links.push(this.linkOf(r, shared));
+      return links;
     });
   }
 
@@ -338,11 +356,12 @@ export class StateStore {
   linksFor(idpIds: readonly string[], dockerIds: readonly string[]): Link[] {
     return this.guard('read state', () => {
       const found = new Map<string, Link>();
+      const shared = new SharedValues();
       const query = (column: 'idp_id' | 'docker_id', ids: readonly string[]) => {
         for (let i = 0; i < ids.length; i += 500) {
           const chunk = ids.slice(i, i + 500);
           const rows = this.db.prepare(`${LINK_COLUMNS} WHERE ${column} IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as LinkRow[];
-          for (const r of rows) found.set(r.idp_id, this.linkOf(r));
+          for (const r of rows) found.set(r.idp_id, this.linkOf(r, shared));
         }
       };
       query('idp_id', idpIds);
@@ -364,8 +383,21 @@ export class StateStore {
     return this.guard('read state', () => (this.stmt("SELECT count(*) AS n FROM links WHERE json_extract(applied, '$.active') = 1").get() as { n: number }).n);
   }
 
-  private linkOf(r: LinkRow): Link {
-    return { idpId: r.idp_id, dockerId: r.docker_id, userName: r.user_name, origin: r.origin, applied: this.applied(r.applied, r.idp_id) };
+  private linkOf(r: LinkRow, shared: SharedValues): Link {
+    const a = this.applied(r.applied, r.idp_id);
+    // The column and the JSON hold the same userName: one string for both.
+    const userName = a.userName === r.user_name ? r.user_name : a.userName;
+    const applied: AppliedState = {
+      userName,
+      givenName: a.givenName,
+      familyName: a.familyName,
+      active: a.active,
+      role: shared.string(a.role),
+      org: shared.string(a.org),
+      team: shared.string(a.team),
+      teams: shared.list(a.teams),
+    };
+    return { idpId: r.idp_id, dockerId: r.docker_id, userName: r.user_name, origin: shared.string(r.origin), applied };
   }
 
   private applied(text: string, idpId: string): AppliedState {
@@ -424,27 +456,15 @@ export class StateStore {
   }
 
   finishRun(runId: string, status: RunStatus, result: RunResult | null, error?: string): void {
-    const summary = JSON.stringify(
-      result
-        ? ({
-            toolVersion: TOOL_VERSION,
-            operations: result.plan.counts.operations,
-            applied: appliedByKind(result),
-            succeeded: result.results.filter((r) => r.status === 'succeeded').length,
-            failed: result.results.filter((r) => r.status === 'failed').length,
-            blocked: result.results.filter((r) => r.status === 'blocked').length,
-            findings: result.plan.counts.findings,
-            recovered: result.recovered.length,
-            ...(result.plan.coverage ? { mode: result.plan.coverage.mode } : {}),
-          } satisfies RunSummary)
-        : ({ toolVersion: TOOL_VERSION } satisfies RunSummary),
-    );
+    const summary = JSON.stringify(result ? runSummary(result) : ({ toolVersion: TOOL_VERSION } satisfies RunSummary));
+    // The result is what `report --run` prints again: compressed, and made in pieces (packed-json.ts).
+    const packed = result ? packJson(result, { scrub: (t) => this.text(t) }) : null;
     this.guard('write state', () =>
       this.stmt('UPDATE runs SET finished_at = ?, status = ?, summary = ?, result = ?, error = ? WHERE id = ?').run(
         this.now(),
         status,
         this.text(summary),
-        result ? compressJson(this.text(JSON.stringify(result))) : null,
+        packed,
         this.text(error ?? null),
         runId,
       ),

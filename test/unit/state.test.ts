@@ -48,6 +48,30 @@ describe('state store', () => {
     s.close();
   });
 
+  it('links read back as written; the values rows repeat (teams, role, org, origin) are held once, not once a row', () => {
+    const s = openState({ path: join(mkdtempSync(join(tmpdir(), 'state-')), 'state.db') });
+    const run = s.startRun('okta', false);
+    for (const n of [1, 2, 3, 4]) s.recordUserSuccess(run, op(n), `d${n}`, n === 4 ? 'adopted' : 'created');
+    s.rememberTeams([1, 2, 3].map((n) => ({ idpId: `u${n}`, teams: n === 3 ? ['acme:web'] : ['acme:everyone', 'acme:web'] })));
+    const links = s.links();
+    expect(links.map((l) => ({ ...l, applied: { ...l.applied } }))).toEqual(
+      [1, 2, 3, 4].map((n) => ({
+        idpId: `u${n}`,
+        dockerId: `d${n}`,
+        userName: `u${n}@example.com`,
+        origin: n === 4 ? 'adopted' : 'created',
+        applied: { ...op(n).target, teams: n === 4 ? [] : n === 3 ? ['acme:web'] : ['acme:everyone', 'acme:web'] },
+      })),
+    );
+    const [a, b, c, d] = links;
+    expect(a?.applied.teams).toBe(b?.applied.teams);
+    expect(c?.applied.teams).not.toBe(a?.applied.teams);
+    // Shared, so nobody may change one: the empty list is frozen, and every list is readonly.
+    expect(Object.isFrozen(d?.applied.teams)).toBe(true);
+    expect(s.linksFor(['u1', 'u2'], []).map((l) => l.applied.teams)).toEqual([['acme:everyone', 'acme:web'], ['acme:everyone', 'acme:web']]);
+    s.close();
+  });
+
   it('rememberTeams adds to the applied teams once, case-insensitively', () => {
     const s = openState({ path: join(mkdtempSync(join(tmpdir(), 'state-')), 'state.db') });
     const run = s.startRun('okta', false);
