@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { SEMI_SPACE_FLAG } from '../src/heap.ts';
+import { MALLOC_ENV, SEMI_SPACE_FLAG } from '../src/heap.ts';
 
 /**
  * Runs the product as an admin would (`node --max-semi-space-size=16 --experimental-strip-types
@@ -103,7 +103,8 @@ function launch(opts: ChildOptions, rssFile: string | null): Launched {
   const [cmd, ...args] = rssFile ? [GNU_TIME, '-f', '%M', '-o', rssFile, ...node] : node;
   const child = spawn(cmd as string, args, {
     cwd: opts.cwd,
-    env: opts.env,
+    // As the image and the systemd unit launch it (src/heap.ts).
+    env: { ...MALLOC_ENV, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a hang is killed whole (GNU time and the product under it).
     detached: true,

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { SEMI_SPACE_FLAG } from '../../src/heap.ts';
+import { MALLOC_ENV, SEMI_SPACE_FLAG } from '../../src/heap.ts';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_KEYS } from '../../src/config/keys.ts';
@@ -38,7 +38,8 @@ const DAEMON_KEYS: readonly { env: string; secret?: boolean }[] = [
 ];
 
 const SECRET_KEYS = new Set([...CONFIG_KEYS.filter((k) => k.type === 'secret').map((k) => k.env), ...DAEMON_KEYS.filter((k) => k.secret).map((k) => k.env)]);
-const KNOWN_ENV = new Set([...CONFIG_KEYS.map((k) => k.env), ...DAEMON_KEYS.map((k) => k.env), ...[...SECRET_KEYS].map((k) => `${k}_FILE`)]);
+// And the allocator settings the launchers give the process (src/heap.ts), which are glibc's, not the app's.
+const KNOWN_ENV = new Set([...CONFIG_KEYS.map((k) => k.env), ...DAEMON_KEYS.map((k) => k.env), ...[...SECRET_KEYS].map((k) => `${k}_FILE`), ...Object.keys(MALLOC_ENV)]);
 
 // ---- minimal shapes of what the manifests hold ----
 
@@ -392,6 +393,7 @@ describe('deploy/systemd/docker-idp-sync.service', () => {
     expect(one('ExecStart')).toBe(`/usr/bin/node ${SEMI_SPACE_FLAG} /opt/docker-idp-sync/dist/cli.js daemon`);
     expect(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts.start).toBe(`node ${SEMI_SPACE_FLAG} dist/cli.js`);
     expect(one('EnvironmentFile')).toBe('/etc/docker-idp-sync/env');
+    for (const [k, v] of Object.entries(MALLOC_ENV)) expect(unitValues('Environment')).toContain(`${k}=${v}`);
     expect(unitValues('WantedBy', 'Install')).toEqual(['multi-user.target']);
   });
 

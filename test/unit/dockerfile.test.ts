@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SEMI_SPACE_FLAG } from '../../src/heap.ts';
+import { MALLOC_ENV, SEMI_SPACE_FLAG } from '../../src/heap.ts';
 import { describe, expect, it } from 'vitest';
 
 /** No Docker engine runs in CI, so the image is checked where it can be: its recipe. */
@@ -68,6 +68,7 @@ describe('Dockerfile', () => {
 
   it('runs the compiled CLI, with the young generation sized as src/heap.ts says', () => {
     expect(text).toContain(`ENTRYPOINT ["node", "${SEMI_SPACE_FLAG}", "/app/dist/cli.js"]`);
+    for (const [k, v] of Object.entries(MALLOC_ENV)) expect(text).toMatch(new RegExp(`^\\s+${k}=${v} \\\\$`, 'm'));
     expect(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).bin['docker-idp-sync']).toBe('dist/cli.js');
   });
 });

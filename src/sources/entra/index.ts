@@ -172,7 +172,9 @@ export function createEntraSource(opts: EntraSourceOptions): Source {
         conn.session = { signal: undefined, requests: 0 };
       }
     });
-    queue = run.catch(() => undefined);
+    // then(), not catch(): catch passes the snapshot through, and the queue would keep 100,000
+    // users reachable through the whole apply.
+    queue = run.then(() => undefined, () => undefined);
     return run;
   }
 
