@@ -81,6 +81,7 @@ export function buildProgram(): Command {
     .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS as string[]).default('text'))
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--force', 'apply deactivations even past MAX_DEACTIVATIONS / MAX_DEACTIVATION_PERCENT, this run only')
+    .option('--force-last-owner', 'let this run demote, deactivate or move the last owner of a Docker org (held otherwise, so nobody is locked out)')
     .option('--no-deactivate', 'plan and report deactivations but apply none (like DEACTIVATE=false)')
     .option('--incremental', 'read only what the IdP\'s change feed names since the last run (as the daemon does); reads everything when a full run is due (FULL_SYNC_EVERY) or the feed cannot be followed')
     .action(async (opts) => {

@@ -59,6 +59,8 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   const results: Array<OperationResult | undefined> = new Array(operations.length);
   const placeOf = new Map(operations.map((o, i) => [o.id, i]));
   const groupIds = new Map<string, string>();
+  /** Why team changes are skipped, once Docker has refused PATCH on /Groups this run. */
+  let patchRefused: string | null = null;
   // Journal rows of the writes in flight share a commit; each is on disk before its caller goes on.
   const commit = new GroupCommit(state);
   const journal = (record: () => void): Promise<void> => commit.write(record);
@@ -241,7 +243,19 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
     });
     const ids = ready.map((m) => m.id);
     const missing = op.members.length - ready.length;
-    const requests = ids.length === 0 ? 0 : op.kind === 'team-add' ? await opts.docker.addMembers(groupId, ids) : await opts.docker.removeMembers(groupId, ids);
+    if (patchRefused) return { ...base, status: 'skipped', dockerId: groupId, note: patchRefused };
+    let requests: number;
+    try {
+      requests = ids.length === 0 ? 0 : op.kind === 'team-add' ? await opts.docker.addMembers(groupId, ids) : await opts.docker.removeMembers(groupId, ids);
+    } catch (err) {
+      // A connection that refuses PATCH on /Groups refuses it for every team: the first refusal
+      // stops team sync for the run. Never a whole-group PUT instead: it would drop every member
+      // this tool does not manage.
+      if (!(err instanceof AppError) || (err.status !== 405 && err.status !== 501)) throw err;
+      patchRefused = `Docker refused PATCH /Groups (${err.status}): team changes are skipped this run; set DOCKER_TEAM_SYNC=off if this connection has no team sync`;
+      logger.warn({ op: op.id, groupId, status: err.status }, patchRefused);
+      return { ...base, status: 'skipped', dockerId: groupId, note: patchRefused };
+    }
     const note = missing > 0 ? `${missing} member${missing === 1 ? '' : 's'} skipped: their account was not created or adopted` : undefined;
     await journal(() => state.recordTeamSuccess(runId, op, ready.map((m) => m.idpId), op.kind === 'team-add', { groupId, members: ids.length, requests, ...(note ? { note } : {}) }));
     logger.info({ op: op.id, groupId, members: ids.length, requests }, `${op.kind === 'team-add' ? 'added' : 'removed'} ${ids.length} member${ids.length === 1 ? '' : 's'} ${op.kind === 'team-add' ? 'to' : 'from'} ${op.group}`);

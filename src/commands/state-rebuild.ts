@@ -1,4 +1,5 @@
 import { copyFileSync, constants, existsSync, linkSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { decideTeamSync } from '../reconcile/capabilities.ts';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../logging/logger.ts';
 import { mapSnapshot } from '../mapping/map.ts';
@@ -48,7 +49,10 @@ export async function stateRebuildCommand(ctx: CommandContext, opts: RebuildOpti
         'state rebuild',
       );
     }
-    const [snapshot, observed] = await Promise.all([createSource(config, logger).read(), createDockerClient(config, logger).snapshot()]);
+    const docker = createDockerClient(config, logger);
+    // A connection without teams (or DOCKER_TEAM_SYNC=off) is read without /Groups, as a sync reads it.
+    const teams = decideTeamSync(await docker.discover(), config.docker.teamSync);
+    const [snapshot, observed] = await Promise.all([createSource(config, logger).read(), docker.snapshot({ groups: teams.sync })]);
     const desired = mapSnapshot(snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
     const owned = current.kind === 'readable' ? current.owned : new Map<string, LinkOrigin>();
     const plan = planRebuild(desired, observed, { owned, adoptExisting: config.sync.adoptExisting, adoptUnproven: opts.adoptUnproven === true });

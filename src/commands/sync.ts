@@ -13,6 +13,8 @@ export interface SyncCommandOptions {
   format?: ReportFormat;
   output?: string;
   force?: boolean;
+  /** --force-last-owner: see reconcile/owners.ts. */
+  forceLastOwner?: boolean;
   deactivate?: boolean;
   /** --incremental: follow the IdP's change feed when it may (run/coverage.ts). */
   incremental?: boolean;
@@ -46,7 +48,7 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
     if ((opts.format ?? 'text') !== 'json') terminal.start();
     let outcome: SyncOutcome;
     try {
-      outcome = await syncOnce(ctx, { dryRun, mode: opts.incremental === true ? 'incremental' : 'full', force: opts.force === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}), open, progress: tracker });
+      outcome = await syncOnce(ctx, { dryRun, mode: opts.incremental === true ? 'incremental' : 'full', force: opts.force === true, forceLastOwner: opts.forceLastOwner === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}), open, progress: tracker });
     } finally {
       terminal.stop();
     }

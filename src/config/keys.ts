@@ -66,6 +66,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'docker.concurrency', env: 'DOCKER_CONCURRENCY', type: 'int', default: 4, min: 1, max: 32, description: 'Most requests in flight to Docker at once.' },
   { path: 'docker.timeoutSeconds', env: 'DOCKER_TIMEOUT_SECONDS', type: 'number', default: 30, min: 1, max: 600, description: 'Timeout of one request to Docker.' },
   { path: 'docker.maxRetries', env: 'DOCKER_MAX_RETRIES', type: 'int', default: 5, min: 0, max: 20, description: 'Retries of one request after 429, 5xx, timeouts and resets.' },
+  { path: 'docker.teamSync', env: 'DOCKER_TEAM_SYNC', type: 'enum', values: ['auto', 'on', 'off'], default: 'auto', description: "Team sync through SCIM /Groups. auto: sync teams unless Docker's connection shows it has none (GET /Groups answers 404, or its ServiceProviderConfig says PATCH is unsupported and its ResourceTypes list no Group); users sync either way. on: use /Groups even when the discovery says PATCH is unsupported. off: never read or change teams." },
   { path: 'docker.teamChunkSize', env: 'DOCKER_TEAM_CHUNK_SIZE', type: 'int', default: 100, min: 1, max: 1000, description: 'Team members added or removed per request.' },
 
   { path: 'sync.adoptExisting', env: 'ADOPT_EXISTING', type: 'boolean', default: true, description: 'Link existing Docker accounts whose userName matches an assigned IdP user (listed in the plan as adopt operations). false lists them as adoptable and leaves them alone.' },

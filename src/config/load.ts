@@ -414,6 +414,7 @@ function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record
       timeoutMs: Math.round((v['docker.timeoutSeconds'] as number) * 1000),
       maxRetries: v['docker.maxRetries'] as number,
       teamChunkSize: v['docker.teamChunkSize'] as number,
+      teamSync: v['docker.teamSync'] as 'auto' | 'on' | 'off',
     },
     sync: {
       adoptExisting: v['sync.adoptExisting'] as boolean,

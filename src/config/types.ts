@@ -40,6 +40,7 @@ export interface DockerConfig {
   readonly timeoutMs: number;
   readonly maxRetries: number;
   readonly teamChunkSize: number;
+  readonly teamSync: 'auto' | 'on' | 'off';
 }
 
 export interface SyncConfig {

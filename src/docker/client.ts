@@ -6,13 +6,13 @@
  * Deprovisioning is `active:false` through replaceUser; there is deliberately no delete method.
  */
 import type { Logger } from '../logging/logger.ts';
-import type { DockerGroup, DockerSnapshot, DockerUser, UserAttributes } from '../model/docker.ts';
+import type { DockerCapabilities, DockerGroup, DockerSnapshot, DockerUser, UserAttributes } from '../model/docker.ts';
 import type { TransportObserver } from '../model/telemetry.ts';
 import { DockerApiError, badResponseError, readLimitError, responseError } from './errors.ts';
 import { eachLimited } from '../util/concurrency.ts';
 import { eqFilter } from './filter.ts';
 import { ScimTransport, type ScimResponse, type TransportStats } from './http.ts';
-import { WireError, groupBody, membersPatch, readGroup, readList, readUser, userBody, type ReadGroup } from './wire.ts';
+import { WireError, groupBody, membersPatch, readGroup, readIds, readList, readPatchSupport, readUser, userBody, type ReadGroup } from './wire.ts';
 
 export interface DockerClientOptions {
   /** The SCIM base URL, opaque (e.g. https://hub.docker.com/v2/scim/2.0); a trailing '/' is fine. */
@@ -118,8 +118,8 @@ export class DockerScimClient {
     }
   }
 
-  /** Users and groups, complete or throws. */
-  async snapshot(): Promise<DockerSnapshot> {
+  /** Users and groups, complete or throws; no groups at all when this run does not sync teams. */
+  async snapshot(opts: { groups?: boolean } = {}): Promise<DockerSnapshot> {
     // Both listings run at once (they share the client's concurrency); the first failure stops the other.
     const stop = { now: false };
     const collect = async <T>(gen: AsyncGenerator<T>): Promise<T[]> => {
@@ -135,7 +135,7 @@ export class DockerScimClient {
       }
       return out;
     };
-    const [users, groups] = await Promise.all([collect(this.users()), collect(this.groups())]);
+    const [users, groups] = await Promise.all([collect(this.users()), opts.groups === false ? [] : collect(this.groups())]);
     return { users, groups };
   }
 
@@ -147,7 +147,7 @@ export class DockerScimClient {
    * gone) costs a GET of its own. Complete or throws, like `snapshot()`: a lookup that failed is
    * never taken for an account that does not exist.
    */
-  async lookup(ids: readonly string[], userNames: readonly string[]): Promise<DockerSnapshot> {
+  async lookup(ids: readonly string[], userNames: readonly string[], opts: { groups?: boolean } = {}): Promise<DockerSnapshot> {
     const byId = new Map<string, DockerUser>();
     const keep = (u: DockerUser | null) => {
       if (u && !byId.has(u.id)) byId.set(u.id, u);
@@ -161,6 +161,7 @@ export class DockerScimClient {
         for (const u of await this.findUsersByUserNames(chunk)) keep(u);
       }),
       (async () => {
+        if (opts.groups === false) return;
         for await (const g of this.groups()) groups.push(g);
       })(),
     ]);
@@ -169,16 +170,6 @@ export class DockerScimClient {
     // In the order a listing would give, so the planner's first-account-wins rule does not depend on timing.
     const users = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { users, groups };
-  }
-
-  /**
-   * One small request that proves Docker answers and still takes the token: what an incremental
-   * run with nothing to reconcile sends, so an expired SCIM token or an outage fails that run (and
-   * the daemon's alerts) now, not at the next change in the IdP.
-   */
-  async probe(): Promise<void> {
-    const res = await this.http.request({ method: 'GET', path: '/Users', query: { startIndex: 1, count: 1 }, label: 'check access' });
-    this.read(res, 'GET /Users (check access)', readList);
   }
 
   /** The accounts with any of these userNames (case-insensitively, as Docker compares them): one filtered listing. */
@@ -283,6 +274,30 @@ export class DockerScimClient {
   /** PATCH remove in chunks of `membersPerPatch`; returns the requests sent. */
   removeMembers(groupId: string, userIds: readonly string[]): Promise<number> {
     return this.patchMembers('remove', groupId, userIds);
+  }
+
+  /**
+   * What this connection offers, in four small GETs sent at once. The three discovery endpoints
+   * are documented but only inform: one that answers 404 says nothing, and the run goes on. `/Groups`
+   * is asked for one item: a 404 there means a connection without teams. Any other failure (a
+   * rejected token, an outage) throws, as every read does, so a run never plans on a guess.
+   */
+  async discover(): Promise<DockerCapabilities> {
+    const get = (path: string, query?: Record<string, number>) =>
+      this.http.request({ method: 'GET', path, accept: [404], label: 'discovery', ...(query ? { query } : {}) });
+    const [spc, types, schemas, groups] = await Promise.all([
+      get('/ServiceProviderConfig'),
+      get('/ResourceTypes'),
+      get('/Schemas'),
+      get('/Groups', { startIndex: 1, count: 1 }),
+    ]);
+    if (groups.status !== 404) this.read(groups, 'GET /Groups (discovery)', readList);
+    return {
+      patch: spc.status === 404 ? null : this.read(spc, 'GET /ServiceProviderConfig', readPatchSupport),
+      groups: groups.status === 404 ? 'absent' : 'present',
+      resourceTypes: types.status === 404 ? [] : this.read(types, 'GET /ResourceTypes', readIds),
+      schemas: schemas.status === 404 ? [] : this.read(schemas, 'GET /Schemas', readIds),
+    };
   }
 
   async serviceProviderConfig(): Promise<Record<string, unknown>> {

@@ -207,3 +207,27 @@ export function membersPatch(op: 'add' | 'remove', userIds: readonly string[]): 
     Operations: [{ op, path: 'members', value: userIds.map((id) => ({ value: id })) }],
   };
 }
+
+/** ServiceProviderConfig's `patch.supported`, or null when it does not say (docker-scim.md §2.1). */
+export function readPatchSupport(body: unknown): boolean | null {
+  if (!isObject(body)) throw new WireError('the ServiceProviderConfig is not a JSON object');
+  const patch = getCI(body, 'patch');
+  if (!isObject(patch)) return null;
+  const supported = getCI(patch, 'supported');
+  return typeof supported === 'boolean' ? supported : null;
+}
+
+/**
+ * The ids of a ListResponse of ResourceTypes or Schemas. An item without a string id is skipped,
+ * not an error: these answers only inform, they are not planned against.
+ */
+export function readIds(body: unknown): string[] {
+  const { resources } = readList(body);
+  const ids: string[] = [];
+  for (const r of resources) {
+    if (!isObject(r)) continue;
+    const id = getCI(r, 'id');
+    if (typeof id === 'string') ids.push(id);
+  }
+  return ids;
+}

@@ -47,3 +47,20 @@ export interface DockerSnapshot {
   readonly users: readonly DockerUser[];
   readonly groups: readonly DockerGroup[];
 }
+
+/**
+ * What Docker's SCIM connection says it offers (`/ServiceProviderConfig`, `/ResourceTypes`,
+ * `/Schemas`) and whether `/Groups` answers at all: read once a run, since Docker's public API
+ * reference documents only `/Users` and says PATCH is not supported, while the connections Okta
+ * and Entra provision through serve `/Groups` and PATCH.
+ */
+export interface DockerCapabilities {
+  /** ServiceProviderConfig's `patch.supported`; null when it does not say. */
+  readonly patch: boolean | null;
+  /** Whether `GET /Groups` answered (a 404 means the connection has no groups). */
+  readonly groups: 'present' | 'absent';
+  /** ResourceTypes by id (`User`, `Group`); empty when the endpoint does not answer. */
+  readonly resourceTypes: readonly string[];
+  /** Schema ids `/Schemas` lists; empty when the endpoint does not answer. */
+  readonly schemas: readonly string[];
+}

@@ -21,7 +21,7 @@ export interface Change {
 }
 
 /** Why an operation is in the plan but will not be applied this run. */
-export type BlockReason = 'safety-threshold' | 'deactivation-disabled';
+export type BlockReason = 'safety-threshold' | 'deactivation-disabled' | 'last-owner';
 
 interface OperationBase {
   /** Stable within a plan and across re-plans of the same change, e.g. `update:00u1abc`. */

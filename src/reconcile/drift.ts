@@ -9,9 +9,10 @@ import { teamsByAccount } from './teams.ts';
  * so the plan puts them right; between full runs, nothing else would notice.
  *
  * Only what Docker echoes is compared: a value it leaves out (the extension, a name) is not drift.
- * Membership of a team the tool did not put the account in is left to the full run.
+ * Membership of a team the tool did not put the account in is left to the full run, and teams are
+ * not compared at all on a connection whose teams this run does not sync.
  */
-export function driftedLinks(links: readonly Link[], observed: DockerSnapshot): string[] {
+export function driftedLinks(links: readonly Link[], observed: DockerSnapshot, opts: { teamsKnown: boolean } = { teamsKnown: true }): string[] {
   const accounts = new Map(observed.users.map((u) => [u.id, u]));
   const teamsOf = teamsByAccount(observed.groups);
   const drifted: string[] = [];
@@ -32,7 +33,8 @@ export function driftedLinks(links: readonly Link[], observed: DockerSnapshot): 
       differs(a.familyName, applied.familyName) ||
       differs(a.role, applied.role) ||
       differs(a.org, applied.org) ||
-      applied.teams.some((t) => !(teamsOf.get(a.id) ?? []).includes(t.toLowerCase()));
+      // Without team sync no group was read: every member would look taken out of their teams.
+      (opts.teamsKnown && applied.teams.some((t) => !(teamsOf.get(a.id) ?? []).includes(t.toLowerCase())));
     if (changed) drifted.push(link.idpId);
   }
   return drifted;

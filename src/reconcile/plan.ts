@@ -7,11 +7,13 @@ import type { Link } from '../model/link.ts';
 import { OPERATION_KINDS, PLAN_SCHEMA_VERSION, subjectOf, type Operation, type OperationKind, type Plan, type PlanCounts } from '../model/plan.ts';
 import { sortByKeys } from '../util/sort.ts';
 import { planLeavers } from './leavers.ts';
+import type { TeamSync } from './capabilities.ts';
 import { classifyLinks } from './links.ts';
 import type { PhaseContext } from './match.ts';
 import { rosterOf } from './roster.ts';
+import { guardLastOwners } from './owners.ts';
 import { guardDeactivations } from './safety.ts';
-import { managedTeamsOf, membershipRecords, planTeams } from './teams.ts';
+import { managedTeamsOf, membershipRecords, planTeams, type TeamPlan } from './teams.ts';
 import { findUnmanaged } from './unmanaged.ts';
 import { planAssignedUsers } from './users.ts';
 
@@ -23,7 +25,8 @@ import { planAssignedUsers } from './users.ts';
  * - only linked accounts, or accounts adopted in this plan as their own listed operation, change;
  * - accounts no assigned IdP user claims are reported as unmanaged and never touched;
  * - a held IdP user (assigned, but with a bad record) is never deactivated;
- * - deactivations beyond the thresholds are planned but blocked.
+ * - deactivations beyond the thresholds are planned but blocked;
+ * - no org this plan touches is left without an owner, unless forced.
  *
  * It runs as phases, each taking values and returning values; the order between them is stated
  * where it matters.
@@ -35,6 +38,8 @@ export interface PlanOptions {
   readonly maxDeactivations: number;
   readonly maxDeactivationPercent: number;
   readonly force: boolean;
+  /** Lets a change remove the last owner of an org (`--force-last-owner`); `force` does not. */
+  readonly forceLastOwner?: boolean;
 }
 
 export interface PlanInput {
@@ -51,6 +56,8 @@ export interface PlanInput {
   readonly scope?: PlanScope;
   /** A run meant to be incremental that read everything instead, and why (for the report). */
   readonly fullReason?: string;
+  /** Whether teams are synced this run (capabilities.ts); absent: they are. */
+  readonly teams?: TeamSync;
 }
 
 /**
@@ -87,11 +94,13 @@ export function buildPlan(input: PlanInput): Plan {
   const assigned = planAssignedUsers(desired.users.filter((u) => u.active), ctx, options);
   const leavers = planLeavers(desired.users.filter((u) => !u.active), ctx, assigned.claimed);
 
-  // 4. Teams, for the users phase 2 keeps active.
-  const teams = planTeams({ members: assigned.members, groups: observed.groups, managedTeams: managedTeamsOf(desired.users, links) });
+  // 4. Teams, for the users phase 2 keeps active; none at all when this connection has no teams
+  // to sync (then observed.groups is empty, and planning against it would re-add everyone).
+  const teamSync = input.teams ?? { sync: true };
+  const teams = teamSync.sync ? planTeams({ members: assigned.members, groups: observed.groups, managedTeams: managedTeamsOf(desired.users, links) }) : NO_TEAMS;
 
   // 5. Accounts nobody claims: after every other finding, since an account one already names is not listed again.
-  const earlier: readonly Finding[] = [...desired.findings, ...(input.findings ?? []), ...assigned.findings, ...leavers.findings];
+  const earlier: readonly Finding[] = [...desired.findings, ...(input.findings ?? []), ...(teamSync.sync ? [] : [teamsSkipped(teamSync.reason, desired)]), ...assigned.findings, ...leavers.findings];
   // An incremental run knows only some links: every other managed account would look unclaimed.
   const unmanaged = input.scope ? [] : findUnmanaged(observed.users, { claimed: leavers.claimed, linked: view.linkByDocker, findings: earlier }, idp);
 
@@ -105,19 +114,48 @@ export function buildPlan(input: PlanInput): Plan {
     options,
   });
 
-  const operations = sortByKeys([...teams.groupCreates, ...guarded.operations, ...teams.adds, ...teams.removes], operationOrder);
-  const findings = [...earlier, ...unmanaged, ...guarded.findings].sort(byFinding);
+  // 7. No org left without an owner. After the deactivation guard, whose count still includes every
+  // deactivation planned, so keeping an owner here never makes a mass deactivation look smaller.
+  const owners = guardLastOwners({
+    operations: guarded.operations,
+    accounts: observed.users,
+    linkByDocker: view.linkByDocker,
+    complete: !input.scope || input.scope.dockerListed,
+    force: options.forceLastOwner === true,
+  });
+
+  const operations = sortByKeys([...teams.groupCreates, ...owners.operations, ...teams.adds, ...teams.removes], operationOrder);
+  const findings = [...earlier, ...unmanaged, ...guarded.findings, ...owners.findings].sort(byFinding);
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
     source: input.source,
     operations,
-    memberships: membershipRecords(teams.satisfied, view.linkByIdp, assigned.members),
+    memberships: teamSync.sync ? membershipRecords(teams.satisfied, view.linkByIdp, assigned.members) : [],
     findings,
     safety: guarded.safety,
     counts: countPlan(input, operations, findings),
     coverage: input.scope
       ? { mode: 'incremental', users: input.scope.idpIds.size, dockerListed: input.scope.dockerListed }
       : { mode: 'full', ...(input.fullReason ? { reason: input.fullReason } : {}) },
+  };
+}
+
+const NO_TEAMS: TeamPlan = { groupCreates: [], adds: [], removes: [], satisfied: new Map() };
+
+function teamsSkipped(reason: string, desired: DesiredState): Finding {
+  const teams = new Set<string>();
+  let users = 0;
+  for (const u of desired.users) {
+    if (!u.active || u.teams.length === 0) continue;
+    users += 1;
+    for (const t of u.teams) teams.add(t.toLowerCase());
+  }
+  return {
+    code: 'TEAM_SYNC_UNAVAILABLE',
+    severity: 'warning',
+    subject: 'teams',
+    message: `team sync is skipped: ${reason}. Users are still synced, a new account in the team its own attributes name; no team membership is read or changed (the IdP puts ${users} user${users === 1 ? '' : 's'} in ${teams.size} team${teams.size === 1 ? '' : 's'})`,
+    advice: 'manage teams in Docker by hand meanwhile; if this connection does serve /Groups, set DOCKER_TEAM_SYNC=on',
   };
 }
 

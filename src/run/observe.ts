@@ -1,13 +1,14 @@
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../logging/logger.ts';
 import { mapSnapshot } from '../mapping/map.ts';
-import type { DockerSnapshot } from '../model/docker.ts';
+import type { DockerCapabilities, DockerSnapshot } from '../model/docker.ts';
 import { FeedExpiredError, SourceReadError } from '../model/errors.ts';
 import type { Finding } from '../model/finding.ts';
 import type { ChangeFeed, IdpSnapshot, ScopedRead, Source } from '../model/idp.ts';
 import type { Link } from '../model/link.ts';
 import type { Plan } from '../model/plan.ts';
 import { driftedLinks } from '../reconcile/drift.ts';
+import { decideTeamSync, type TeamSync } from '../reconcile/capabilities.ts';
 import { buildPlan, type PlanInput } from '../reconcile/plan.ts';
 import { recoverInterrupted } from '../reconcile/recover.ts';
 import type { StateStore } from '../state/store.ts';
@@ -26,11 +27,14 @@ import { chooseCoverage, incrementalLimit, type RunMode } from './coverage.ts';
  */
 
 export interface DockerReader {
-  snapshot(): Promise<DockerSnapshot>;
+  /**
+   * What the connection offers, in a few small reads: sent first by every run, so one that has
+   * nothing to reconcile still fails at once when Docker is down or refuses the token.
+   */
+  discover(): Promise<DockerCapabilities>;
+  snapshot(opts: { groups: boolean }): Promise<DockerSnapshot>;
   /** The accounts with these ids and userNames, and every team (an incremental run's Docker read). */
-  lookup(ids: readonly string[], userNames: readonly string[]): Promise<DockerSnapshot>;
-  /** One small read that fails when Docker is down or refuses the token. */
-  probe(): Promise<void>;
+  lookup(ids: readonly string[], userNames: readonly string[], opts: { groups: boolean }): Promise<DockerSnapshot>;
 }
 
 export interface ObserveDeps {
@@ -45,6 +49,7 @@ export interface ObserveOptions {
   readonly reviewed: boolean;
   readonly noDeactivate: boolean;
   readonly force: boolean;
+  readonly forceLastOwner?: boolean;
   readonly signal: AbortSignal | undefined;
   readonly now: Date;
 }
@@ -77,8 +82,16 @@ interface Ctx {
   readonly readDone: () => void;
 }
 
-export async function observeAndPlan(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx): Promise<Observed> {
+/** Ctx with what this run found Docker's connection offers. */
+interface RunCtx extends Ctx {
+  readonly teams: TeamSync;
+}
+
+export async function observeAndPlan(deps: ObserveDeps, opts: ObserveOptions, base: Ctx): Promise<Observed> {
   const { config, state, source } = deps;
+  const teams = decideTeamSync(await deps.docker.discover(), config.docker.teamSync);
+  if (!teams.sync) base.log.warn({ reason: teams.reason }, `team sync is skipped: ${teams.reason}; users are still synced`);
+  const ctx: RunCtx = { ...base, teams };
   const feed = source.feed;
   const mark = state.feedMark();
   const coverage = chooseCoverage({
@@ -107,7 +120,7 @@ export async function observeAndPlan(deps: ObserveDeps, opts: ObserveOptions, ct
   return full(deps, opts, ctx, keepCursor ? feed : undefined, fullReason, listing);
 }
 
-async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx, feed: ChangeFeed | undefined, fullReason: string | undefined, listing: Promise<DockerSnapshot> | undefined): Promise<Observed> {
+async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: RunCtx, feed: ChangeFeed | undefined, fullReason: string | undefined, listing: Promise<DockerSnapshot> | undefined): Promise<Observed> {
   const { config, state } = deps;
   const { runId, log, reads } = ctx;
   const extra: Finding[] = [];
@@ -115,7 +128,7 @@ async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx, feed: Cha
   // run. A feed that cannot be read (a token without okta.logs.read, say) does not stop the full
   // run; it only keeps the next ones full, and says so.
   // Docker's listing does not wait for the feed's cursor: only the IdP read must start after it.
-  const dockerRead = timed(listing ?? deps.docker.snapshot(), reads, 'dockerMs');
+  const dockerRead = timed(listing ?? deps.docker.snapshot({ groups: ctx.teams.sync }), reads, 'dockerMs');
   // A failed listing is seen below; until then it must not count as unhandled.
   dockerRead.catch(() => {});
   let cursor: string | null = null;
@@ -158,6 +171,7 @@ async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: Ctx, feed: Cha
     snapshot,
     links,
     observed,
+    teams: ctx.teams,
     findings: [...sourceFindings(snapshot), ...recoveryFindings(recovery.links.length, recovery.abandoned.length), ...extra],
     ...(fullReason ? { fullReason } : {}),
   });
@@ -173,14 +187,14 @@ async function incremental(
   feed: ChangeFeed,
   coverage: { cursor: string; listDocker: boolean; retry: readonly string[] },
   opts: ObserveOptions,
-  ctx: Ctx,
+  ctx: RunCtx,
 ): Promise<IncrementalOutcome> {
   const { state, docker } = deps;
   const { log, reads } = ctx;
   const managed = state.linkCount();
   const t0 = performance.now();
   // Docker is listed whole while the feed is read, when it is time to look for drift.
-  const listing = coverage.listDocker ? timed(docker.snapshot(), reads, 'dockerMs') : null;
+  const listing = coverage.listDocker ? timed(docker.snapshot({ groups: ctx.teams.sync }), reads, 'dockerMs') : null;
   // A failed listing is seen below; until then it must not count as unhandled.
   listing?.catch(() => {});
   let changes;
@@ -194,7 +208,7 @@ async function incremental(
 
   const listed = listing ? await listing : null;
   const allLinks = listed ? state.links() : null;
-  const drifted = listed && allLinks ? driftedLinks(allLinks, listed) : [];
+  const drifted = listed && allLinks ? driftedLinks(allLinks, listed, { teamsKnown: ctx.teams.sync }) : [];
   // And whom the last run left unfinished: the feed has moved past the changes that named them.
   const retry = coverage.retry;
   const ids = [...new Set([...changes.userIds, ...drifted, ...retry])];
@@ -217,12 +231,8 @@ async function incremental(
     const own = state.linksFor(ids, []);
     const userNames = [...read.users.flatMap((u) => (u.userName ? [u.userName] : [])), ...own.map((l) => l.userName)];
     const t1 = performance.now();
-    if (ids.length) observed = await docker.lookup(own.map((l) => l.dockerId), userNames);
-    else {
-      // Nothing to reconcile still asks Docker once: a run that succeeds says both ends work.
-      await docker.probe();
-      observed = { users: [], groups: [] };
-    }
+    // Nothing to reconcile asks Docker nothing more: the discovery that opened the run showed it answers.
+    observed = ids.length ? await docker.lookup(own.map((l) => l.dockerId), userNames, { groups: ctx.teams.sync }) : { users: [], groups: [] };
     reads.dockerMs = Math.round(performance.now() - t1);
     // And the links of the accounts found by userName: one another user holds must be seen as held.
     links = state.linksFor(ids, observed.users.map((u) => u.id));
@@ -237,6 +247,7 @@ async function incremental(
     snapshot,
     links,
     observed,
+    teams: ctx.teams,
     findings: sourceFindings(snapshot),
     // With nobody to reconcile there is nothing to guard: the count (a pass over every link) is skipped.
     scope: { idpIds: new Set(ids), managedActive: ids.length ? state.activeLinkCount() : managed, managed, dockerListed: listed !== null },
@@ -263,7 +274,7 @@ export function accountedFor(ids: readonly string[], read: ScopedRead, system: S
 function makePlan(
   deps: ObserveDeps,
   opts: ObserveOptions,
-  input: { snapshot: IdpSnapshot; links: readonly Link[]; observed: DockerSnapshot; findings: Finding[] } & Pick<PlanInput, 'scope' | 'fullReason'>,
+  input: { snapshot: IdpSnapshot; links: readonly Link[]; observed: DockerSnapshot; teams: TeamSync; findings: Finding[] } & Pick<PlanInput, 'scope' | 'fullReason'>,
 ): Plan {
   const { config } = deps;
   const desired = mapSnapshot(input.snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
@@ -279,8 +290,10 @@ function makePlan(
       maxDeactivations: config.sync.maxDeactivations,
       maxDeactivationPercent: config.sync.maxDeactivationPercent,
       force: opts.force,
+      forceLastOwner: opts.forceLastOwner === true,
     },
     findings: input.findings,
+    teams: input.teams,
     ...(input.scope ? { scope: input.scope } : {}),
     ...(input.fullReason ? { fullReason: input.fullReason } : {}),
   });

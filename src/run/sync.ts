@@ -32,6 +32,8 @@ export interface SyncDeps {
 export interface SyncOptions {
   readonly dryRun: boolean;
   readonly force?: boolean;
+  /** Let the plan remove the last owner of an org (reconcile/owners.ts); --force does not. */
+  readonly forceLastOwner?: boolean;
   /** --no-deactivate: plan deactivations but apply none (overrides DEACTIVATE for this run). */
   readonly noDeactivate?: boolean;
   readonly signal?: AbortSignal;
@@ -171,7 +173,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     let feed: FeedAdvance | undefined;
     ({ plan, recovered, feed } = await observeAndPlan(
       deps,
-      { mode: opts.mode ?? 'full', reviewed: opts.reviewed !== undefined, noDeactivate: opts.noDeactivate === true, force: opts.force === true, signal: opts.signal, now: new Date(startedAt) },
+      { mode: opts.mode ?? 'full', reviewed: opts.reviewed !== undefined, noDeactivate: opts.noDeactivate === true, force: opts.force === true, forceLastOwner: opts.forceLastOwner === true, signal: opts.signal, now: new Date(startedAt) },
       { runId, log, reads, readDone: () => meter.mark('read') },
     ));
     meter.mark('plan');

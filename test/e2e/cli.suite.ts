@@ -74,18 +74,18 @@ function cliCommandTests(source: WorldSource): void {
 
     it('a safety trip applies the safe operations, holds the deactivations, says so and exits 3; --force lets them through', async () => {
       await s.cli(['sync']);
-      for (const email of ['ada@example.com', 'alan@example.com']) s.directory.updateUser(email, { assigned: false });
+      for (const email of ['edsger@example.com', 'alan@example.com']) s.directory.updateUser(email, { assigned: false });
       s.directory.updateUser('grace@example.com', { familyName: 'Hopper-Murray' });
       const held = await s.cli(['sync'], { env: { MAX_DEACTIVATIONS: '1' } });
       expect(held.code).toBe(3);
       expect(held.stdout).toContain('Safety: HELD — 2 deactivations exceed MAX_DEACTIVATIONS=1');
-      expect(held.stdout).toMatch(/deactivate\s+ada@example.com.*blocked \(safety-threshold\)/);
-      expect(s.docker.user('ada@example.com')?.active).toBe(true);
+      expect(held.stdout).toMatch(/deactivate\s+edsger@example.com.*blocked \(safety-threshold\)/);
+      expect(s.docker.user('edsger@example.com')?.active).toBe(true);
       expect(s.docker.user('grace@example.com')?.familyName).toBe('Hopper-Murray');
 
       const forced = await s.cli(['sync', '--force'], { env: { MAX_DEACTIVATIONS: '1' } });
       expect(forced.code).toBe(0);
-      expect(s.docker.user('ada@example.com')?.active).toBe(false);
+      expect(s.docker.user('edsger@example.com')?.active).toBe(false);
       expect(s.docker.user('alan@example.com')?.active).toBe(false);
       // --force is for one run: the next one is judged afresh (and has nothing left to do).
       expect((await s.cli(['sync', '--dry-run'], { env: { MAX_DEACTIVATIONS: '1' } })).code).toBe(0);

@@ -28,12 +28,13 @@ describe('the daemon\'s alerts and its one-instance rule', () => {
       await d.waitForRuns(1);
       const events = () => hook.requests.map((r) => (JSON.parse(r.body.toString()) as { event: string }).event);
 
-      s.docker.http.faults.add({ route: 'listUsers', times: Infinity, action: { type: 'status', status: 503 } });
+      // The discovery that opens every run, incremental ones with nothing to do included.
+      s.docker.http.faults.add({ route: 'serviceProviderConfig', times: Infinity, action: { type: 'status', status: 503 } });
       await until(() => events().includes('stale'), 120_000);
       s.docker.http.faults.clear();
       await until(() => events().includes('recovered'), 120_000);
 
-      for (const email of ['ada@example.com', 'alan@example.com']) s.directory.updateUser(email, { assigned: false });
+      for (const email of ['edsger@example.com', 'alan@example.com']) s.directory.updateUser(email, { assigned: false });
       await until(() => events().includes('hold'), 120_000);
       // Two more held runs: the hold is not sent again.
       const ran = d.runsFinished().length;

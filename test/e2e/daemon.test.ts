@@ -52,7 +52,7 @@ describe.each(WORLD_SOURCES)('the daemon (%s)', (source) => {
     await d.waitForRuns(1);
     expect((await d.get('/readyz')).status).toBe(200);
 
-    s.docker.http.faults.add({ route: 'listUsers', times: Infinity, action: { type: 'status', status: 503 } });
+    s.docker.http.faults.add({ route: 'serviceProviderConfig', times: Infinity, action: { type: 'status', status: 503 } });
     await d.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('run failed (1 in a row)'));
     const unready = await d.get('/readyz');
     expect(unready.status).toBe(503);

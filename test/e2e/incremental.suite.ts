@@ -111,7 +111,7 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
 
     it('11: a feed that cannot be read whole stops the run before planning; nothing is written and the cursor stays', async () => {
       await synced();
-      s.directory.updateUser('ada@example.com', { assigned: false });
+      s.directory.updateUser('edsger@example.com', { assigned: false });
       const cursor = s.state((st) => st.feedMark().cursor);
       s.world.idp.faults.add({ route: faults.route, times: Infinity, action: serverError });
       const writes = s.docker.http.writes().length;
@@ -121,7 +121,7 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
       s.world.idp.faults.clear();
       const again = await s.sync({ incremental: true });
       expect(again.plan.coverage?.mode).toBe('incremental');
-      expect(dockerUser('ada@example.com')?.active).toBe(false);
+      expect(dockerUser('edsger@example.com')?.active).toBe(false);
     });
 
     it('11: an expired cursor makes the run read everything, and say why', async () => {
@@ -260,7 +260,8 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
     it('a run with nothing to reconcile still fails when Docker is down, so the daemon alerts now, not at the next change', async () => {
       await synced();
       await s.sync({ incremental: true });
-      s.docker.http.faults.add({ route: 'listUsers', times: Infinity, action: { type: 'status', status: 503 } });
+      // Such a run reads nothing of Docker's users; the discovery that opens every run is what fails.
+      s.docker.http.faults.add({ route: 'serviceProviderConfig', times: Infinity, action: { type: 'status', status: 503 } });
       await expect(s.sync({ incremental: true, env: { DOCKER_MAX_RETRIES: '0' } })).rejects.toThrow(/503/);
       s.docker.http.faults.clear();
       const ok = await s.sync({ incremental: true });

@@ -37,4 +37,9 @@ describe('drift: managed accounts changed in Docker behind the tool\'s back', ()
     const off = link(jane, 'd1', { applied: { ...l.applied, active: false } });
     expect(driftedLinks([off], { users: [{ ...synced(jane, 'd1'), active: false }], groups: [group('acme:everyone', [])] })).toEqual([]);
   });
+
+  it('on a connection whose teams are not synced, no group was read, and teams are not compared', () => {
+    expect(driftedLinks([l], { users: [synced(jane, 'd1')], groups: [] }, { teamsKnown: false })).toEqual([]);
+    expect(driftedLinks([l], { users: [{ ...synced(jane, 'd1'), familyName: 'Smith' }], groups: [] }, { teamsKnown: false })).toEqual(['u-jane']);
+  });
 });

@@ -60,6 +60,15 @@ export interface DockerScimEmulatorOptions {
   rateLimit?: DockerRateLimit | false;
   /** Added inside the handler, so `load.maxInFlight` sees overlapping requests. */
   latencyMs?: number;
+  /**
+   * Default true. false serves the surface Docker's public API reference documents: no `/Groups`
+   * routes at all (they answer 404), and ResourceTypes and Schemas that list only the User.
+   */
+  groups?: boolean;
+  /** ServiceProviderConfig's `patch.supported`; default false, as Docker's published example says. */
+  patchSupported?: boolean;
+  /** What `PATCH /Groups/:id` answers: default 'ok'; 405 or 501 for a connection that refuses PATCH. */
+  groupPatch?: 'ok' | 405 | 501;
 }
 
 export interface DockerRateLimit {
@@ -84,6 +93,7 @@ export class DockerScimEmulator {
   private retryHeader: 'Retry-After' | 'X-Retry-After' = 'Retry-After';
   private scimBase: string | null = null;
   private readonly groupText = new GroupText();
+  private readonly surface: { groups: boolean; patchSupported: boolean; groupPatch: 'ok' | 405 | 501 };
 
   constructor(opts: DockerScimEmulatorOptions = {}) {
     this.token = opts.token ?? DEFAULT_DOCKER_SCIM_TOKEN;
@@ -101,6 +111,7 @@ export class DockerScimEmulator {
     this.echoExtension = opts.echoExtension ?? true;
     this.latencyMs = opts.latencyMs ?? 0;
     this.setRateLimit(opts.rateLimit ?? false);
+    this.surface = { groups: opts.groups ?? true, patchSupported: opts.patchSupported ?? false, groupPatch: opts.groupPatch ?? 'ok' };
     this.http = new Emulator({ name: 'docker-scim', defaultHeaders: { 'content-type': 'application/scim+json' } });
     this.http.notFound = this.guard((req) => ({ status: 404, body: scimErrorBody(404, `no route for ${req.method} ${req.path}`) }));
     this.http.onError = (err) => errorResponse(err);
@@ -235,13 +246,14 @@ export class DockerScimEmulator {
 
   private routes(): void {
     const s = this.store;
-    this.route('GET', '/ServiceProviderConfig', 'serviceProviderConfig', () => ({ status: 200, body: serviceProviderConfigJson() }));
+    const { groups, patchSupported, groupPatch } = this.surface;
+    this.route('GET', '/ServiceProviderConfig', 'serviceProviderConfig', () => ({ status: 200, body: serviceProviderConfigJson({ patchSupported }) }));
     this.route('GET', '/ResourceTypes', 'resourceTypes', () => {
-      const items = resourceTypesJson();
+      const items = resourceTypesJson({ groups });
       return { status: 200, body: listJson(this.resourcesKey, items, items.length, 1) };
     });
     this.route('GET', '/ResourceTypes/:name', 'resourceType', (req) => {
-      const item = resourceTypesJson().find((r) => r.id === req.params.name);
+      const item = resourceTypesJson({ groups }).find((r) => r.id === req.params.name);
       if (!item) throw new ScimError(404, `ResourceType ${req.params.name} not found`);
       return { status: 200, body: item };
     });
@@ -267,12 +279,17 @@ export class DockerScimEmulator {
       body: scimErrorBody(405, 'DELETE is not supported; deprovision a user with active:false'),
     }));
 
+    // The documented surface: no /Groups routes, so every group request is a 404 from notFound.
+    if (!groups) return;
     const groupOut = (id: string, status = 200): EmulatorResponse => ({ status, body: this.groupText.render(s.getGroup(id), this.wire(), s.users) });
     this.route('GET', '/Groups', 'listGroups', (req) => this.list(req, s.groups.values(), (g) => groupJson(g, this.wire(), s.users)));
     this.route('GET', '/Groups/:id', 'getGroup', (req) => groupOut(req.params.id ?? ''));
     this.route('POST', '/Groups', 'createGroup', (req) => groupOut(s.createGroup(jsonBody(req)).id, 201));
     // Gap: RFC 7644 allows 200 with the group or 204 for a PATCH; the emulator answers 200 with it.
-    this.route('PATCH', '/Groups/:id', 'patchGroup', (req) => groupOut(s.patchGroup(req.params.id ?? '', jsonBody(req)).id));
+    this.route('PATCH', '/Groups/:id', 'patchGroup', (req) => {
+      if (groupPatch !== 'ok') return { status: groupPatch, body: scimErrorBody(groupPatch, 'PATCH is not supported on this connection') };
+      return groupOut(s.patchGroup(req.params.id ?? '', jsonBody(req)).id);
+    });
     this.route('PUT', '/Groups/:id', 'replaceGroup', (req) => groupOut(s.replaceGroup(req.params.id ?? '', jsonBody(req)).id));
     this.route('DELETE', '/Groups/:id', 'deleteGroup', (req) => {
       s.deleteGroup(req.params.id ?? '');

@@ -126,13 +126,13 @@ export function toModelUser(u: StoredUser): DockerUser {
 }
 
 /** Docker's example ServiceProviderConfig, verbatim in shape (reference §2.1). */
-export function serviceProviderConfigJson(): Record<string, unknown> {
+export function serviceProviderConfigJson(o: { patchSupported?: boolean } = {}): Record<string, unknown> {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
     documentationUri: '',
     // Docker's published example says false although Entra's PATCH works (reference §2); the
-    // emulator serves PATCH anyway and echoes the example, so nothing may trust this flag.
-    patch: { supported: false },
+    // emulator serves PATCH anyway and echoes the example by default, so this flag alone decides nothing.
+    patch: { supported: o.patchSupported ?? false },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults: 99999 },
     changePassword: { supported: false },
@@ -148,11 +148,11 @@ export function serviceProviderConfigJson(): Record<string, unknown> {
   };
 }
 
-export function resourceTypesJson(): Record<string, unknown>[] {
+export function resourceTypesJson(o: { groups?: boolean } = {}): Record<string, unknown>[] {
   return [
     { schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'], id: 'User', name: 'User', description: 'User', endpoint: '/Users', schema: CORE_USER },
     // Docker's example lists only User; Group is served because group sync works (reference §2, [INF]).
-    { schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'], id: 'Group', name: 'Group', description: 'Group', endpoint: '/Groups', schema: CORE_GROUP },
+    ...(o.groups ?? true ? [{ schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'], id: 'Group', name: 'Group', description: 'Group', endpoint: '/Groups', schema: CORE_GROUP }] : []),
   ];
 }
 
