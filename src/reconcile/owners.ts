@@ -94,15 +94,7 @@ export function guardLastOwners(input: OwnerGuardInput): OwnerGuarded {
     const org = op.target.org.toLowerCase();
     if (input.force || (input.complete && (owners.get(org) ?? 0) > (losing.get(org)?.length ?? 0))) continue;
     kept.set(op.id, '');
-    findings.push({
-      code: 'LAST_OWNER',
-      severity: 'error',
-      subject: op.userName,
-      idpId: op.idpId,
-      dockerId: op.dockerId,
-      message: `Docker does not show the role of account ${op.userName}, and org ${org} has no other owner this tool can see; adopting it as ${op.target.role} could remove the org's last owner, so the adoption is held`,
-      advice: `if ${op.userName} owns the org, give them dockerRole=owner in the IdP; otherwise make another account an owner first, or run once with --force-last-owner`,
-    });
+    findings.push(lastOwner(op, 'error', `Docker does not show the role of account ${op.userName}, and org ${org} has no other owner this tool can see; adopting it as ${op.target.role} could remove the org's last owner, so the adoption is held`, `if ${op.userName} owns the org, give them dockerRole=owner in the IdP; otherwise make another account an owner first, or run once with --force-last-owner`));
   }
   for (const [org, ops] of losing) {
     if (input.complete && (owners.get(org) ?? 0) > ops.length) continue;
@@ -112,31 +104,15 @@ export function guardLastOwners(input: OwnerGuardInput): OwnerGuarded {
     for (const op of keep) {
       const what = describeLoss(op);
       if (input.force) {
-        findings.push({
-          code: 'LAST_OWNER',
-          severity: 'warning',
-          subject: op.userName,
-          idpId: op.idpId,
-          dockerId: op.dockerId,
-          message: `${what} leaves Docker org ${org} without an owner this tool can see; applied anyway because of --force-last-owner`,
-          advice: 'make sure someone can still manage the org in Docker',
-        });
+        findings.push(lastOwner(op, 'warning', `${what} leaves Docker org ${org} without an owner this tool can see; applied anyway because of --force-last-owner`, 'make sure someone can still manage the org in Docker'));
         continue;
       }
       kept.set(op.id, org);
-      findings.push({
-        code: 'LAST_OWNER',
-        severity: 'error',
-        subject: op.userName,
-        idpId: op.idpId,
-        dockerId: op.dockerId,
-        message: input.complete
-          ? `${op.userName} is the last owner of Docker org ${org}; ${what} is held so the org keeps an owner`
-          : `${op.userName} is an owner of Docker org ${org}; ${what} waits for a run that lists Docker and can count the org's other owners`,
-        advice: input.complete
-          ? 'make another account an owner of the org first (in Docker, or with dockerRole=owner in the IdP), or run once with --force-last-owner'
-          : 'nothing to do: the next full run, or the next run that lists Docker (VERIFY_EVERY), decides',
-      });
+      findings.push(
+        input.complete
+          ? lastOwner(op, 'error', `${op.userName} is the last owner of Docker org ${org}; ${what} is held so the org keeps an owner`, 'make another account an owner of the org first (in Docker, or with dockerRole=owner in the IdP), or run once with --force-last-owner')
+          : lastOwner(op, 'error', `${op.userName} is an owner of Docker org ${org}; ${what} waits for a run that lists Docker and can count the org's other owners`, 'nothing to do: the next full run, or the next run that lists Docker (VERIFY_EVERY), decides'),
+      );
     }
   }
 
@@ -180,4 +156,8 @@ function keepOwner(op: UserOperation, org: string): UserOperation | null {
   const changes = op.changes.filter((c) => c.field !== 'role');
   if (op.kind === 'update' && changes.length === 0) return null;
   return { ...op, changes, target: { ...op.target, role: 'owner' }, reason: `${op.reason}; the role stays owner, as the org's last owner` };
+}
+
+function lastOwner(op: AccountOperation, severity: 'error' | 'warning', message: string, advice: string): Finding {
+  return { code: 'LAST_OWNER', severity, subject: op.userName, idpId: op.idpId, dockerId: op.dockerId, message, advice };
 }

@@ -63,6 +63,27 @@ const isServicePrincipal = (req: Exchange) => req.url.includes("/servicePrincipa
 const isMembers = (req: Exchange) => req.url.includes('/members');
 const isBatch = (req: Exchange) => req.url.endsWith('/$batch');
 type Json = Record<string, unknown>;
+
+/**
+ * The first page of a listing that `matches`, served again and again under fresh skiptokens (at
+ * `path`): a server repeating itself. Bounded at 20, so a reader without the rule ends (and its
+ * test fails) instead of hanging.
+ */
+function replayFirstPage(r: Rig, matches: (req: Exchange) => boolean, path: string): void {
+  const again = (n: number) => `${r.proxy.origin}${path}?$skiptoken=again${n}`;
+  let first: Json | null = null;
+  r.proxy.rewrite = (answer, req) =>
+    matches(req) && first === null
+      ? editJson(answer, (b) => {
+          first = { ...b };
+          b['@odata.nextLink'] = again(1);
+        })
+      : answer;
+  r.proxy.intercept = (req) => {
+    const n = Number(/\$skiptoken=again(\d+)/.exec(req.url)?.[1] ?? NaN);
+    return Number.isNaN(n) ? null : json({ ...first, ...(n < 20 ? { '@odata.nextLink': again(n + 1) } : {}) });
+  };
+}
 const items = (b: Json, key = 'value') => b[key] as Json[];
 const isAssignments = (req: Exchange) => req.method === 'GET' && req.url.includes('/appRoleAssignedTo');
 const isToken = (req: Exchange) => req.method === 'POST' && req.url.includes('/oauth2/v2.0/token');
@@ -185,20 +206,7 @@ describe('a listing that never ends is an error', () => {
   it('a next page with a fresh skiptoken that brings back the same items is a read error', async () => {
     const r = await startRig({ users: 3 });
     const sp = r.fx.emu.servicePrincipalId;
-    const again = (n: number) => `${r.proxy.origin}/v1.0/servicePrincipals/${sp}/appRoleAssignedTo?$skiptoken=again${n}`;
-    let first: Json | null = null;
-    r.proxy.rewrite = (answer, req) =>
-      isAssignments(req)
-        ? editJson(answer, (b) => {
-            first = { ...b };
-            b['@odata.nextLink'] = again(1);
-          })
-        : answer;
-    // Bounded, so a reader without the rule ends (and the test fails) instead of hanging.
-    r.proxy.intercept = (req) => {
-      const n = Number(/\$skiptoken=again(\d+)/.exec(req.url)?.[1] ?? NaN);
-      return Number.isNaN(n) ? null : json({ ...first, ...(n < 20 ? { '@odata.nextLink': again(n + 1) } : {}) });
-    };
+    replayFirstPage(r, isAssignments, `/v1.0/servicePrincipals/${sp}/appRoleAssignedTo`);
     const err = await failure(read(r));
     expect(err.operation).toBe(`GET /servicePrincipals/${sp}/appRoleAssignedTo (page 2)`);
     expect(err.message).toMatch(/the page holds only items already read on earlier pages of this listing \(11\), so the listing would never end/);
@@ -207,19 +215,7 @@ describe('a listing that never ends is an error', () => {
 
   it('so is a page of group members already read, told by their ids', async () => {
     const r = await startRig({ users: 3 });
-    const again = (n: number) => `${r.proxy.origin}/v1.0/groups/again/members?$skiptoken=again${n}`;
-    let first: Json | null = null;
-    r.proxy.rewrite = (answer, req) =>
-      isMembers(req) && first === null
-        ? editJson(answer, (b) => {
-            first = { ...b };
-            b['@odata.nextLink'] = again(1);
-          })
-        : answer;
-    r.proxy.intercept = (req) => {
-      const n = Number(/\$skiptoken=again(\d+)/.exec(req.url)?.[1] ?? NaN);
-      return Number.isNaN(n) ? null : json({ ...first, ...(n < 20 ? { '@odata.nextLink': again(n + 1) } : {}) });
-    };
+    replayFirstPage(r, isMembers, '/v1.0/groups/again/members');
     const err = await failure(read(r));
     expect(err.operation).toMatch(/^GET \/groups\/[^/]+\/members \(page 2\)$/);
     expect(err.message).toMatch(/the page holds only items already read on earlier pages of this listing \(\d+\), so the listing would never end/);
