@@ -27,8 +27,8 @@ import type { UserOperation } from '../model/plan.ts';
 export interface OwnerGuardInput {
   /** The user operations after the deactivation guard (whatever it blocked will not run). */
   readonly operations: readonly UserOperation[];
-  /** Docker's accounts as this run saw them. */
-  readonly accounts: readonly DockerUser[];
+  /** Docker's accounts as this run saw them, by id (the planner's LinkView has them so). */
+  readonly accountById: ReadonlyMap<string, DockerUser>;
   readonly linkByDocker: ReadonlyMap<string, Link>;
   /**
    * Whether `accounts` is all of Docker. An incremental run that only looked some accounts up
@@ -62,9 +62,8 @@ export function guardLastOwners(input: OwnerGuardInput): OwnerGuarded {
   };
 
   const owners = new Map<string, number>();
-  const byId = new Map<string, DockerUser>();
-  for (const a of input.accounts) {
-    byId.set(a.id, a);
+  const byId = input.accountById;
+  for (const a of byId.values()) {
     const o = ownerOf(a);
     if (o) owners.set(o.org, (owners.get(o.org) ?? 0) + 1);
   }

@@ -118,7 +118,7 @@ export function buildPlan(input: PlanInput): Plan {
   // deactivation planned, so keeping an owner here never makes a mass deactivation look smaller.
   const owners = guardLastOwners({
     operations: guarded.operations,
-    accounts: observed.users,
+    accountById: view.accountById,
     linkByDocker: view.linkByDocker,
     complete: !input.scope || input.scope.dockerListed,
     force: options.forceLastOwner === true,

@@ -32,7 +32,7 @@ function change(kind: UpdateOperation['kind'], account: DockerUser, target: Part
 function guard(operations: UserOperation[], accounts: DockerUser[], opts: { complete?: boolean; force?: boolean; links?: Link[] } = {}) {
   return guardLastOwners({
     operations,
-    accounts,
+    accountById: new Map(accounts.map((a) => [a.id, a])),
     linkByDocker: new Map((opts.links ?? []).map((l) => [l.dockerId, l])),
     complete: opts.complete ?? true,
     force: opts.force ?? false,
