@@ -46,26 +46,22 @@ export interface OwnerGuarded {
 /** A change to an account that exists: every user operation but a create. */
 type AccountOperation = Exclude<UserOperation, { kind: 'create' }>;
 
-interface Owner {
-  readonly org: string;
-  readonly role: string;
-}
-
 export function guardLastOwners(input: OwnerGuardInput): OwnerGuarded {
-  const ownerOf = (account: DockerUser): Owner | null => {
+  /** The org (lowercased) the account is an active owner of, or null. */
+  const ownedOrg = (account: DockerUser): string | null => {
     if (!account.active) return null;
     const applied = input.linkByDocker.get(account.id)?.applied;
     const role = account.role !== undefined ? account.role : (applied?.role ?? null);
     const org = account.org !== undefined ? account.org : (applied?.org ?? null);
     // Docker's role names are matched without case (a role echoed as "Owner" is an owner).
-    return role?.toLowerCase() === 'owner' && org ? { org: org.toLowerCase(), role } : null;
+    return role?.toLowerCase() === 'owner' && org ? org.toLowerCase() : null;
   };
 
   const owners = new Map<string, number>();
   const byId = input.accountById;
   for (const a of byId.values()) {
-    const o = ownerOf(a);
-    if (o) owners.set(o.org, (owners.get(o.org) ?? 0) + 1);
+    const org = ownedOrg(a);
+    if (org) owners.set(org, (owners.get(org) ?? 0) + 1);
   }
 
   // The operations that would leave an owner of their org no more: by org, in a stable order.
@@ -79,20 +75,21 @@ export function guardLastOwners(input: OwnerGuardInput): OwnerGuarded {
       unseen.push(op);
       continue;
     }
-    const owner = ownerOf(account);
-    if (!owner || !losesOwner(op, owner)) continue;
-    const list = losing.get(owner.org);
+    const org = ownedOrg(account);
+    if (!org || !losesOwner(op, org)) continue;
+    const list = losing.get(org);
     if (list) list.push(op);
-    else losing.set(owner.org, [op]);
+    else losing.set(org, [op]);
   }
   if (losing.size === 0 && unseen.length === 0) return { operations: [...input.operations], findings: [] };
 
-  const kept = new Map<string, string>();
+  // The operations held back, with the org they keep an owner in (null: the account's role is unseen).
+  const kept = new Map<string, string | null>();
   const findings: Finding[] = [];
   for (const op of unseen) {
     const org = op.target.org.toLowerCase();
     if (input.force || (input.complete && (owners.get(org) ?? 0) > (losing.get(org)?.length ?? 0))) continue;
-    kept.set(op.id, '');
+    kept.set(op.id, null);
     findings.push(lastOwner(op, 'error', `Docker does not show the role of account ${op.userName}, and org ${org} has no other owner this tool can see; adopting it as ${op.target.role} could remove the org's last owner, so the adoption is held`, `if ${op.userName} owns the org, give them dockerRole=owner in the IdP; otherwise make another account an owner first, or run once with --force-last-owner`));
   }
   for (const [org, ops] of losing) {
@@ -132,8 +129,8 @@ function roleUnseen(account: DockerUser, linkByDocker: ReadonlyMap<string, Link>
   return (account.role === undefined || account.role === null) && linkByDocker.get(account.id) === undefined;
 }
 
-function losesOwner(op: AccountOperation, owner: Owner): boolean {
-  return !op.target.active || op.target.role !== 'owner' || op.target.org.toLowerCase() !== owner.org;
+function losesOwner(op: AccountOperation, org: string): boolean {
+  return !op.target.active || op.target.role !== 'owner' || op.target.org.toLowerCase() !== org;
 }
 
 function describeLoss(op: AccountOperation): string {
@@ -147,10 +144,10 @@ function describeLoss(op: AccountOperation): string {
  * still syncs), an update left with nothing to change goes altogether; a deactivation or a move to
  * another org is blocked, since keeping them an owner there would not be the same change at all.
  */
-function keepOwner(op: UserOperation, org: string): UserOperation | null {
+function keepOwner(op: UserOperation, org: string | null): UserOperation | null {
   if (op.kind === 'create') return op;
-  // An account whose role is unseen (org ''): nothing to keep it as, so the adoption waits.
-  if (org === '') return { ...op, blocked: 'last-owner' };
+  // An account whose role is unseen: nothing to keep it as, so the adoption waits.
+  if (org === null) return { ...op, blocked: 'last-owner' };
   if (!op.target.active || op.target.org.toLowerCase() !== org) return { ...op, blocked: 'last-owner' };
   const changes = op.changes.filter((c) => c.field !== 'role');
   if (op.kind === 'update' && changes.length === 0) return null;

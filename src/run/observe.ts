@@ -124,13 +124,13 @@ async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: RunCtx, feed: 
   const { config, state } = deps;
   const { runId, log, reads } = ctx;
   const extra: Finding[] = [];
-  // Taken before the read, so what changes while it runs is read again by the next incremental
-  // run. A feed that cannot be read (a token without okta.logs.read, say) does not stop the full
-  // run; it only keeps the next ones full, and says so.
   // Docker's listing does not wait for the feed's cursor: only the IdP read must start after it.
   const dockerRead = timed(listing ?? deps.docker.snapshot({ groups: ctx.teams.sync }), reads, 'dockerMs');
   // A failed listing is seen below; until then it must not count as unhandled.
   dockerRead.catch(() => {});
+  // The cursor is taken before the IdP read, so what changes while it runs is read again by the
+  // next incremental run. A feed that cannot be read (a token without okta.logs.read, say) does
+  // not stop the full run; it only keeps the next ones full, and says so.
   let cursor: string | null = null;
   if (feed) {
     try {
