@@ -31,6 +31,8 @@ export interface ConfigKey {
   readonly secretUrl?: boolean;
   /** For a `list`: the values it may hold. */
   readonly listValues?: readonly string[];
+  /** For a `list` of free values: what each item must look like, and the message when one does not. */
+  readonly itemPattern?: { readonly regex: RegExp; readonly message: string };
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -42,6 +44,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'okta.clientId', env: 'OKTA_CLIENT_ID', type: 'string', source: 'okta', description: 'OAuth service app client id, for private_key_jwt instead of an API token.', example: '0oa5serviceapp' },
   { path: 'okta.privateKey', env: 'OKTA_PRIVATE_KEY', type: 'secret', multiline: true, source: 'okta', description: 'The service app private key, PEM or JWK JSON. Prefer OKTA_PRIVATE_KEY_FILE.', example: '-----BEGIN PRIVATE KEY-----…' },
   { path: 'okta.keyId', env: 'OKTA_KEY_ID', type: 'string', source: 'okta', description: "The key id (kid) registered for the service app's public key. Not needed when the JWK carries a kid.", example: 'docker-sync-2026' },
+  { path: 'okta.teamGroups', env: 'OKTA_TEAM_GROUPS', type: 'list', listValues: ['assigned', 'rule', 'push'], source: 'okta', default: 'assigned', description: "Which Okta groups named org:team become Docker teams: assigned (groups assigned to the Docker app), rule (groups whose name matches OKTA_GROUP_RULE, as Docker's Okta guide selects them for Group Push), push (the app's Group Push mappings). Several may be listed. Only the app assignment decides who is provisioned; members of these groups who are not assigned are reported, once per group, and left out." },
+  { path: 'okta.groupRule', env: 'OKTA_GROUP_RULE', type: 'string', source: 'okta', description: "With OKTA_TEAM_GROUPS=rule: the name rule, as in Okta's Push Groups rule: startsWith:<text> or contains:<text>, case-insensitive.", example: 'startsWith:acme:' },
   { path: 'okta.scopes', env: 'OKTA_SCOPES', type: 'list', source: 'okta', default: 'okta.apps.read okta.groups.read okta.users.read', description: 'OAuth scopes to request (space or comma separated). The service app also needs a read-only admin role. Incremental runs (the daemon, `sync --incremental`) read the System Log: add okta.logs.read here and grant it, or runs stay full and say so (FEED_UNAVAILABLE).' },
 
   { path: 'entra.tenantId', env: 'ENTRA_TENANT_ID', type: 'tenant', source: 'entra', description: 'The Entra tenant: its id (a GUID) or a verified domain.', example: 'contoso.onmicrosoft.com' },
@@ -57,12 +61,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'entra.teamSource', env: 'ENTRA_TEAM_SOURCE', type: 'attribute-source', source: 'entra', default: 'none', description: 'Where dockerTeam comes from, likewise (e.g. extensionAttribute3, or extension:dockerTeam for a multi-valued directory extension). org:team groups assigned to the app add teams whatever this says.' },
   { path: 'entra.extensionAppId', env: 'ENTRA_EXTENSION_APP_ID', type: 'guid', source: 'entra', description: 'The app that owns the directory extensions named with extension:<name> (their names embed its appId). Defaults to ENTRA_APP_ID.', example: '66666666-7777-8888-9999-000000000000' },
   { path: 'entra.userNameSource', env: 'ENTRA_USERNAME_SOURCE', type: 'enum', source: 'entra', values: ['userPrincipalName', 'mail'], default: 'userPrincipalName', description: "Which Entra property becomes Docker's userName (an email). Docker's Entra setup maps userPrincipalName." },
+  { path: 'entra.roleConflict', env: 'ENTRA_ROLE_CONFLICT', type: 'enum', source: 'entra', values: ['hold', 'highest'], default: 'hold', description: 'A user with several Docker app roles (directly and through groups): hold leaves the user as they are, with a finding, until one role remains; highest takes the highest (owner, then editor, then member). An unknown role holds the user either way.' },
+  { path: 'entra.emailSource', env: 'ENTRA_EMAIL_SOURCE', type: 'enum', source: 'entra', values: ['mail', 'userName'], default: 'mail', description: "What Docker's emails value is: mail (the user's mail when it is set and a valid address, as Docker's Entra mapping sends it; otherwise the userName) or userName." },
   { path: 'entra.groupMembership', env: 'ENTRA_GROUP_MEMBERSHIP', type: 'enum', source: 'entra', values: ['direct', 'transitive'], default: 'direct', description: "Who a group assignment covers: direct members (Entra's own semantics) or also members of nested groups." },
 
   { path: 'docker.scimBaseUrl', env: 'DOCKER_SCIM_BASE_URL', type: 'url', description: 'The SCIM Base URL shown in Docker Admin Console → SSO and SCIM → Setup SCIM.', example: 'https://hub.docker.com/v2/scim/2.0' },
   { path: 'docker.scimToken', env: 'DOCKER_SCIM_TOKEN', type: 'secret', description: 'The SCIM API token shown beside the base URL.', example: 'dckr_scim_…' },
   { path: 'docker.defaultOrg', env: 'DOCKER_DEFAULT_ORG', type: 'string', description: "The SSO connection's default organization: users without dockerOrg go here.", example: 'acme' },
   { path: 'docker.defaultTeam', env: 'DOCKER_DEFAULT_TEAM', type: 'string', description: "The SSO connection's default team: users with neither dockerOrg nor dockerTeam join it. Leave unset if the connection has none.", example: 'everyone' },
+  { path: 'docker.verifiedDomains', env: 'DOCKER_VERIFIED_DOMAINS', type: 'list', itemPattern: { regex: /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, message: 'must list domains such as example.com or *.example.com' }, description: "The email domains verified on Docker's SSO connection. SCIM manages only users of these domains: an active assigned user of another domain is held with a finding before any write. *.example.com covers subdomains only. Unset: not checked.", example: 'acme.com,*.acme.com' },
+  { path: 'docker.orgs', env: 'DOCKER_ORGS', type: 'list', description: 'The Docker organizations this SSO connection covers. A user whose dockerOrg is another one is held with a finding, and an org:team group of another org is not a team here. Must include DOCKER_DEFAULT_ORG. Unset: any org.', example: 'acme,acme-labs' },
   { path: 'docker.concurrency', env: 'DOCKER_CONCURRENCY', type: 'int', default: 4, min: 1, max: 32, description: 'Most requests in flight to Docker at once.' },
   { path: 'docker.timeoutSeconds', env: 'DOCKER_TIMEOUT_SECONDS', type: 'number', default: 30, min: 1, max: 600, description: 'Timeout of one request to Docker.' },
   { path: 'docker.maxRetries', env: 'DOCKER_MAX_RETRIES', type: 'int', default: 5, min: 0, max: 20, description: 'Retries of one request after 429, 5xx, timeouts and resets.' },

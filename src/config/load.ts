@@ -3,8 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { CONFIG_KEYS, keyByPath, type ConfigKey } from './keys.ts';
-import { crossCheck, flatSchema, secretProblem } from './schema.ts';
-import type { AttributeSourceConfig, Config, EntraConfig, NotifyEvent, StateConfig, StateOnlyConfig, SyncConfig } from './types.ts';
+import { crossCheck, flatSchema, parseGroupRule, secretProblem } from './schema.ts';
+import type { AttributeSourceConfig, Config, EntraConfig, NotifyEvent, OktaTeamGroupSource, StateConfig, StateOnlyConfig, SyncConfig } from './types.ts';
 
 /**
  * Loads the configuration once at start: YAML file, then environment variables (which win), then
@@ -366,6 +366,8 @@ function entraConfig(v: Record<string, unknown>): EntraConfig {
     attributes: { dockerRole: source('entra.roleSource'), dockerOrg: source('entra.orgSource'), dockerTeam: source('entra.teamSource') },
     userNameSource: s('entra.userNameSource') as EntraConfig['userNameSource'],
     groupMembership: s('entra.groupMembership') as EntraConfig['groupMembership'],
+    roleConflict: s('entra.roleConflict') as EntraConfig['roleConflict'],
+    emailSource: s('entra.emailSource') as EntraConfig['emailSource'],
   };
 }
 
@@ -375,6 +377,10 @@ function stateConfig(v: Record<string, unknown>): StateConfig {
 
 function logConfig(v: Record<string, unknown>): Config['log'] {
   return { level: v['log.level'] as string, format: v['log.format'] as Config['log']['format'] };
+}
+
+function lowerList(value: unknown): readonly string[] | null {
+  return value === undefined ? null : [...new Set((value as string[]).map((x) => x.toLowerCase()))];
 }
 
 function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record<string, Origin>): Config {
@@ -397,6 +403,8 @@ function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record
                   ...(opt('okta.keyId') ? { keyId: s('okta.keyId') } : {}),
                   scopes: v['okta.scopes'] as string[],
                 },
+          teamGroups: [...new Set(v['okta.teamGroups'] as OktaTeamGroupSource[])],
+          groupRule: opt('okta.groupRule') === undefined ? null : parseGroupRule(s('okta.groupRule')),
         }
       : null;
   const entra = source === 'entra' ? entraConfig(v) : null;
@@ -415,6 +423,8 @@ function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record
       maxRetries: v['docker.maxRetries'] as number,
       teamChunkSize: v['docker.teamChunkSize'] as number,
       teamSync: v['docker.teamSync'] as 'auto' | 'on' | 'off',
+      verifiedDomains: lowerList(v['docker.verifiedDomains']),
+      orgs: lowerList(v['docker.orgs']),
     },
     sync: {
       adoptExisting: v['sync.adoptExisting'] as boolean,

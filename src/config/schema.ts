@@ -193,7 +193,9 @@ function keySchema(key: ConfigKey): z.ZodType {
     case 'list': {
       const item = key.listValues
         ? z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(key.listValues as [string, ...string[]], { error: `may hold only: ${key.listValues.join(', ')}` }))
-        : z.string().min(1);
+        : key.itemPattern
+          ? z.string().regex(key.itemPattern.regex, { error: key.itemPattern.message })
+          : z.string().min(1);
       return z.preprocess(toList, z.array(item).min(1, { error: 'must list at least one value' }));
     }
   }
@@ -244,6 +246,13 @@ export function crossCheck(v: Record<string, unknown>): CrossIssue[] {
       }
     }
   }
+  if (source === 'okta') issues.push(...groupRuleIssues(v));
+  const orgs = v['docker.orgs'];
+  const defaultOrg = v['docker.defaultOrg'];
+  if (orgs !== undefined && typeof defaultOrg === 'string') {
+    const list = (Array.isArray(orgs) ? orgs : String(orgs).split(/[\s,]+/)).map((o) => String(o).trim().toLowerCase());
+    if (!list.includes(defaultOrg.trim().toLowerCase())) issues.push({ path: 'docker.orgs', message: `does not include DOCKER_DEFAULT_ORG ${defaultOrg.trim()}; users without dockerOrg would all be out of scope` });
+  }
   if (source === 'entra') {
     ENTRA_REQUIRED.forEach(missing);
     const secret = v['entra.clientSecret'] !== undefined;
@@ -259,6 +268,27 @@ export function crossCheck(v: Record<string, unknown>): CrossIssue[] {
     }
   }
   return issues;
+}
+
+/** An OKTA_GROUP_RULE as written: startsWith:<text> or contains:<text>, split at the first colon. */
+export function parseGroupRule(text: string): { op: 'startsWith' | 'contains'; value: string } | null {
+  const m = /^(startsWith|contains):(.+)$/i.exec(text.trim());
+  if (!m) return null;
+  return { op: (m[1] as string).toLowerCase() === 'startswith' ? 'startsWith' : 'contains', value: m[2] as string };
+}
+
+function groupRuleIssues(v: Record<string, unknown>): CrossIssue[] {
+  const raw = v['okta.teamGroups'] ?? 'assigned';
+  const sources = (Array.isArray(raw) ? raw : String(raw).split(/[\s,]+/)).map((x) => String(x).toLowerCase());
+  const rule = v['okta.groupRule'];
+  if (!sources.includes('rule')) return rule === undefined ? [] : [{ path: 'okta.groupRule', message: 'is set but OKTA_TEAM_GROUPS does not include rule, so it would be ignored' }];
+  if (rule === undefined) return [{ path: 'okta.groupRule', message: 'is required when OKTA_TEAM_GROUPS includes rule (e.g. startsWith:acme:)' }];
+  const text = String(rule);
+  // The value goes into an Okta search expression between double quotes; these cannot be escaped safely there.
+  if (/["\\\u0000-\u001f\u007f]/.test(text)) return [{ path: 'okta.groupRule', message: 'must not contain a double quote, backslash or control character' }];
+  if (text.length > 100) return [{ path: 'okta.groupRule', message: 'must be at most 100 characters' }];
+  if (!parseGroupRule(text)) return [{ path: 'okta.groupRule', message: "must be startsWith:<text> or contains:<text>, like Okta's Push Groups rule (e.g. startsWith:acme:)" }];
+  return [];
 }
 
 function looksLikePrivateKey(s: string): boolean {

@@ -4,10 +4,22 @@ export type OktaAuthConfig =
   | { readonly kind: 'token'; readonly token: string }
   | { readonly kind: 'privateKey'; readonly clientId: string; readonly privateKey: string; readonly keyId?: string; readonly scopes: readonly string[] };
 
+export type OktaTeamGroupSource = 'assigned' | 'rule' | 'push';
+
+/** OKTA_GROUP_RULE, parsed: a case-insensitive match on the group's name. */
+export interface OktaGroupRule {
+  readonly op: 'startsWith' | 'contains';
+  readonly value: string;
+}
+
 export interface OktaConfig {
   readonly orgUrl: string;
   readonly appId: string;
   readonly auth: OktaAuthConfig;
+  /** OKTA_TEAM_GROUPS: where the org:team groups that become teams are found. */
+  readonly teamGroups: readonly OktaTeamGroupSource[];
+  /** Set exactly when teamGroups includes 'rule'. */
+  readonly groupRule: OktaGroupRule | null;
 }
 
 /** Where a docker* attribute is read from in Entra (see ENTRA_ROLE_SOURCE). */
@@ -29,6 +41,10 @@ export interface EntraConfig {
   readonly attributes: { readonly dockerRole: AttributeSourceConfig; readonly dockerOrg: AttributeSourceConfig; readonly dockerTeam: AttributeSourceConfig };
   readonly userNameSource: 'userPrincipalName' | 'mail';
   readonly groupMembership: 'direct' | 'transitive';
+  /** ENTRA_ROLE_CONFLICT: what several app roles on one user mean. */
+  readonly roleConflict: 'hold' | 'highest';
+  /** ENTRA_EMAIL_SOURCE: where Docker's emails value comes from. */
+  readonly emailSource: 'mail' | 'userName';
 }
 
 export interface DockerConfig {
@@ -41,6 +57,10 @@ export interface DockerConfig {
   readonly maxRetries: number;
   readonly teamChunkSize: number;
   readonly teamSync: 'auto' | 'on' | 'off';
+  /** DOCKER_VERIFIED_DOMAINS, lower-cased; null: not checked. */
+  readonly verifiedDomains: readonly string[] | null;
+  /** DOCKER_ORGS, lower-cased; null: any org. */
+  readonly orgs: readonly string[] | null;
 }
 
 export interface SyncConfig {

@@ -21,8 +21,13 @@ export interface IdpUser {
   readonly dockerRole: readonly string[];
   readonly dockerOrg: readonly string[];
   readonly dockerTeam: readonly string[];
-  /** Names of the assigned groups this user is a member of, exactly as the IdP names them. */
+  /** Names of the team groups this user is a member of, exactly as the IdP names them. */
   readonly groups: readonly string[];
+  /**
+   * The address Docker's `emails` should hold, when the IdP has one that differs from the userName
+   * (Entra's `mail`, as Docker's Entra mapping sends it). Absent: the userName.
+   */
+  readonly email?: string | null;
   /** A short human note for reports, e.g. "okta app user PROVISIONED (GROUP)". */
   readonly note?: string;
   /**
@@ -45,11 +50,16 @@ export interface IllTypedValue {
   readonly expected: string;
 }
 
+/** How a group came to be read as a possible team: assigned to the app, matched by name rule, or pushed (Okta Group Push). */
+export type TeamGroupVia = 'assigned' | 'rule' | 'push';
+
 export interface IdpGroup {
   readonly idpId: string;
   readonly name: string;
   /** Members read (only for groups whose name looks like org:team; others are not read). */
   readonly memberCount: number | null;
+  /** Why the group was read; absent means assigned to the app (the only way before OKTA_TEAM_GROUPS). */
+  readonly via?: readonly TeamGroupVia[];
 }
 
 /** Something the reader noticed that is not an error, e.g. a group member who is not assigned to the app. */

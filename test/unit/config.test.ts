@@ -44,7 +44,8 @@ function problems(env: Record<string, string>, file?: string): string[] {
 describe('configuration', () => {
   it('loads from environment variables with documented defaults', () => {
     const c = loadConfig({ env: BASE });
-    expect(c.okta).toEqual({ orgUrl: 'https://acme.okta.com', appId: '0oa1', auth: { kind: 'token', token: 'okta-token-123456' } });
+    expect(c.okta).toEqual({ orgUrl: 'https://acme.okta.com', appId: '0oa1', auth: { kind: 'token', token: 'okta-token-123456' }, teamGroups: ['assigned'], groupRule: null });
+    expect(c.docker).toMatchObject({ verifiedDomains: null, orgs: null });
     expect(c.state.db).toBe('./data/state.db');
     expect(c.sync).toMatchObject({ adoptExisting: true, deactivate: true, maxDeactivations: 25, maxDeactivationPercent: 10 });
     expect(c.docker).toMatchObject({ defaultTeam: null, concurrency: 4, timeoutMs: 30_000, teamChunkSize: 100 });
@@ -233,6 +234,28 @@ describe('configuration for Microsoft Entra ID', () => {
     { env: { GRAPH_BASE_URL: 'http://graph.example.com' }, want: 'GRAPH_BASE_URL: uses plain http://' },
   ])('rejects $want', ({ env, want }) => {
     expect(problems({ ...ENTRA, ...env }).join('\n')).toContain(want);
+  });
+
+  it.each<{ env: Record<string, string>; want: string }>([
+    { env: { OKTA_TEAM_GROUPS: 'rule' }, want: 'OKTA_GROUP_RULE: is required when OKTA_TEAM_GROUPS includes rule' },
+    { env: { OKTA_GROUP_RULE: 'startsWith:acme:' }, want: 'OKTA_GROUP_RULE: is set but OKTA_TEAM_GROUPS does not include rule' },
+    { env: { OKTA_TEAM_GROUPS: 'rule', OKTA_GROUP_RULE: 'acme:' }, want: 'OKTA_GROUP_RULE: must be startsWith:<text> or contains:<text>' },
+    { env: { OKTA_TEAM_GROUPS: 'rule', OKTA_GROUP_RULE: 'startsWith:a"b' }, want: 'OKTA_GROUP_RULE: must not contain a double quote' },
+    { env: { OKTA_TEAM_GROUPS: 'rule', OKTA_GROUP_RULE: `contains:${'x'.repeat(100)}` }, want: 'OKTA_GROUP_RULE: must be at most 100 characters' },
+    { env: { OKTA_TEAM_GROUPS: 'assigned,everything' }, want: 'OKTA_TEAM_GROUPS: may hold only: assigned, rule, push' },
+    { env: { DOCKER_VERIFIED_DOMAINS: 'acme.com,@acme.com' }, want: 'DOCKER_VERIFIED_DOMAINS: must list domains such as example.com' },
+    { env: { DOCKER_ORGS: 'labs' }, want: 'DOCKER_ORGS: does not include DOCKER_DEFAULT_ORG acme' },
+  ])('rejects $want', ({ env, want }) => {
+    expect(problems({ ...BASE, ...env }).join('\n')).toContain(want);
+  });
+
+  it('reads the team-group sources, the name rule, the verified domains and the orgs in scope', () => {
+    const c = loadConfig({ env: { ...BASE, OKTA_TEAM_GROUPS: 'Rule push rule', OKTA_GROUP_RULE: 'STARTSWITH:Acme:', DOCKER_VERIFIED_DOMAINS: 'Acme.com *.acme.com', DOCKER_ORGS: 'ACME,labs' } });
+    expect(c.okta).toMatchObject({ teamGroups: ['rule', 'push'], groupRule: { op: 'startsWith', value: 'Acme:' } });
+    expect(c.docker).toMatchObject({ verifiedDomains: ['acme.com', '*.acme.com'], orgs: ['acme', 'labs'] });
+    expect(loadConfig({ env: { ...BASE, OKTA_TEAM_GROUPS: 'rule', OKTA_GROUP_RULE: 'contains::' } }).okta?.groupRule).toEqual({ op: 'contains', value: ':' });
+    expect(loadConfig({ env: ENTRA }).entra).toMatchObject({ roleConflict: 'hold', emailSource: 'mail' });
+    expect(loadConfig({ env: { ...ENTRA, ENTRA_ROLE_CONFLICT: 'Highest', ENTRA_EMAIL_SOURCE: 'username' } }).entra).toMatchObject({ roleConflict: 'highest', emailSource: 'userName' });
   });
 
   it('enum values are case-insensitive and come out canonical', () => {
