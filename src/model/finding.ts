@@ -32,7 +32,8 @@ export type FindingCode =
   | 'INTERRUPTED_RUN'
   | 'SOURCE_NOTE'
   | 'FEED_UNAVAILABLE'
-  | 'OPERATION_FAILED';
+  | 'OPERATION_FAILED'
+  | 'SEATS_EXHAUSTED';
 
 export type Severity = 'error' | 'warning' | 'info';
 

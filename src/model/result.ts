@@ -1,3 +1,4 @@
+import type { Finding } from './finding.ts';
 import type { OperationKind, Plan } from './plan.ts';
 
 export type OperationStatus = 'succeeded' | 'failed' | 'skipped' | 'blocked';
@@ -34,4 +35,9 @@ export interface RunResult {
   readonly results: readonly OperationResult[];
   /** Links recovered from an interrupted earlier run before planning. */
   readonly recovered: readonly string[];
+  /**
+   * What the results say as a whole (seats run out in an org, PATCH /Groups refused), known only
+   * after the apply; absent when there is nothing, and in runs stored before it existed.
+   */
+  readonly findings?: readonly Finding[];
 }

@@ -1,5 +1,7 @@
+import type { Finding } from '../model/finding.ts';
 import { formatValue, type Change, type Operation, type Plan } from '../model/plan.ts';
 import type { OperationResult, RunResult } from '../model/result.ts';
+import { seatLineText, seatUse } from '../reconcile/seats.ts';
 import { TOOL_VERSION } from '../version.ts';
 
 /**
@@ -95,6 +97,7 @@ export function countsLines(input: ReportInput): string[] {
           `IdP users ${c.idpUsers} (active ${c.desiredActive}) · Docker accounts ${c.dockerUsers} · managed by this tool ${c.managed}`,
         ]),
     `Operations: ${ops.length ? ops.join(' · ') : 'none'}${c.blocked ? ` (blocked ${c.blocked})` : ''}`,
+    ...seatUse(plan.operations).map((s) => `Seats ${seatLineText(s)}`),
     `Findings: ${c.findings.error} error${c.findings.error === 1 ? '' : 's'} · ${c.findings.warning} warning${c.findings.warning === 1 ? '' : 's'} · ${c.findings.info} info`,
     `Safety: ${safetyLine(plan)}`,
   ];
@@ -105,6 +108,12 @@ export function countsLines(input: ReportInput): string[] {
     if (result.recovered.length) lines.push(`Recovered from an interrupted run: ${result.recovered.join(', ')}`);
   }
   return lines;
+}
+
+/** The plan's findings, then what the results said once applied (seats run out, PATCH refused). */
+export function allFindings(input: ReportInput): readonly Finding[] {
+  const after = input.result?.findings;
+  return after?.length ? [...input.plan.findings, ...after] : input.plan.findings;
 }
 
 export function safetyLine(plan: Plan): string {

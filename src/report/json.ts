@@ -1,3 +1,4 @@
+import { seatUse } from '../reconcile/seats.ts';
 import { resultLookup, toolVersionOf, type ReportInput } from './describe.ts';
 
 /**
@@ -32,6 +33,8 @@ export function* jsonReport(input: ReportInput): Generator<string> {
     coverage: plan.coverage ?? { mode: 'full' },
     counts: plan.counts,
     safety: plan.safety,
+    // Per org: what the plan takes and frees (docs/report-format.md "Seats").
+    seats: seatUse(plan.operations),
     recovered: result?.recovered ?? [],
   };
   const members = Object.entries(head).filter(([, v]) => v !== undefined);
@@ -46,7 +49,10 @@ export function* jsonReport(input: ReportInput): Generator<string> {
     }
     yield '\n  ]';
   }
-  yield `,\n${member('findings', plan.findings)}\n}\n`;
+  // The results' own findings (seats run out, PATCH refused) apart from the plan's, which were
+  // known before anything was applied.
+  const after = result ? `,\n${member('resultFindings', result.findings ?? [])}` : '';
+  yield `,\n${member('findings', plan.findings)}${after}\n}\n`;
 }
 
 /** One member of the top-level object, indented as JSON.stringify(doc, null, 2) would. */

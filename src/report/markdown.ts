@@ -1,5 +1,5 @@
 import { subjectOf } from '../model/plan.ts';
-import { changeLines, countsLines, resultLookup, statusText, title, type ReportInput } from './describe.ts';
+import { allFindings, changeLines, countsLines, resultLookup, statusText, title, type ReportInput } from './describe.ts';
 
 /** A report to paste into a ticket or a change request. */
 export function renderMarkdown(input: ReportInput): string {
@@ -30,7 +30,7 @@ export function* markdownReport(input: ReportInput): Generator<string> {
     }
   }
   const out: string[] = ['', '## Findings', ''];
-  const findings = input.plan.findings;
+  const findings = allFindings(input);
   if (findings.length === 0) out.push('None.');
   else {
     out.push('| Severity | Code | Subject | Finding | What to do |', '|---|---|---|---|---|');

@@ -1,5 +1,5 @@
 import { subjectOf } from '../model/plan.ts';
-import { changeLines, countsLines, resultLookup, statusText, title, type ReportInput } from './describe.ts';
+import { allFindings, changeLines, countsLines, resultLookup, statusText, title, type ReportInput } from './describe.ts';
 
 /** A report for a terminal: counts first, one row per operation, then findings. */
 export function renderText(input: ReportInput): string {
@@ -45,7 +45,7 @@ export function* textReport(input: ReportInput): Generator<string> {
     }
   }
   const out: string[] = [''];
-  const findings = input.plan.findings;
+  const findings = allFindings(input);
   if (findings.length === 0) out.push('Findings: none');
   else {
     out.push('Findings');

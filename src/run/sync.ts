@@ -1,6 +1,8 @@
 import type { Config } from '../config/types.ts';
 import { executePlan, type DockerWriter } from '../apply/executor.ts';
+import { resultFindings } from '../apply/result-findings.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { Finding } from '../model/finding.ts';
 import type { Source } from '../model/idp.ts';
 import { subjectOf, type Plan } from '../model/plan.ts';
 import type { OperationError, OperationResult, RunResult, RunStatus } from '../model/result.ts';
@@ -118,10 +120,10 @@ const SEVERITY_RANK = { error: 2, warning: 1, info: 0 } as const;
  * only the report would otherwise say. A failed run (1) or a safety hold (3) says more and wins;
  * a dry run with changes to make keeps its 2, since that is what a reviewer asked it.
  */
-export function findingsExit(plan: Plan, failOn: 'error' | 'warning' | 'never'): boolean {
+export function findingsExit(findings: readonly Finding[], failOn: 'error' | 'warning' | 'never'): boolean {
   if (failOn === 'never') return false;
   const floor = SEVERITY_RANK[failOn];
-  return plan.findings.some((f) => SEVERITY_RANK[f.severity] >= floor);
+  return findings.some((f) => SEVERITY_RANK[f.severity] >= floor);
 }
 
 /**
@@ -197,7 +199,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     }
     if (opts.dryRun) {
       const result: RunResult = { runId, dryRun: true, status: 'succeeded', startedAt, finishedAt: clock().toISOString(), plan, results: [], recovered };
-      const exitCode = plan.operations.length > 0 ? EXIT.changesPending : findingsExit(plan, config.sync.failOn) ? EXIT.findings : EXIT.ok;
+      const exitCode = plan.operations.length > 0 ? EXIT.changesPending : findingsExit(plan.findings, config.sync.failOn) ? EXIT.findings : EXIT.ok;
       meter.mark('plan');
       return { plan, result, exitCode, reads, cost: finished(), ...(review ? { review } : {}) };
     }
@@ -213,7 +215,8 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     const status = runStatus(results);
-    const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered };
+    const after = resultFindings(plan, results);
+    const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered, ...(after.length ? { findings: after } : {}) };
     outcome = { plan, result, exitCode: EXIT.error, reads };
     state.finishRun(runId, status, result);
     // The feed moves on after any run that applied its plan; whom it left unfinished (a failed
@@ -227,8 +230,9 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     }
     meter.mark('apply');
     const failed = results.filter((r) => r.status === 'failed').length;
+    for (const f of after) log.warn({ code: f.code, subject: f.subject }, f.message);
     log.info({ status, operations: results.length, failed }, `run ${status}`);
-    const exitCode = status === 'held' ? EXIT.held : status !== 'succeeded' ? EXIT.error : findingsExit(plan, config.sync.failOn) ? EXIT.findings : EXIT.ok;
+    const exitCode = status === 'held' ? EXIT.held : status !== 'succeeded' ? EXIT.error : findingsExit([...plan.findings, ...after], config.sync.failOn) ? EXIT.findings : EXIT.ok;
     return { plan, result, exitCode, reads, cost: finished(), ...(review ? { review } : {}) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -58,6 +58,8 @@ describe.each(WORLD_SOURCES)('Docker’s documented surface and its owners (%s)'
     expect(patches).toBeGreaterThanOrEqual(1);
     expect(patches).toBeLessThanOrEqual(teamResults.length);
     expect(s.docker.http.requests.filter((r) => r.method === 'PUT' && r.path.includes('/Groups'))).toEqual([]);
+    // Said once for the run, not only on each skipped row.
+    expect(run.outcome.result.findings).toEqual([expect.objectContaining({ code: 'TEAM_SYNC_UNAVAILABLE', message: expect.stringContaining(`${teamResults.length} team changes were skipped`) })]);
     // The users are all there.
     for (const userName of Object.keys(EXPECTED.users)) expect(s.docker.user(userName)?.active, userName).toBe(true);
   });

@@ -84,7 +84,7 @@ describe('reports in pieces', () => {
       expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
     }
     const doc = JSON.parse(renderReport('json', inputs[1]![1]));
-    expect(Object.keys(doc)).toEqual(['format', 'version', 'toolVersion', 'kind', 'generatedAt', 'dryRun', 'source', 'runId', 'status', 'coverage', 'counts', 'safety', 'recovered', 'operations', 'findings']);
+    expect(Object.keys(doc)).toEqual(['format', 'version', 'toolVersion', 'kind', 'generatedAt', 'dryRun', 'source', 'runId', 'status', 'coverage', 'counts', 'safety', 'seats', 'recovered', 'operations', 'findings', 'resultFindings']);
     expect(doc.operations.map((o: { result: { status: string } }) => o.result.status)).toEqual(['failed', 'succeeded', 'failed', 'succeeded']);
   });
 

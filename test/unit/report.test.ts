@@ -79,12 +79,13 @@ describe('reports', () => {
 
   it('JSON has the documented, versioned shape', () => {
     const doc = JSON.parse(renderReport('json', { plan, result, generatedAt: at, dryRun: false }));
-    expect(Object.keys(doc)).toEqual(['format', 'version', 'toolVersion', 'kind', 'generatedAt', 'dryRun', 'source', 'runId', 'status', 'coverage', 'counts', 'safety', 'recovered', 'operations', 'findings']);
+    expect(Object.keys(doc)).toEqual(['format', 'version', 'toolVersion', 'kind', 'generatedAt', 'dryRun', 'source', 'runId', 'status', 'coverage', 'counts', 'safety', 'seats', 'recovered', 'operations', 'findings', 'resultFindings']);
     expect(doc).toMatchObject({ format: 'docker-idp-sync/report', version: 1, toolVersion: TOOL_VERSION, kind: 'result', runId: 'r1', status: 'partial' });
     expect(doc.operations[0]).toMatchObject({ id: 'create:u2', kind: 'create', userName: 'pipe@example.com', result: { status: 'failed', error: { code: 'DOCKER_SEATS' } } });
     expect(doc.operations[1].changes).toEqual([{ field: 'familyName', before: 'Old', after: 'Doe' }]);
     const dry = JSON.parse(renderReport('json', { plan, generatedAt: at, dryRun: true }));
     expect(dry).toMatchObject({ kind: 'plan', runId: null, status: null });
+    expect(dry).not.toHaveProperty('resultFindings');
     expect(dry.operations.every((o: { result: unknown }) => o.result === null)).toBe(true);
   });
 
