@@ -92,6 +92,7 @@ export function buildProgram(): Command {
     .command('plan')
     .description('The dry run of sync --dry-run, and the plan saved to a file for review; `apply FILE` applies exactly it')
     .requiredOption('--out <file>', 'write the plan here (0600), for `apply`')
+    .option('--force-last-owner', 'plan the removal of the last owner of a Docker org instead of holding it; `apply` needs the flag too')
     .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS as string[]).default('text'))
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .action(async (opts) => {
@@ -103,6 +104,7 @@ export function buildProgram(): Command {
     .description('Apply a plan saved by `plan --out`, exactly as reviewed, or nothing if Docker or the IdP changed what it depends on (exit 5)')
     .argument('<file>', 'the plan file')
     .option('--force', 'apply a plan that trips MAX_DEACTIVATIONS / MAX_DEACTIVATION_PERCENT, as sync --force')
+    .option('--force-last-owner', 'apply a plan made with `plan --force-last-owner` (without it such a plan is stale: the owner would be held now)')
     .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS as string[]).default('text'))
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .action(async (file: string, opts) => {

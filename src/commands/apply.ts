@@ -13,6 +13,11 @@ import { emitReport } from './plan.ts';
 
 export interface ApplyCommandOptions {
   force?: boolean;
+  /**
+   * Re-plans as `plan --force-last-owner` did. The flag is not read from the file: lifting the
+   * guard takes the admin's word at apply time too, as --force does.
+   */
+  forceLastOwner?: boolean;
   format?: ReportFormat;
   output?: string;
 }
@@ -33,7 +38,7 @@ export async function applyCommand(ctx: CommandContext, path: string, opts: Appl
   checkOutput(opts.output);
   ctx.logger.info({ file: path, createdAt: saved.createdAt, digest: saved.digest, operations: saved.plan.operations.length }, 'applying a reviewed plan');
   try {
-    const outcome = await syncOnce(ctx, { dryRun: false, force: opts.force === true, reviewed: saved.plan, ...(signal ? { signal } : {}), open });
+    const outcome = await syncOnce(ctx, { dryRun: false, force: opts.force === true, forceLastOwner: opts.forceLastOwner === true, reviewed: saved.plan, ...(signal ? { signal } : {}), open });
     const review = outcome.review;
     if (review && review.verdict !== 'apply') {
       emit(ctx.scrub(opts.format === 'json' ? refusalJson(review, path) : refusalText(review, path)), opts.output);

@@ -12,6 +12,8 @@ import { emit, writeReport } from './output.ts';
 export interface PlanCommandOptions {
   /** Where the plan file goes (0600). */
   out: string;
+  /** --force-last-owner: see reconcile/owners.ts; `apply` must be given it too, or the plan is stale. */
+  forceLastOwner?: boolean;
   format?: ReportFormat;
   output?: string;
 }
@@ -22,7 +24,7 @@ export interface PlanCommandOptions {
  * to Docker or the state file.
  */
 export async function planCommand(ctx: CommandContext, opts: PlanCommandOptions, signal?: AbortSignal): Promise<ExitCode> {
-  const outcome = await syncOnce(ctx, { dryRun: true, ...(signal ? { signal } : {}) });
+  const outcome = await syncOnce(ctx, { dryRun: true, forceLastOwner: opts.forceLastOwner === true, ...(signal ? { signal } : {}) });
   // Scrubbed before the digest is taken, so the file holds no secret and still checks out.
   const plan = JSON.parse(ctx.scrub(JSON.stringify(outcome.plan))) as Plan;
   const file = makePlanFile(plan, {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WORLD_SOURCES } from '../../src/sandbox/world.ts';
 import { Scenario } from '../support/harness.ts';
@@ -78,6 +79,23 @@ describe.each(WORLD_SOURCES)('Docker’s documented surface and its owners (%s)'
 
     const forced = await s.cli(['sync', '--force-last-owner']);
     expect(forced.code).toBe(0);
+    expect(s.docker.user('ada@example.com')?.active).toBe(false);
+  });
+
+  it('a reviewed plan that removes the last owner needs --force-last-owner on both plan and apply', async () => {
+    await start();
+    await s.sync();
+    s.directory.updateUser('ada@example.com', { assigned: false });
+    const file = join(s.dir, 'plan.json');
+    const held = await s.cli(['plan', '--out', file]);
+    expect(held.stdout).toMatch(/deactivate\s+ada@example.com.*blocked \(last-owner\)/);
+    // A plan that held the owner, applied with the flag: planned now, the deactivation is no longer held, so it is stale.
+    expect((await s.cli(['apply', file, '--force-last-owner'])).code).toBe(5);
+    expect((await s.cli(['plan', '--out', file, '--force-last-owner'])).stdout).not.toContain('blocked (last-owner)');
+    // Without the flag at apply time, the owner would be held now: stale again, nothing applied.
+    expect((await s.cli(['apply', file])).code).toBe(5);
+    expect(s.docker.user('ada@example.com')?.active).toBe(true);
+    expect((await s.cli(['apply', file, '--force-last-owner'])).code).toBe(0);
     expect(s.docker.user('ada@example.com')?.active).toBe(false);
   });
 

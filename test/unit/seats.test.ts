@@ -7,7 +7,7 @@ import { seatFindings, seatLineText, seatUse } from '../../src/reconcile/seats.t
 
 /** Seats per org, from the plan; Docker's seat refusals, one finding per org. */
 
-const target = (userName: string, org = 'acme'): UserAttributes => ({ userName, givenName: 'G', familyName: 'F', active: true, role: 'member', org });
+const target = (userName: string, org = 'acme'): UserAttributes => ({ userName, givenName: 'G', familyName: 'F', active: true, role: 'member', org, team: null });
 const create = (n: number, org = 'acme'): Operation => ({ id: `create:u${n}`, kind: 'create', idpId: `u${n}`, userName: `u${n}@example.com`, target: target(`u${n}@example.com`, org), reason: 'assigned' });
 const user = (kind: 'update' | 'reactivate' | 'deactivate' | 'adopt', n: number, changes: Change[], org = 'acme', blocked?: 'safety-threshold'): Operation => ({
   id: `${kind}:u${n}`,
