@@ -119,6 +119,14 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('doctor')
+    .description('Check the whole setup, one line per check with the fix: configuration, reachability, clock, IdP credentials and data, Docker token and capabilities, state file. Writes nothing anywhere; exit 1 if a check failed')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts) => {
+      process.exitCode = await (await import('./commands/doctor.ts')).doctorCommand(program.opts(), opts);
+    });
+
+  program
     .command('validate-config')
     .description('Load and validate the configuration; print each value and where it came from (secrets hidden)')
     .action(async () => {

@@ -30,16 +30,17 @@ export interface StateContext {
 }
 
 export function loadContext(global: GlobalOptions, env: Record<string, string | undefined> = process.env): CommandContext {
-  const config = loadConfig(loadOptions(global, env));
+  const config = loadConfig(configLoadOptions(global, env));
   checkDockerDefaults(config);
   return withLogger(config);
 }
 
 export function loadStateContext(global: GlobalOptions, env: Record<string, string | undefined> = process.env): StateContext {
-  return withLogger(loadStateConfig(loadOptions(global, env)));
+  return withLogger(loadStateConfig(configLoadOptions(global, env)));
 }
 
-function loadOptions(global: GlobalOptions, env: Record<string, string | undefined>): LoadOptions {
+/** Where the configuration comes from: --config (or DOCKER_IDP_SYNC_CONFIG), the environment, and the log flags. */
+export function configLoadOptions(global: GlobalOptions, env: Record<string, string | undefined>): LoadOptions {
   const overrides: Record<string, unknown> = {};
   if (global.logLevel) overrides['log.level'] = global.logLevel;
   if (global.logFormat) overrides['log.format'] = global.logFormat;
