@@ -22,6 +22,7 @@ export type FindingCode =
   | 'USERNAME_CONFLICT'
   | 'USERNAME_PENDING'
   | 'DRIFT'
+  | 'JIT_SUSPECTED'
   | 'LINKED_ACCOUNT_GONE'
   | 'LINKED_ACCOUNT_CHANGED'
   | 'INACTIVE_UNLINKED'
@@ -32,7 +33,6 @@ export type FindingCode =
   | 'INTERRUPTED_RUN'
   | 'SOURCE_NOTE'
   | 'FEED_UNAVAILABLE'
-  | 'OPERATION_FAILED'
   | 'SEATS_EXHAUSTED';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -47,4 +47,6 @@ export interface Finding {
   readonly message: string;
   /** What the admin can do about it. */
   readonly advice?: string;
+  /** The field it is about, where there is one (DRIFT, JIT_SUSPECTED): e.g. `givenName`, `role`. */
+  readonly field?: string;
 }
