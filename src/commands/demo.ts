@@ -26,14 +26,27 @@ export interface DemoOptions {
   keep?: boolean;
 }
 
-export async function demoCommand(opts: DemoOptions): Promise<number> {
-  const world = await startWorld({ source: opts.source ?? 'okta', seed: { users: opts.users ?? 20, edgeCases: true, seed: 2026 } });
+/**
+ * The demo's company before the tool first runs: seeded people (with a few broken records), two
+ * accounts already in Docker, and the team group step 4 joins someone to. Also what the sample
+ * report in docs/ is made from (scripts/sample-report.ts).
+ */
+export async function startDemoWorld(source: WorldSource, users = 20): Promise<World> {
+  const world = await startWorld({ source, seed: { users, edgeCases: true, seed: 2026 } });
   // The Graph emulator speaks TLS with a certificate made just now; trust it in this process.
   if (world.caPem) trustCertificates([world.caPem]);
+  prepareDocker(world);
+  // The team group step 4 joins someone to exists from the start: assigning a new group to the app
+  // is a change no incremental run follows (it reads everything), and step 5 shows an incremental one.
+  if (![...world.directory.groups.values()].some((g) => g.name === 'acme:platform')) world.directory.addGroup('acme:platform');
+  return world;
+}
+
+export async function demoCommand(opts: DemoOptions): Promise<number> {
+  const world = await startDemoWorld(opts.source ?? 'okta', opts.users ?? 20);
   const dir = mkdtempSync(join(tmpdir(), 'docker-idp-sync-demo-'));
   const out = (s: string) => process.stdout.write(s);
   try {
-    prepareDocker(world);
     const config = loadConfig({ env: { ...world.env, STATE_DB: join(dir, 'state.db'), LOG_LEVEL: opts.logLevel ?? 'warn' } });
     const logger = loggerFor(config);
     // The sandbox's credentials are no secrets, but the demo shows what a real run prints: scrubbed.
@@ -47,9 +60,6 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
 
     const idpLine = world.source === 'entra' ? `Microsoft Graph emulator: ${world.env.GRAPH_BASE_URL} (Docker app ${world.env.ENTRA_APP_ID})` : `Okta emulator:        ${world.env.OKTA_ORG_URL} (app ${world.env.OKTA_APP_ID})`;
     out(`docker-idp-sync demo (source: ${world.source})\n  ${idpLine}\n  Docker SCIM emulator: ${world.env.DOCKER_SCIM_BASE_URL}\n  State file:           ${config.state.db}\n\n`);
-    // The team group step 4 joins someone to exists from the start: assigning a new group to the app
-    // is a change no incremental run follows (it reads everything), and step 5 shows an incremental one.
-    if (![...world.directory.groups.values()].some((g) => g.name === 'acme:platform')) world.directory.addGroup('acme:platform');
     out(banner('Step 1 · sync --dry-run: the reconciliation report (nothing is written)'));
     await run(true);
     const writesAfterDryRun = world.docker.http.writes().length;
