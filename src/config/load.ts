@@ -437,6 +437,7 @@ function toConfig(v: Record<string, unknown>, secrets: string[], origins: Record
       failOn: s('sync.failOn') as SyncConfig['failOn'],
       fullSyncEveryMs: v['sync.fullSyncEvery'] as number,
       verifyEveryMs: v['sync.verifyEvery'] as number,
+      jitDetectRuns: v['sync.jitDetectRuns'] as number,
     },
     daemon: {
       schedule: s('daemon.schedule'),

@@ -78,6 +78,8 @@ export interface SyncConfig {
   readonly fullSyncEveryMs: number;
   /** VERIFY_EVERY: the longest an incremental run may go without listing all of Docker. */
   readonly verifyEveryMs: number;
+  /** JIT_DETECT_RUNS: runs in a row setting the same field back before JIT is named. */
+  readonly jitDetectRuns: number;
 }
 
 export interface DaemonConfig {

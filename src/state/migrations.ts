@@ -62,6 +62,25 @@ export const MIGRATIONS: readonly string[] = [
   // 3: runs.result may hold gzip-compressed JSON (state/packed-json.ts). No table changes;
   // the version is raised so that an older release refuses the file instead of misreading it.
   `-- runs.result: compressed JSON from schema 3 on`,
+  // 4: what a run must remember of the ones before it, beside the links. drift_streaks: how many
+  // runs in a row set back the same field of the same user (JIT provisioning at work, named once
+  // instead of a fresh drift line every run). team_sources: which IdP group made each team, so a
+  // renamed group is seen as a rename, not an emptied team beside a new one. journal_idp: one
+  // person's operations (`explain`) without a scan of every run's journal.
+  `
+  CREATE TABLE drift_streaks (
+    idp_id   TEXT NOT NULL,
+    field    TEXT NOT NULL,
+    runs     INTEGER NOT NULL,
+    last_run TEXT NOT NULL,
+    PRIMARY KEY (idp_id, field)
+  );
+  CREATE TABLE team_sources (
+    idp_group_id TEXT PRIMARY KEY,
+    team         TEXT NOT NULL
+  );
+  CREATE INDEX journal_idp ON journal (idp_id, seq);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -92,6 +92,20 @@ export interface JournalRow {
 
 type Clock = () => Date;
 
+/** A journal row as SQLite gives it. */
+interface JournalRecord {
+  seq: number;
+  run_id: string;
+  op_id: string;
+  kind: string;
+  idp_id: string | null;
+  user_name: string | null;
+  docker_id: string | null;
+  status: string;
+  detail: string | null;
+  at: string;
+}
+
 interface RunRecord {
   id: string;
   started_at: string;
@@ -269,6 +283,36 @@ export class StateStore {
         if (mark.verifiedAt) this.setMeta('feed-verified-at', mark.verifiedAt);
         if (mark.retry.length) this.setMeta('feed-retry', JSON.stringify(mark.retry));
         else this.stmt("DELETE FROM meta WHERE key = 'feed-retry'").run();
+      })(),
+    );
+  }
+
+  // ── drift streaks (JIT detection) ─────────────────────────────────────────────────────────
+
+  /** Runs in a row that set back each (user, field), keyed `driftKey(idpId, field)`; only fields with a streak are there. */
+  driftStreaks(): Map<string, number> {
+    return this.guard('read state', () => {
+      const rows = this.stmt('SELECT idp_id, field, runs FROM drift_streaks').all() as Array<{ idp_id: string; field: string; runs: number }>;
+      return new Map(rows.map((r) => [driftKey(r.idp_id, r.field), r.runs]));
+    });
+  }
+
+  /**
+   * After a run that applied its plan: each (user, field) it set back extends its streak by one.
+   * Every other streak of a user the run looked at ends: `looked` is null when the run saw all of
+   * Docker (a full run, or an incremental one that listed it), else the users it read.
+   */
+  recordDrift(runId: string, setBack: readonly { readonly idpId: string; readonly field: string }[], looked: ReadonlySet<string> | null): void {
+    this.guard('write state', () =>
+      this.db.transaction(() => {
+        const kept = new Set(setBack.map((d) => driftKey(d.idpId, d.field)));
+        const existing = this.stmt('SELECT idp_id, field FROM drift_streaks').all() as Array<{ idp_id: string; field: string }>;
+        for (const r of existing) {
+          if (kept.has(driftKey(r.idp_id, r.field))) continue;
+          if (looked === null || looked.has(r.idp_id)) this.stmt('DELETE FROM drift_streaks WHERE idp_id = ? AND field = ?').run(r.idp_id, r.field);
+        }
+        const bump = this.stmt('INSERT INTO drift_streaks (idp_id, field, runs, last_run) VALUES (?, ?, 1, ?) ON CONFLICT (idp_id, field) DO UPDATE SET runs = runs + 1, last_run = excluded.last_run');
+        for (const d of setBack) bump.run(d.idpId, d.field, runId);
       })(),
     );
   }
@@ -753,22 +797,32 @@ export class StateStore {
   }
 
   journalOf(runId: string): JournalRow[] {
-    return this.guard('read state', () => {
-      const rows = this.stmt('SELECT * FROM journal WHERE run_id = ? ORDER BY seq').all(runId) as Array<{
-        seq: number; run_id: string; op_id: string; kind: string; idp_id: string | null; user_name: string | null; docker_id: string | null; status: string; detail: string | null; at: string;
-      }>;
-      return rows.map((r) => ({
-        seq: r.seq,
-        runId: r.run_id,
-        opId: r.op_id,
-        kind: r.kind,
-        idpId: r.idp_id,
-        userName: r.user_name,
-        dockerId: r.docker_id,
-        status: r.status,
-        detail: r.detail ? this.json(r.detail, { table: 'journal', key: `seq ${r.seq}`, column: 'detail' }) : null,
-        at: r.at,
-      }));
-    });
+    return this.guard('read state', () => (this.stmt('SELECT * FROM journal WHERE run_id = ? ORDER BY seq').all(runId) as JournalRecord[]).map((r) => this.journalRow(r)));
   }
+
+  /** One person's journal rows, newest first: their user operations, by IdP id (index journal_idp). */
+  journalForUser(idpId: string, limit = 20): JournalRow[] {
+    return this.guard('read state', () => (this.stmt('SELECT * FROM journal WHERE idp_id = ? ORDER BY seq DESC LIMIT ?').all(idpId, limit) as JournalRecord[]).map((r) => this.journalRow(r)));
+  }
+
+  private journalRow(r: JournalRecord): JournalRow {
+    return {
+      seq: r.seq,
+      runId: r.run_id,
+      opId: r.op_id,
+      kind: r.kind,
+      idpId: r.idp_id,
+      userName: r.user_name,
+      dockerId: r.docker_id,
+      status: r.status,
+      detail: r.detail ? this.json(r.detail, { table: 'journal', key: `seq ${r.seq}`, column: 'detail' }) : null,
+      at: r.at,
+    };
+  }
+
+}
+
+/** The key of a drift streak: a user's IdP id and a field name (neither holds a NUL). */
+export function driftKey(idpId: string, field: string): string {
+  return `${idpId}\u0000${field}`;
 }

@@ -21,6 +21,21 @@ describe('state store', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
   });
 
+  it("one person's journal, newest first, and no one else's", () => {
+    const s = openState({ path: join(mkdtempSync(join(tmpdir(), 'state-')), 'state.db') });
+    const run = s.startRun('okta', false);
+    s.recordStart(run, op(1));
+    s.recordFailure(run, op(1), { code: 'DOCKER_SEATS', message: 'no seats' });
+    s.recordStart(run, op(2));
+    s.recordStart(run, op(1));
+    s.recordUserSuccess(run, op(1), 'd1', 'created');
+    expect(s.journalForUser('u1').map((r) => r.status)).toEqual(['succeeded', 'started', 'failed', 'started']);
+    expect(s.journalForUser('u1', 2).map((r) => r.status)).toEqual(['succeeded', 'started']);
+    expect(s.journalForUser('u2').map((r) => r.opId)).toEqual(['create:u2']);
+    expect(s.db.prepare("EXPLAIN QUERY PLAN SELECT * FROM journal WHERE idp_id = ? ORDER BY seq DESC LIMIT 5").all('u1').map((r) => (r as { detail: string }).detail).join(' ')).toContain('journal_idp');
+    s.close();
+  });
+
   it('interrupted writes: started without an answer, or a create that failed ambiguously', () => {
     const s = openState({ path: join(mkdtempSync(join(tmpdir(), 'state-')), 'state.db') });
     const run = s.startRun('okta', false);
