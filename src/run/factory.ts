@@ -52,6 +52,8 @@ async function loadSource(config: Config, logger: Logger, io: ClientIo): Promise
       orgUrl: config.okta.orgUrl,
       appId: config.okta.appId,
       auth: config.okta.auth,
+      teamGroups: config.okta.teamGroups,
+      groupRule: config.okta.groupRule,
       logger: logger.child({ system: 'okta' }),
       timeoutMs: config.sync.idpTimeoutMs,
       maxRetries: config.sync.idpMaxRetries,

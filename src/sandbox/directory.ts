@@ -41,6 +41,14 @@ export interface DirectoryGroup {
    * default access. Okta has no such thing and ignores it.
    */
   appRole: string | null;
+  /**
+   * Okta only: the status of the Docker app's Group Push mapping for this group (Okta's Push
+   * Groups), or null / absent when the group is not pushed. Set it with `setGroupPush`, which
+   * records when it changed (the mappings' `lastUpdated`).
+   */
+  pushed?: 'ACTIVE' | 'ERROR' | 'INACTIVE' | null;
+  /** When `pushed` last changed, in ms since the epoch; absent: long ago. */
+  pushUpdated?: number;
 }
 
 /**
@@ -53,7 +61,7 @@ export type DirectoryChange =
   /** `fields`: which of the user's fields changed: `assigned`, `enabled`, `email`, `givenName`, `familyName`, `attributes`, `entra`. */
   | { readonly seq: number; readonly at: number; readonly kind: 'user-changed'; readonly userId: string; readonly fields: readonly string[] }
   | { readonly seq: number; readonly at: number; readonly kind: 'member-added' | 'member-removed'; readonly groupId: string; readonly userId: string }
-  | { readonly seq: number; readonly at: number; readonly kind: 'group-added' | 'group-assignment' | 'group-nested'; readonly groupId: string };
+  | { readonly seq: number; readonly at: number; readonly kind: 'group-added' | 'group-assignment' | 'group-nested' | 'group-renamed' | 'group-push'; readonly groupId: string };
 
 type ChangeBody = DirectoryChange extends infer C ? (C extends DirectoryChange ? Omit<C, 'seq' | 'at'> : never) : never;
 
@@ -174,7 +182,7 @@ export class Directory {
     this.record({ kind: 'user-removed', userId: u.id });
   }
 
-  addGroup(name: string, opts: { assigned?: boolean; id?: string; appRole?: string | null } = {}): DirectoryGroup {
+  addGroup(name: string, opts: { assigned?: boolean; id?: string; appRole?: string | null; pushed?: DirectoryGroup['pushed'] } = {}): DirectoryGroup {
     const g: DirectoryGroup = {
       id: opts.id ?? this.newId(),
       name,
@@ -182,6 +190,7 @@ export class Directory {
       groupMembers: new Set(),
       assigned: opts.assigned ?? true,
       appRole: opts.appRole ?? null,
+      ...(opts.pushed ? { pushed: opts.pushed, pushUpdated: this.now() } : {}),
     };
     this.groups.set(g.id, g);
     this.record({ kind: 'group-added', groupId: g.id });
@@ -213,6 +222,22 @@ export class Directory {
     const g = this.group(parent);
     g.groupMembers.add(this.group(child).id);
     this.record({ kind: 'group-nested', groupId: g.id });
+  }
+
+  /** Renames a group (Okta `group.profile.update`). */
+  renameGroup(idOrName: string, name: string): DirectoryGroup {
+    const g = this.group(idOrName);
+    g.name = name;
+    this.record({ kind: 'group-renamed', groupId: g.id });
+    return g;
+  }
+
+  /** Okta only: pushes the group to the Docker app with this mapping status, or stops pushing it (null). */
+  setGroupPush(group: string, status: DirectoryGroup['pushed']): void {
+    const g = this.group(group);
+    g.pushed = status ?? null;
+    g.pushUpdated = this.now();
+    this.record({ kind: 'group-push', groupId: g.id });
   }
 
   setGroupAssigned(group: string, assigned: boolean): void {

@@ -16,4 +16,11 @@ describe('what a System Log event asks of the feed', () => {
     expect(verdict).toEqual({ kind: 'full', reason: expect.stringContaining('"acme:platform" was deleted') });
     expect(LOG_FILTER).toContain('eventType eq "group.lifecycle.delete"');
   });
+
+  it('a group created or renamed names the group, for the feed to judge against the team groups and the rule', () => {
+    expect(classify(event('group.lifecycle.create', [{ id: '00g1', type: 'UserGroup', displayName: 'acme:new' }]), '0oa1')).toEqual({ kind: 'group-created', groupId: '00g1', name: 'acme:new' });
+    expect(classify(event('group.lifecycle.create', []), '0oa1')).toEqual({ kind: 'group-created', groupId: null, name: null });
+    expect(classify(event('group.profile.update', [{ id: '00g1', type: 'UserGroup', displayName: 'acme:dev' }]), '0oa1')).toEqual({ kind: 'group', groupId: '00g1', name: 'acme:dev' });
+    expect(LOG_FILTER).toContain('eventType eq "group.lifecycle.create"');
+  });
 });

@@ -80,6 +80,10 @@ describe('rate-limit buckets (okta.md §3.1)', () => {
     ['/api/v1/apps/0oa1/groups', 'apps'],
     ['/api/v1/apps/0oa1', 'app'],
     ['/api/v1/groups/00g1/users', 'groups'],
+    ['/api/v1/groups', 'groups'],
+    // §3.1: one group by id is a bucket of its own; Group Push mappings are in the app listings'.
+    ['/api/v1/groups/00g1', 'group'],
+    ['/api/v1/apps/0oa1/group-push/mappings', 'apps'],
     ['/api/v1/users/00u1', 'users'],
     ['/oauth2/v1/token', 'oauth'],
     ['/api/v1/logs', 'other'],

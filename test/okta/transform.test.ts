@@ -4,7 +4,9 @@ import {
   groupNameOf,
   isActive,
   isTeamGroupName,
+  matchesRule,
   noteOf,
+  ruleSearch,
   toIdpUser,
   userNameOf,
   type AppUserWire,
@@ -161,5 +163,26 @@ describe('ill-typed values are reported and hold the user, never coerced or pass
     const bad: IllTypedValue[] = [];
     expect(isActive(404, 'DEPROVISIONED', bad)).toBe(true);
     expect(bad).toEqual([{ field: 'status', value: '404', expected: 'a string' }]);
+  });
+});
+
+describe('OKTA_GROUP_RULE as Okta search and as a local check', () => {
+  it.each([
+    [{ op: 'startsWith', value: 'acme:' }, 'profile.name sw "acme:"'],
+    [{ op: 'contains', value: ':' }, 'profile.name co ":"'],
+    // The config refuses these; escaped all the same, the value can never end the string.
+    [{ op: 'startsWith', value: 'a"b\\c\u0007' }, 'profile.name sw "a\\"b\\\\c"'],
+  ] as const)('%o → %s', (rule, search) => {
+    expect(ruleSearch(rule)).toBe(search);
+  });
+
+  it.each([
+    ['startsWith', 'acme:', 'ACME:dev', true],
+    ['startsWith', 'acme:', 'acmelabs:x', false],
+    ['startsWith', 'acme:', 'team acme:dev', false],
+    ['contains', ':', 'acmelabs:x', true],
+    ['contains', ':', 'Docker Users', false],
+  ] as const)('%s %s matches %s: %s', (op, value, name, expected) => {
+    expect(matchesRule(name, { op, value })).toBe(expected);
   });
 });

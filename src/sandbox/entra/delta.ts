@@ -312,8 +312,11 @@ export class DeltaRoutes {
         if (!tracksMembers || !g) continue;
         const m = touch(c.groupId);
         for (const child of g.groupMembers) m.set(child, { id: child, type: 'group', removed: false });
+      } else if (c.kind === 'group-renamed') {
+        // A property of the group changed: Graph reports the group, with its new displayName.
+        touch(c.groupId);
       }
-      // 'group-assignment': an app role assignment, not a group property.
+      // 'group-assignment': an app role assignment, not a group property; 'group-push' is Okta's.
     }
     const out: Json[] = [];
     for (const [id, members] of touched) {

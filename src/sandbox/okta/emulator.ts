@@ -1,15 +1,18 @@
 import type { Directory, DirectoryGroup, DirectoryUser } from '../directory.ts';
 import { Emulator, type EmulatorRequest, type EmulatorResponse, type Handler } from '../http/emulator.ts';
 import { WindowLimiter, type WindowState } from '../http/rate-limit.ts';
+import { ExpressionError } from './expression.ts';
 import { oktaRequestId } from './faults.ts';
+import { parseGroupSearch } from './group-search.ts';
 import { OktaAuthServer, type OktaOAuthOptions } from './oauth.ts';
 import { SystemLog } from './system-log.ts';
-import { appJson, appUserJson, errorJson, groupAssignmentJson, groupJson, userJson } from './wire.ts';
+import { appJson, appUserJson, errorJson, groupAssignmentJson, groupJson, pushMappingId, pushMappingJson, userJson } from './wire.ts';
 
 /**
  * The Okta Management API as the Docker sync reads it (okta.md §8), serving views of a Directory
  * over plain HTTP on 127.0.0.1, for the real `@okta/okta-sdk-nodejs`:
- * app users, app group assignments, group members, single users, a user's groups, the app and the
+ * app users, app group assignments, group members, single users, a user's groups, the app, the
+ * groups listing with `search` and `q`, single groups, the app's Group Push mappings, and the
  * System Log (system-log.ts: the Directory's change log as Okta events); SSWS and
  * private_key_jwt auth (with DPoP if asked); Link-header paging with opaque cursors; Okta's error
  * bodies; per-bucket rate limits with the real headers.
@@ -29,15 +32,24 @@ export interface OktaEmulatorOptions {
    * meet it when they ask. `windowMs` (default 60 000) lets a test see a reset in seconds.
    */
   rateLimit?: OktaRateLimit | false;
+  /**
+   * `GET /api/v1/apps/{appId}/group-push/mappings`: served ('on', the default), or as an org
+   * without that API answers (404 E0000007, 'absent') or credentials that may not read it
+   * (403 E0000006, 'forbidden'). Also settable later on `pushApi`.
+   */
+  pushApi?: PushApi;
 }
+
+export type PushApi = 'on' | 'absent' | 'forbidden';
 
 export type OktaBucket = 'apps' | 'app' | 'groups' | 'users' | 'oauth';
 /**
  * `/api/v1/logs` has a bucket of its own (§3.1: 50 a minute on Enterprise, before the token's
- * share). Kept out of OktaBucket so a table of every bucket's limit need not name it; unnamed, it
- * gets `perMinute` like any bucket.
+ * share), and so has `/api/v1/groups/{id}` alone ('group': 600 to 1,000). Kept out of OktaBucket
+ * so a table of every bucket's limit need not name them; unnamed, each gets `perMinute` like any
+ * bucket.
  */
-export type OktaRouteBucket = OktaBucket | 'logs';
+export type OktaRouteBucket = OktaBucket | 'logs' | 'group';
 
 export interface OktaRateLimit {
   /** Requests per window in every bucket not named in `buckets`. */
@@ -55,6 +67,12 @@ export const OKTA_ROUTE_BUCKETS = {
   listAppUsers: 'apps',
   getAppUser: 'apps',
   listAppGroups: 'apps',
+  // Group Push mappings live under `/api/v1/apps/{id}/`, the app listings' bucket (§3.1).
+  listGroupPushMappings: 'apps',
+  // §3.1: "`/api/v1/groups` except `/api/v1/groups/{id}`" (the listing, search, members) and
+  // "`/api/v1/groups/{id}` only" are two buckets.
+  listGroups: 'groups',
+  getGroup: 'group',
   listGroupUsers: 'groups',
   getUser: 'users',
   // `/api/v1/users/{id}/groups` extends GET/POST `/api/v1/users` (§3.1's "extensions count
@@ -75,7 +93,16 @@ const LIMITS = {
   // The spec gives `/users/{id}/groups` no paging parameters (a user's groups come in one answer);
   // the emulator pages past 10,000 all the same, so a reader that ignored `next` would be caught.
   userGroups: { min: 1, max: 10_000, def: 10_000 },
+  // `/api/v1/groups`: Okta recommends at most 200 a page; no documented max. 10 000 is a guard.
+  groups: { min: 1, max: 10_000, def: 10_000 },
+  // Group Push mappings: no documented bounds (okta.md is silent); 100 by default, 1000 at most, chosen here.
+  pushMappings: { min: 1, max: 1000, def: 100 },
 } as const;
+
+/** `q` is not paged: one answer of at most `limit` groups, 300 by default (SDK 8.1.0 `GroupApiListGroupsRequest.q`). */
+const QUERY_DEFAULT_LIMIT = 300;
+
+const PUSH_STATUSES = new Set(['ACTIVE', 'INACTIVE', 'ERROR']);
 
 type Scope = 'okta.apps.read' | 'okta.groups.read' | 'okta.users.read' | 'okta.logs.read' | null;
 
@@ -119,6 +146,8 @@ export class OktaEmulator {
   publicOrigin: string | null = null;
   /** `/api/v1/logs`; tests reach it to expire cursors, prune the seeding's events or inject events. */
   readonly systemLog: SystemLog;
+  /** Whether the Group Push mappings API is there (see OktaEmulatorOptions.pushApi). */
+  pushApi: PushApi;
   private limiter: WindowLimiter;
   /**
    * The sorted id list of each listing in progress, taken when its first page is served. Sorting
@@ -134,6 +163,7 @@ export class OktaEmulator {
     this.appId = opts.appId ?? DEFAULT_APP_ID;
     this.apiToken = opts.apiToken ?? DEFAULT_API_TOKEN;
     this.authServer = opts.oauth ? new OktaAuthServer(opts.oauth) : null;
+    this.pushApi = opts.pushApi ?? 'on';
     this.limiter = limiterFor(opts.rateLimit === undefined ? { perMinute: 600 } : opts.rateLimit);
     this.systemLog = new SystemLog({
       directory: this.directory,
@@ -157,6 +187,9 @@ export class OktaEmulator {
     route('GET', '/api/v1/apps/:appId/users', 'listAppUsers', 'okta.apps.read', (r) => this.listAppUsers(r));
     route('GET', '/api/v1/apps/:appId/users/:userId', 'getAppUser', 'okta.apps.read', (r) => this.getAppUser(r));
     route('GET', '/api/v1/apps/:appId/groups', 'listAppGroups', 'okta.apps.read', (r) => this.listAppGroups(r));
+    route('GET', '/api/v1/apps/:appId/group-push/mappings', 'listGroupPushMappings', 'okta.apps.read', (r) => this.listGroupPushMappings(r));
+    route('GET', '/api/v1/groups', 'listGroups', 'okta.groups.read', (r) => this.listGroups(r));
+    route('GET', '/api/v1/groups/:groupId', 'getGroup', 'okta.groups.read', (r) => this.getGroup(r));
     route('GET', '/api/v1/groups/:groupId/users', 'listGroupUsers', 'okta.groups.read', (r) => this.listGroupUsers(r));
     route('GET', '/api/v1/users/:userId', 'getUser', 'okta.users.read', (r) => this.getUser(r));
     route('GET', '/api/v1/users/:userId/groups', 'listUserGroups', 'okta.users.read', (r) => this.listUserGroups(r));
@@ -281,6 +314,67 @@ export class OktaEmulator {
     return this.page(req, LIMITS.appGroups, () => groups, (g) =>
       groupAssignmentJson(this.baseUrl, this.appId, g, groups.indexOf(g), expandGroup),
     );
+  }
+
+  /**
+   * `GET /api/v1/groups`: every group, paged; or those a `search` selects (group-search.ts), paged
+   * alike; or, with `q`, those whose name starts with it, in one answer without a `next` link, cut
+   * at `limit` (300 by default): Okta's "you can't page a query". `search` wins over `q`.
+   */
+  private listGroups(req: EmulatorRequest): EmulatorResponse {
+    if (req.query.get('filter') !== null) return this.error(400, 'E0000001', 'Api validation failed: filter (not emulated)');
+    const search = req.query.get('search');
+    const q = req.query.get('q');
+    const all = () => [...this.directory.groups.values()];
+    if (search !== null) {
+      let selects: (g: DirectoryGroup) => boolean;
+      try {
+        selects = parseGroupSearch(search);
+      } catch (err) {
+        if (err instanceof ExpressionError) return this.error(400, 'E0000031', `Invalid search criteria: ${err.message}`);
+        throw err;
+      }
+      return this.page(req, LIMITS.groups, () => all().filter(selects), (g) => groupJson(this.baseUrl, g));
+    }
+    if (q !== null) {
+      const limitParam = req.query.get('limit');
+      const limit = limitParam === null ? QUERY_DEFAULT_LIMIT : Number(limitParam);
+      if (!Number.isInteger(limit) || limit < 1) return this.error(400, 'E0000001', 'Api validation failed: limit');
+      const hits = sortById(all().filter((g) => g.name.toLowerCase().startsWith(q.toLowerCase()))).slice(0, limit);
+      const self = new URL(req.path, this.baseUrl);
+      for (const [k, v] of req.query) self.searchParams.append(k, v);
+      return { status: 200, headers: { link: [`<${self.href}>; rel="self"`] }, body: hits.map((g) => groupJson(this.baseUrl, g)), page: 1 };
+    }
+    return this.page(req, LIMITS.groups, all, (g) => groupJson(this.baseUrl, g));
+  }
+
+  private getGroup(req: EmulatorRequest): EmulatorResponse {
+    const g = this.directory.groups.get(req.params.groupId ?? '');
+    if (!g) return this.error(404, 'E0000007', `Not found: Resource not found: ${req.params.groupId ?? ''} (UserGroup)`);
+    return { status: 200, body: groupJson(this.baseUrl, g) };
+  }
+
+  /**
+   * `GET /api/v1/apps/{appId}/group-push/mappings`: one mapping per group with a `pushed` status,
+   * paged by mapping id, narrowed by `status`, `sourceGroupId` and `lastUpdated` (on or after, in
+   * `YYYY-MM-DDTHH:mm:ssZ` as the SDK documents; a fraction of a second is accepted too).
+   */
+  private listGroupPushMappings(req: EmulatorRequest): EmulatorResponse {
+    if (this.pushApi === 'absent') return this.error(404, 'E0000007', `Not found: Resource not found: ${req.path}`);
+    if (this.pushApi === 'forbidden') return this.error(403, 'E0000006', 'You do not have permission to perform the requested action');
+    const missing = this.appNotFound(req);
+    if (missing) return missing;
+    const status = req.query.get('status');
+    if (status !== null && !PUSH_STATUSES.has(status)) return this.error(400, 'E0000001', 'Api validation failed: status');
+    const lastUpdatedParam = req.query.get('lastUpdated');
+    const since = lastUpdatedParam === null ? null : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(lastUpdatedParam) ? Date.parse(lastUpdatedParam) : NaN;
+    if (Number.isNaN(since)) return this.error(400, 'E0000001', 'Api validation failed: lastUpdated');
+    const source = req.query.get('sourceGroupId');
+    const mappings = () =>
+      [...this.directory.groups.values()]
+        .filter((g) => g.pushed && (status === null || g.pushed === status) && (source === null || g.id === source) && (since === null || (g.pushUpdated ?? 0) >= since))
+        .map((g) => ({ id: pushMappingId(this.appId, g.id), group: g }));
+    return this.page(req, LIMITS.pushMappings, mappings, (m) => pushMappingJson(this.baseUrl, this.appId, m.group));
   }
 
   private listGroupUsers(req: EmulatorRequest): EmulatorResponse {

@@ -11,7 +11,8 @@ import { LogFilterError, parseLogFilter, type FilterableEvent, type LogFilter } 
  * `user.account.update_profile`; removal → `user.lifecycle.delete.initiated`; group membership →
  * `group.user_membership.add|remove` (User, UserGroup), plus the app membership event when joining
  * or leaving an assigned group gives or takes the app; a group assigned to or removed from the app
- * → `group.application_assignment.add|remove` (UserGroup, AppInstance).
+ * → `group.application_assignment.add|remove` (UserGroup, AppInstance); a group created →
+ * `group.lifecycle.create`, renamed → `group.profile.update` (UserGroup).
  *
  * The Directory records which fields changed, not their values, so changes become events when the
  * log is next read, and the direction of a flag's change (assigned or not, enabled or not, a group
@@ -104,6 +105,7 @@ const DISPLAY: Record<string, readonly [legacy: string, message: string]> = {
   'group.application_assignment.add': ['app.generic.config.app_group_assignment', 'Add assigned application to group'],
   'group.application_assignment.remove': ['app.generic.config.app_group_unassignment', 'Remove assigned application from group'],
   'group.lifecycle.create': ['core.user_group.created', 'Create Okta group'],
+  'group.profile.update': ['core.user_group.profile.updated', 'Update Okta group profile'],
   'user.lifecycle.create': ['core.user.config.user_creation.success', 'Create Okta user'],
   'user.lifecycle.deactivate': ['core.user.config.user_deactivated', 'Deactivate Okta user'],
   'user.lifecycle.reactivate': ['core.user.config.user_activated', 'Reactivate Okta user'],
@@ -346,8 +348,17 @@ export class SystemLog {
         if (g) this.push(c.at, this.flag(`group:${g.id}`, g.assigned) ? 'group.application_assignment.add' : 'group.application_assignment.remove', { groupId: g.id, app: this.appId });
         return;
       }
+      case 'group-renamed': {
+        const g = d.groups.get(c.groupId);
+        // The UserGroup target shows the name the group has when the event is served.
+        if (g) this.push(c.at, 'group.profile.update', { groupId: g.id });
+        return;
+      }
       case 'group-nested':
         // Okta has no nested groups.
+        return;
+      case 'group-push':
+        // The feed asks the mappings API by time; Okta's push job events are not emulated.
         return;
     }
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AttrValue, DirectoryGroup, DirectoryUser } from '../directory.ts';
 
 /**
@@ -132,6 +133,37 @@ export function groupAssignmentJson(base: string, appId: string, g: DirectoryGro
   };
   if (expandGroup) out._embedded = { group: groupJson(base, g) };
   return out;
+}
+
+/** A stable Group Push mapping id (`gPm…`) for a group pushed to the app; opaque like Okta's. */
+export function pushMappingId(appId: string, groupId: string): string {
+  return `gPm${createHash('sha256').update(`${appId}/${groupId}`).digest('hex').slice(0, 17)}`;
+}
+
+/**
+ * A Group Push mapping (`/apps/{id}/group-push/mappings`), as the SDK 8.1.0 `GroupPushMapping`
+ * model has it: the Okta source group, the group it is pushed to in the app (an id made up here),
+ * status, times, and `errorSummary` when the last push failed.
+ */
+export function pushMappingJson(base: string, appId: string, g: DirectoryGroup): Json {
+  const app = `${base}/api/v1/apps/${encodeURIComponent(appId)}`;
+  const id = pushMappingId(appId, g.id);
+  const updated = g.pushUpdated === undefined ? UPDATED : new Date(g.pushUpdated).toISOString();
+  return {
+    id,
+    sourceGroupId: g.id,
+    targetGroupId: `0og${id.slice(3)}`,
+    status: g.pushed,
+    created: CREATED,
+    lastUpdated: updated,
+    lastPush: updated,
+    ...(g.pushed === 'ERROR' ? { errorSummary: 'Failed to push the group to the app' } : {}),
+    _links: {
+      app: { href: app },
+      sourceGroup: { href: `${base}/api/v1/groups/${encodeURIComponent(g.id)}` },
+      self: { href: `${app}/group-push/mappings/${id}` },
+    },
+  };
 }
 
 /** The Docker app instance (`/apps/{id}`), just enough for a credentials probe. */

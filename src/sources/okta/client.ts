@@ -31,10 +31,12 @@ export interface Pager {
 }
 
 /**
- * Page sizes asked for: the app-users maximum, the app-groups maximum, and Okta's recommended size
- * for group members (no documented max; okta.md §1). The reader derives its page caps from them.
+ * Page sizes asked for: the app-users maximum, the app-groups maximum, Okta's recommended size
+ * for group members and group searches (no documented max; okta.md §1, SDK 8.1.0 `listGroups`:
+ * "we recommend using a limit less than or equal to 200"), and 100 Group Push mappings (no
+ * documented max). The reader derives its page caps from them.
  */
-export const PAGE_SIZE = { appUsers: 500, appGroups: 200, groupUsers: 200 } as const;
+export const PAGE_SIZE = { appUsers: 500, appGroups: 200, groupUsers: 200, groups: 200, pushMappings: 100 } as const;
 
 /** System Log events a page: the most `/api/v1/logs` serves (okta.md §1). */
 export const LOG_PAGE_SIZE = 1000;
@@ -51,6 +53,17 @@ export interface OktaLists {
   groupUsers(groupId: string): Promise<Pager>;
   /** `GET /api/v1/users/{userId}/groups`: every group the user is a direct member of. */
   userGroups(userId: string): Promise<Pager>;
+  /**
+   * `GET /api/v1/groups?search=…&limit=200`. Never `q=`: Okta does not page a `q` query and stops
+   * it at 300 groups (SDK 8.1.0 `GroupApiListGroupsRequest.q`), so a tenant with more matching
+   * groups would silently lose teams.
+   */
+  groups(search: string): Promise<Pager>;
+  /**
+   * `GET /api/v1/apps/{appId}/group-push/mappings?limit=100`, optionally only those updated on or
+   * after `lastUpdated` (`YYYY-MM-DDTHH:mm:ssZ`), and with a smaller page when one item is enough.
+   */
+  pushMappings(appId: string, opts?: { lastUpdated?: string; limit?: number }): Promise<Pager>;
   /**
    * `GET /api/v1/logs?since=…&filter=…&limit=1000` in polling mode (ascending, no `until`), or the
    * `next` link an earlier poll ended on, followed verbatim: Okta says never to build `after`
@@ -125,6 +138,9 @@ export function connectOkta(opts: ClientOptions): OktaConnection {
     appGroups: async (appId) => asJson(await client.applicationApi.listApplicationGroupAssignments({ appId, limit: PAGE_SIZE.appGroups, expand: 'group' })),
     groupUsers: async (groupId) => asJson(await client.groupApi.listGroupUsers({ groupId, limit: PAGE_SIZE.groupUsers })),
     userGroups: async (userId) => asJson(await client.userApi.listUserGroups({ userId })),
+    groups: async (search) => asJson(await client.groupApi.listGroups({ search, limit: PAGE_SIZE.groups })),
+    pushMappings: async (appId, o = {}) =>
+      asJson(await client.groupPushMappingApi.listGroupPushMappings({ appId, limit: o.limit ?? PAGE_SIZE.pushMappings, ...(o.lastUpdated ? { lastUpdated: o.lastUpdated } : {}) })),
     logEvents: async (start) => {
       if ('next' in start) {
         // Built lazily: no request is made until the first page is asked for, at the kept link.

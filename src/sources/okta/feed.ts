@@ -5,9 +5,11 @@ import type { ChangeFeed, ChangeSet, FeedContext, FeedCursor, ScopedRead } from 
 import type { TransportObserver } from '../../model/telemetry.ts';
 import { LOG_PAGE_SIZE, type LogStart, type OktaConnection, type Pager } from './client.ts';
 import { OktaAbortedError, OktaMalformedError, OktaOffOriginError } from './errors.ts';
-import { classify, decodeCursor, encodeCursor, LOG_FILTER, type OktaFeedCursor } from './log-events.ts';
-import { appGroups, pageCap, type AssignedGroup, type PageCounter, type ReadDeps } from './read.ts';
+import { changedGroupReason, groupsThatMatter, pushMappingsReason, ruleMatchReason, type GroupEvent } from './feed-groups.ts';
+import { pageCap, type PageCounter, type ReadDeps } from './listing.ts';
+import { classify, decodeCursor, encodeCursor, LOG_FILTER, teamGroupsKey, type OktaFeedCursor } from './log-events.ts';
 import { readOktaUsers } from './scoped-read.ts';
+import type { FoundGroup, TeamGroupConfig } from './team-groups.ts';
 
 /**
  * Okta's change feed for incremental runs: the System Log (okta.md §1.4), polled from where the
@@ -51,12 +53,14 @@ export interface OktaFeedOptions {
   observer?: TransportObserver;
   fail: (err: unknown, operation: string, subject: 'app' | 'group') => SourceReadError;
   exclusive: Exclusive;
+  /** OKTA_TEAM_GROUPS and OKTA_GROUP_RULE: which group events matter, and what the cursor was taken for. */
+  teamGroups: TeamGroupConfig;
 }
 
 const LOGS = 'GET /api/v1/logs';
 
 /**
- * How long the app's group listing `changesSince` made stays good for the `readUsers` that follows
+ * How long the team-group listing `changesSince` made stays good for the `readUsers` that follows
  * it (once). A group assigned or removed after the listing is in the log after the cursor, and the
  * next run reads everything for it; reusing the listing saves a request in the app bucket, the
  * tightest one (okta.md §3.1).
@@ -65,10 +69,16 @@ const LISTING_REUSE_MS = 60_000;
 
 export function createOktaFeed(o: OktaFeedOptions): ChangeFeed {
   const now = Date.now;
-  let listing: { at: number; groups: AssignedGroup[] } | null = null;
-  const sinceCursor = (at: number): FeedCursor => encodeCursor({ v: 1, app: o.appId, since: new Date(at - START_OVERLAP_MS).toISOString() });
+  let listing: { at: number; groups: FoundGroup[] } | null = null;
+  const groups = teamGroupsKey(o.teamGroups.sources, o.teamGroups.rule);
+  /** From a little before `at`, where the log may stand on Okta's clock (START_OVERLAP_MS). */
+  const earlier = (at: number) => new Date(at - START_OVERLAP_MS).toISOString();
+  const sinceCursor = (at: number): FeedCursor => encodeCursor({ v: 1, app: o.appId, since: earlier(at), groups });
+  const nextCursor = (next: string, at: number): FeedCursor => encodeCursor({ v: 1, app: o.appId, next, groups, at: earlier(at) });
   const readDeps = (conn: OktaConnection, signal: AbortSignal | undefined): ReadDeps => ({
     lists: conn.lists,
+    getJson: conn.getJson,
+    teamGroups: o.teamGroups,
     appId: o.appId,
     logger: o.logger,
     signal,
@@ -82,25 +92,25 @@ export function createOktaFeed(o: OktaFeedOptions): ChangeFeed {
     start(signal?: AbortSignal): Promise<FeedCursor> {
       return o.exclusive(signal, async (conn, _requests, sig) => {
         const startedAt = now();
-        const from = { since: new Date(startedAt - START_OVERLAP_MS).toISOString(), filter: LOG_FILTER };
+        const from = { since: earlier(startedAt), filter: LOG_FILTER };
         const polled = await poll({ o, conn, signal: sig, from, refusedIsExpiry: false, onPage: () => true });
         // No `next` link at the end (not what Okta's polling does): the time is the best position left.
-        return polled.end !== null ? encodeCursor({ v: 1, app: o.appId, next: polled.end }) : sinceCursor(startedAt);
+        return polled.end !== null ? nextCursor(polled.end, startedAt) : sinceCursor(startedAt);
       });
     },
 
     async changesSince(cursor: FeedCursor, ctx: FeedContext, signal?: AbortSignal): Promise<ChangeSet> {
-      const kept = keptCursor(cursor, o.appId, originOf(o.orgUrl));
+      const kept = keptCursor(cursor, o.appId, originOf(o.orgUrl), groups);
       listing = null;
       return o.exclusive(signal, (conn, requests, sig) =>
-        readLog({ o, conn, deps: readDeps(conn, sig), cursor: kept, ctx, requests, startedAt: now(), sinceCursor, listed: (groups) => (listing = { at: now(), groups }) }),
+        readLog({ o, conn, deps: readDeps(conn, sig), cursor: kept, ctx, requests, startedAt: now(), sinceCursor, nextCursor, listed: (teams) => (listing = { at: now(), groups: teams }) }),
       );
     },
 
     readUsers(idpIds: readonly string[], signal?: AbortSignal): Promise<ScopedRead> {
       const fresh = listing !== null && now() - listing.at < LISTING_REUSE_MS ? listing.groups : undefined;
       listing = null;
-      return o.exclusive(signal, (conn, requests, sig) => readOktaUsers({ ...readDeps(conn, sig), getJson: conn.getJson }, idpIds, requests, fresh));
+      return o.exclusive(signal, (conn, requests, sig) => readOktaUsers(readDeps(conn, sig), idpIds, requests, fresh));
     },
   };
 }
@@ -115,7 +125,7 @@ function originOf(orgUrl: string): string | null {
 }
 
 /** The state file's cursor, or FeedExpiredError when it cannot be followed: nothing is sent then. */
-function keptCursor(text: FeedCursor, appId: string, origin: string | null): OktaFeedCursor {
+function keptCursor(text: FeedCursor, appId: string, origin: string | null, groups: string): OktaFeedCursor {
   const c = decodeCursor(text);
   const expired = (why: string) =>
     new FeedExpiredError(`okta: ${why}`, {
@@ -125,6 +135,8 @@ function keptCursor(text: FeedCursor, appId: string, origin: string | null): Okt
     });
   if (c === null) throw expired('the change-feed cursor in the state file is not one this version of the Okta source wrote');
   if (c.app !== appId) throw expired(`the change-feed cursor was taken for Okta app ${c.app}, and OKTA_APP_ID is now ${appId}`);
+  // Other team groups: which members are in which team is only known from a full read.
+  if ((c.groups ?? 'assigned') !== groups) throw expired(`the change-feed cursor was taken when team groups were found by ${c.groups ?? 'assigned'}, and OKTA_TEAM_GROUPS/OKTA_GROUP_RULE now say ${groups}`);
   if ('next' in c && origin !== null && new URL(c.next).origin !== origin) {
     // Invariant 10 holds for a kept link too: it was checked when it was kept, so another origin
     // here means OKTA_ORG_URL changed since (a custom domain, say).
@@ -209,8 +221,9 @@ interface LogRead {
   requests: () => number;
   startedAt: number;
   sinceCursor: (at: number) => FeedCursor;
-  /** Told the app's group listing, when the log needed one. */
-  listed: (groups: AssignedGroup[]) => void;
+  nextCursor: (next: string, at: number) => FeedCursor;
+  /** Told the team-group listing, when the log needed one. */
+  listed: (teams: FoundGroup[]) => void;
 }
 
 async function readLog(r: LogRead): Promise<ChangeSet> {
@@ -218,7 +231,8 @@ async function readLog(r: LogRead): Promise<ChangeSet> {
   const started = performance.now();
   const named = new Set<string>();
   const members: Array<{ groupId: string; userId: string | null }> = [];
-  const groupChanges: Array<{ groupId: string; reason: string }> = [];
+  const groupChanges: Array<{ groupId: string; name: string }> = [];
+  const created: GroupEvent[] = [];
   let full: string | null = null;
   let dropped = 0;
   const tooMany = () => (named.size > ctx.maxUsers ? `the Okta System Log names more than ${ctx.maxUsers} users since the last run: a full read is cheaper` : null);
@@ -251,7 +265,10 @@ async function readLog(r: LogRead): Promise<ChangeSet> {
             members.push({ groupId: v.groupId, userId: v.userId });
             break;
           case 'group':
-            groupChanges.push({ groupId: v.groupId, reason: v.reason });
+            groupChanges.push({ groupId: v.groupId, name: v.name });
+            break;
+          case 'group-created':
+            created.push({ groupId: v.groupId, name: v.name, what: 'created' });
             break;
           case 'full':
             full ??= v.reason;
@@ -266,19 +283,23 @@ async function readLog(r: LogRead): Promise<ChangeSet> {
     },
   });
 
-  // Membership and group events matter only for the groups assigned to the app (their members
-  // have the app through them, and org:team groups among them are Docker teams): one listing of
-  // the app's groups, and only when the log has such events.
   const counter: PageCounter = { pages: 0 };
-  if (full === null && (members.length > 0 || groupChanges.length > 0)) {
-    const groups: AssignedGroup[] = [];
-    for await (const items of appGroups(deps, counter)) groups.push(...items);
-    r.listed(groups);
-    const assigned = new Set(groups.map((g) => g.id));
-    full = groupChanges.find((g) => assigned.has(g.groupId))?.reason ?? null;
+  const { sources, rule } = o.teamGroups;
+  const ruleMode = sources.includes('rule') && rule !== null;
+  // Group Push mappings have no events to follow: asked for by time, one request (feed-groups.ts).
+  if (full === null && sources.includes('push')) full = await pushMappingsReason(deps, r.cursor.at ?? ('since' in r.cursor ? r.cursor.since : undefined), counter);
+
+  // Membership and group events matter only for the groups assigned to the app (their members
+  // have the app through them) and the team groups: their listings (feed-groups.ts), and only
+  // when the log has such events. Under a rule, a new group may be a new team.
+  if (full === null && (members.length > 0 || groupChanges.length > 0 || (ruleMode && created.length > 0))) {
+    const groups = await groupsThatMatter(deps, counter);
+    r.listed(groups.teams);
+    full = changedGroupReason(groupChanges, groups);
+    if (full === null && ruleMode) full = await ruleMatchReason([...created, ...groupChanges.map((g) => ({ ...g, what: 'changed' as const }))], groups, deps);
     for (const m of members) {
-      if (full !== null || !assigned.has(m.groupId)) continue;
-      if (m.userId === null) full = 'an Okta System Log membership event of a group assigned to the Docker app names no user to read again';
+      if (full !== null || !groups.byId.has(m.groupId)) continue;
+      if (m.userId === null) full = 'an Okta System Log membership event of a group assigned to the Docker app or a team group names no user to read again';
       else named.add(m.userId);
     }
     full ??= tooMany();
@@ -289,7 +310,7 @@ async function readLog(r: LogRead): Promise<ChangeSet> {
     // The run reads everything instead, and what that read sees needs no event after this one.
     next = r.sinceCursor(r.startedAt);
   } else if (polled.end !== null) {
-    next = encodeCursor({ v: 1, app: o.appId, next: polled.end });
+    next = r.nextCursor(polled.end, r.startedAt);
   } else {
     // Okta's polling always sends `next` (§1.4); without one, poll again from when this read began.
     o.logger.warn({ pages: polled.pages }, 'the Okta System Log answered without a next link; the next run polls from the time this one started');

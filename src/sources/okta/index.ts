@@ -1,16 +1,19 @@
 import type { Logger } from '../../logging/logger.ts';
 import { scrubber } from '../../logging/scrub.ts';
 import { SourceReadError } from '../../model/errors.ts';
-import type { IdpSnapshot, Source } from '../../model/idp.ts';
+import type { IdpSnapshot, Source, TeamGroupVia } from '../../model/idp.ts';
 import type { TransportObserver } from '../../model/telemetry.ts';
 import { connectOkta, normalizeOrgUrl, type OktaAuth, type OktaConnection } from './client.ts';
 import { isPrivateKeyParseError, privateKeyError, toSourceReadError } from './errors.ts';
 import { createOktaFeed, type Exclusive } from './feed.ts';
 import { readOkta } from './read.ts';
+import type { TeamGroupConfig } from './team-groups.ts';
+import type { TeamGroupRule } from './transform.ts';
 
 /**
- * The Okta source: reads who is assigned to the Docker app, with their app profile and org:team
- * groups, into an IdpSnapshot; complete, or a SourceReadError. Its change feed (feed.ts) follows
+ * The Okta source: reads who is assigned to the Docker app, with their app profile and the org:team
+ * groups they are in (assigned to the app, matched by name rule or pushed: OKTA_TEAM_GROUPS), into
+ * an IdpSnapshot; complete, or a SourceReadError. Its change feed (feed.ts) follows
  * the System Log between full reads, on the same connection.
  */
 
@@ -37,6 +40,10 @@ export interface OktaSourceOptions {
   observer?: TransportObserver;
   /** Shutdown: aborts every read of this source, as an aborted `read(signal)` does. */
   signal?: AbortSignal;
+  /** Where the groups that become teams are found (OKTA_TEAM_GROUPS). Default: assigned to the app. */
+  teamGroups?: readonly TeamGroupVia[];
+  /** OKTA_GROUP_RULE; required when `teamGroups` includes 'rule'. */
+  groupRule?: TeamGroupRule | null;
 }
 
 /** Group-member listings in flight at once; also the users an incremental run reads at once. */
@@ -50,6 +57,10 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
   const maxUsers = opts.maxUsers ?? 1_000_000;
   // The config schema validates the setting; NaN here would quietly lift every page cap.
   if (!Number.isInteger(maxUsers) || maxUsers < 1) throw new RangeError(`okta source: maxUsers must be a positive integer, not ${maxUsers}`);
+  const teamGroups: TeamGroupConfig = { sources: [...new Set<TeamGroupVia>(opts.teamGroups ?? ['assigned'])], rule: opts.groupRule ?? null };
+  // The config schema refuses both; here they would read no team groups at all, and empty every team.
+  if (teamGroups.sources.length === 0) throw new RangeError('okta source: teamGroups must name at least one of assigned, rule, push');
+  if (teamGroups.sources.includes('rule') && teamGroups.rule === null) throw new RangeError('okta source: teamGroups includes rule but no groupRule was given');
   const auth = opts.auth;
   // Invariant 8: whatever text from Okta or a library ends up in an error is scrubbed of these.
   const scrub = scrubber(auth.kind === 'token' ? [auth.token] : [auth.privateKey]);
@@ -110,7 +121,18 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
       return exclusive(signal, async (conn, requests, sig) => {
         try {
           return await readOkta(
-            { lists: conn.lists, appId: opts.appId, logger, signal: sig, fail, concurrency: MEMBER_READ_CONCURRENCY, maxUsers, ...(opts.observer ? { observer: opts.observer } : {}) },
+            {
+              lists: conn.lists,
+              getJson: conn.getJson,
+              appId: opts.appId,
+              logger,
+              signal: sig,
+              fail,
+              concurrency: MEMBER_READ_CONCURRENCY,
+              maxUsers,
+              teamGroups,
+              ...(opts.observer ? { observer: opts.observer } : {}),
+            },
             requests,
           );
         } catch (err) {
@@ -127,6 +149,7 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
       ...(opts.observer ? { observer: opts.observer } : {}),
       fail,
       exclusive,
+      teamGroups,
     }),
   };
 }

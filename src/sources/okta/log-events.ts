@@ -8,8 +8,13 @@ const APP_MEMBERSHIP = 'application.user_membership.';
 /** Group assignments to the app (added, removed, their profile or priority changed): a full read. */
 const GROUP_ASSIGNMENT = 'group.application_assignment.';
 const GROUP_MEMBERSHIP = new Set(['group.user_membership.add', 'group.user_membership.remove']);
-/** A renamed group changes the teams of every member, when it is assigned to the app. */
+/** A renamed group changes the teams of every member, when it is assigned to the app or a team group. */
 const GROUP_PROFILE = 'group.profile.update';
+/**
+ * A new group: under a name rule (OKTA_TEAM_GROUPS=rule) one whose name matches is a new team.
+ * Tenant-wide, like the user events: a few more events a page, for a change that is rare.
+ */
+const GROUP_CREATE = 'group.lifecycle.create';
 /**
  * A deleted group: if it was assigned to the app, its members lost that way to Docker (and an
  * org:team group its team). It is gone from the app's group listing by the time the log is read,
@@ -41,7 +46,7 @@ const USER_EVENTS = new Set([
 export const LOG_FILTER = [
   `eventType sw "${APP_MEMBERSHIP.slice(0, -1)}"`,
   `eventType sw "${GROUP_ASSIGNMENT.slice(0, -1)}"`,
-  ...[...GROUP_MEMBERSHIP, GROUP_PROFILE, GROUP_DELETE, ...USER_EVENTS].map((t) => `eventType eq "${t}"`),
+  ...[...GROUP_MEMBERSHIP, GROUP_PROFILE, GROUP_CREATE, GROUP_DELETE, ...USER_EVENTS].map((t) => `eventType eq "${t}"`),
 ].join(' or ');
 
 /** What one event asks of the feed. */
@@ -52,8 +57,10 @@ export type EventVerdict =
   | { readonly kind: 'managed-user'; readonly userId: string }
   /** A membership change: read the user afresh if the group is assigned to the app (null: the event named no user). */
   | { readonly kind: 'member'; readonly groupId: string; readonly userId: string | null }
-  /** A change to a group that needs a full read if the group is assigned to the app. */
-  | { readonly kind: 'group'; readonly groupId: string; readonly reason: string }
+  /** A group changed (renamed?): a full read if it is assigned to the app or a team group, or its name now matches the rule. */
+  | { readonly kind: 'group'; readonly groupId: string; readonly name: string }
+  /** A group created: a full read if its name matches the rule (null: the event named no group). */
+  | { readonly kind: 'group-created'; readonly groupId: string | null; readonly name: string | null }
   /** Cannot be followed user by user. */
   | { readonly kind: 'full'; readonly reason: string }
   | { readonly kind: 'ignore' }
@@ -121,8 +128,9 @@ export function classify(event: unknown, appId: string): EventVerdict {
   }
   if (type === GROUP_PROFILE) {
     if (!group) return { kind: 'full', reason: `the Okta System Log event ${label(type, e)} names no group` };
-    return { kind: 'group', groupId: group.id, reason: `Okta group "${group.name}", assigned to the Docker app, was changed (renamed?), which may change every member's team` };
+    return { kind: 'group', groupId: group.id, name: group.name };
   }
+  if (type === GROUP_CREATE) return { kind: 'group-created', groupId: group?.id ?? null, name: group ? group.name : null };
   if (type === GROUP_DELETE) {
     return { kind: 'full', reason: `Okta group ${group ? `"${group.name}"` : '(unnamed in the event)'} was deleted; if it was assigned to the Docker app, every member's access changed` };
   }
@@ -136,12 +144,28 @@ export function classify(event: unknown, appId: string): EventVerdict {
 /**
  * The feed's position, as the state file keeps it: the `next` link the last poll ended on, or (from
  * `start()`) a time to poll from. The app id is kept too: after OKTA_APP_ID changes, what Docker
- * holds was reconciled against another app, and only a full read can tell who has this one.
+ * holds was reconciled against another app, and only a full read can tell who has this one. So is
+ * `groups`, where team groups were found (`teamGroupsKey`; absent: assigned, as before it was
+ * kept), for the same reason; and `at`, a time on this host's clock from which changes are after
+ * this position (Group Push mappings have no log of their own: they are asked for by time).
  */
-export type OktaFeedCursor = { readonly v: 1; readonly app: string; readonly next: string } | { readonly v: 1; readonly app: string; readonly since: string };
+export type OktaFeedCursor = ({ readonly v: 1; readonly app: string; readonly next: string } | { readonly v: 1; readonly app: string; readonly since: string }) & {
+  readonly groups?: string;
+  readonly at?: string;
+};
+
+/** OKTA_TEAM_GROUPS and OKTA_GROUP_RULE as one text, e.g. `assigned` or `rule:startsWith:acme:`. */
+export function teamGroupsKey(sources: readonly string[], rule: { readonly op: string; readonly value: string } | null): string {
+  return [...new Set(sources)]
+    .sort()
+    .map((s) => (s === 'rule' && rule ? `rule:${rule.op}:${rule.value}` : s))
+    .join(',');
+}
 
 export function encodeCursor(c: OktaFeedCursor): string {
-  return JSON.stringify(c);
+  // The default is left out, so a cursor of an assigned-only setup reads as one written before.
+  const { groups, ...rest } = c;
+  return JSON.stringify(groups === undefined || groups === 'assigned' ? rest : { ...rest, groups });
 }
 
 /** The cursor, or null when the text is not one this version wrote. */
@@ -155,14 +179,17 @@ export function decodeCursor(text: string): OktaFeedCursor | null {
   if (v === null || typeof v !== 'object') return null;
   const o = v as Record<string, unknown>;
   if (o.v !== 1 || typeof o.app !== 'string') return null;
+  if (o.groups !== undefined && typeof o.groups !== 'string') return null;
+  if (o.at !== undefined && (typeof o.at !== 'string' || Number.isNaN(Date.parse(o.at)))) return null;
+  const extra = { ...(typeof o.groups === 'string' ? { groups: o.groups } : {}), ...(typeof o.at === 'string' ? { at: o.at } : {}) };
   if (typeof o.next === 'string' && o.since === undefined) {
     try {
       new URL(o.next);
     } catch {
       return null;
     }
-    return { v: 1, app: o.app, next: o.next };
+    return { v: 1, app: o.app, next: o.next, ...extra };
   }
-  if (typeof o.since === 'string' && o.next === undefined && !Number.isNaN(Date.parse(o.since))) return { v: 1, app: o.app, since: o.since };
+  if (typeof o.since === 'string' && o.next === undefined && !Number.isNaN(Date.parse(o.since))) return { v: 1, app: o.app, since: o.since, ...extra };
   return null;
 }

@@ -3,17 +3,19 @@ import { Pacer } from '../../transport/pacer.ts';
 /**
  * Okta's side of the shared pacer (transport/pacer.ts): its rate-limit buckets and how much of each
  * window to leave unused. Okta paces per bucket from `X-Rate-Limit-*` (okta.md §3.2; the SDK does
- * not pace, §3.4). Buckets follow the published table (§3.1): app listings, the app itself, groups
- * (including `/groups/{id}/users`, by the "extensions count toward the base URL" rule), users, and
+ * not pace, §3.4). Buckets follow the published table (§3.1): app listings (Group Push mappings
+ * included), the app itself, groups (the listing and search, and `/groups/{id}/users`, by the
+ * "extensions count toward the base URL" rule), one group by id (a bucket of its own), users, and
  * the token endpoint.
  */
 
-export type Bucket = 'apps' | 'app' | 'groups' | 'users' | 'oauth' | 'other';
+export type Bucket = 'apps' | 'app' | 'groups' | 'group' | 'users' | 'oauth' | 'other';
 
 export function bucketOf(path: string): Bucket {
   if (path.startsWith('/oauth2/')) return 'oauth';
   if (/^\/api\/v1\/apps\/[^/]+\/?$/.test(path)) return 'app';
   if (path.startsWith('/api/v1/apps')) return 'apps';
+  if (/^\/api\/v1\/groups\/[^/]+\/?$/.test(path)) return 'group';
   if (path.startsWith('/api/v1/groups')) return 'groups';
   if (path.startsWith('/api/v1/users')) return 'users';
   return 'other';

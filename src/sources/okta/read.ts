@@ -1,194 +1,19 @@
-import type { Logger } from '../../logging/logger.ts';
 import { eachLimited } from '../../util/concurrency.ts';
-import { illTypedValue } from '../attributes.ts';
-import type { SourceReadError } from '../../model/errors.ts';
-import type { IdpGroup, IdpSnapshot, IdpUser, SourceNote } from '../../model/idp.ts';
-import type { TransportObserver } from '../../model/telemetry.ts';
-import { PAGE_SIZE, type OktaLists, type Pager } from './client.ts';
-import { OktaAbortedError, OktaListingTooLongError, OktaMalformedError } from './errors.ts';
-import {
-  groupNameOf,
-  isTeamGroupName,
-  toIdpGroup,
-  toIdpUser,
-  userLabel,
-  type AppUserWire,
-  type GroupAssignmentWire,
-  type UserWire,
-} from './transform.ts';
+import type { IdpGroup, IdpSnapshot, IdpUser } from '../../model/idp.ts';
+import { appUsers, groupMembers, type PageCounter, type ReadDeps } from './listing.ts';
+import { groupStrayNotes, strayNotes, type GroupStrays, type Stray } from './notes.ts';
+import { findTeamGroups } from './team-groups.ts';
+import { isTeamGroupName, toIdpGroup, toIdpUser, userLabel } from './transform.ts';
 
 /**
  * Which Okta calls, in which order, for one complete read:
- * 1. the app's users (`/apps/{appId}/users?expand=user`): who has the Docker app, with the app profile;
- * 2. the app's group assignments (`/apps/{appId}/groups?expand=group`);
- * 3. the direct members of every assigned group named `org:team` (`/groups/{id}/users`).
- * Each listing is an async generator that yields a page at a time and throws on any page that
- * failed (after the executor's retries) or does not look like Okta's: a caller cannot mistake a
- * partial list for a whole one, so a hiccup never makes assigned users look unassigned.
+ * 1. the app's users (`/apps/{appId}/users?expand=user`): who has the Docker app, with the app
+ *    profile. Only they exist for Docker: groups never make anyone assigned;
+ * 2. the groups that may be teams, under OKTA_TEAM_GROUPS (team-groups.ts): assigned to the app,
+ *    matched by name rule, or pushed;
+ * 3. the direct members of every such group named `org:team` (`/groups/{id}/users`).
+ * Each listing throws on any page that failed (listing.ts), so the read is whole or an error.
  */
-
-export interface ReadDeps {
-  lists: OktaLists;
-  appId: string;
-  logger: Logger;
-  signal: AbortSignal | undefined;
-  /** Turns anything thrown while doing `operation` into the SourceReadError the admin sees. */
-  fail: (err: unknown, operation: string, subject: 'app' | 'group') => SourceReadError;
-  /** Group-member listings read at once; the executor paces them against the groups bucket. */
-  concurrency: number;
-  /** The most users (or members of one group) a listing may hold; caps its pages (see `pageCap`). */
-  maxUsers: number;
-  /** Told the running count after each page (Okta announces no total). */
-  observer?: TransportObserver;
-}
-
-export interface PageCounter {
-  pages: number;
-}
-
-/**
- * The most pages a listing of `pageSize` may take: enough for `maxUsers` items plus one page of
- * slack (an empty last page, the emulator's gotcha-2 page). A listing that goes on is not read to
- * the end of time: Okta, or something posing as it, is looping with ever-new cursors.
- */
-export function pageCap(maxUsers: number, pageSize: number): number {
-  return Math.ceil(maxUsers / pageSize) + 1;
-}
-
-/**
- * Pages through one listing. `describe(n)` names page n for errors, e.g.
- * `GET /api/v1/apps/0oa1/users (page 3)`. A listing that cannot end is an error, never a long
- * wait: a `next` link back to a page already read, a page of nothing but items already read (a
- * fresh cursor over the same records), or more pages than `maxUsers` allows.
- */
-export async function* pages(
-  open: () => Promise<Pager>,
-  describe: (page: number) => string,
-  subject: 'app' | 'group',
-  deps: Pick<ReadDeps, 'fail' | 'signal' | 'maxUsers'>,
-  counter: PageCounter,
-  pageSize: number,
-): AsyncGenerator<unknown[], void, undefined> {
-  let pager: Pager;
-  try {
-    pager = await open();
-  } catch (err) {
-    throw deps.fail(err, describe(1), subject);
-  }
-  const maxPages = pageCap(deps.maxUsers, pageSize);
-  const visited = new Set<string>();
-  const seen = new Set<string>();
-  let page = 0;
-  // An empty page that still has a `next` link (gotcha 2) is just an empty page here: paging
-  // continues until a page comes without `next`, so nothing is skipped or read twice.
-  while (pager.nextUri) {
-    page += 1;
-    const op = describe(page);
-    if (deps.signal?.aborted) throw deps.fail(new OktaAbortedError(), op, subject);
-    if (page > maxPages) throw deps.fail(new OktaListingTooLongError(maxPages, pageSize, deps.maxUsers), op, subject);
-    // Only the System Log repeats a `next` link (§1.4); here it would loop forever.
-    if (visited.has(pager.nextUri)) throw deps.fail(new OktaMalformedError('the next link points back at a page already read'), op, subject);
-    visited.add(pager.nextUri);
-    let items: unknown;
-    try {
-      items = await pager.getNextPage();
-    } catch (err) {
-      throw deps.fail(err, op, subject);
-    }
-    if (!Array.isArray(items)) throw deps.fail(new OktaMalformedError('the page is not a JSON array'), op, subject);
-    // Okta's cursor paging never serves a record twice. A page of only records already read is a
-    // listing going round in circles under fresh cursors; a partly repeated page still makes
-    // progress, and the page cap bounds it.
-    const ids = items.filter(hasId).map((x) => x.id);
-    if (ids.length > 0 && ids.length === items.length && ids.every((id) => seen.has(id))) {
-      throw deps.fail(new OktaMalformedError(`every item on the page was already read on an earlier page (a next link that starts the listing over)`), op, subject);
-    }
-    for (const id of ids) seen.add(id);
-    counter.pages += 1;
-    yield items;
-  }
-}
-
-export function hasId(item: unknown): item is { id: string } {
-  return item !== null && typeof item === 'object' && typeof (item as { id?: unknown }).id === 'string' && (item as { id: string }).id !== '';
-}
-
-/** Every AppUser of the app, page by page. */
-export async function* appUsers(deps: ReadDeps, counter: PageCounter): AsyncGenerator<AppUserWire[], void, undefined> {
-  const path = `GET /api/v1/apps/${deps.appId}/users`;
-  let page = 0;
-  for await (const items of pages(() => deps.lists.appUsers(deps.appId), (n) => `${path} (page ${n})`, 'app', deps, counter, PAGE_SIZE.appUsers)) {
-    page += 1;
-    const bad = items.findIndex((x) => !hasId(x));
-    if (bad >= 0) throw deps.fail(new OktaMalformedError(`item ${bad + 1} has no id`), `${path} (page ${page})`, 'app');
-    yield items as AppUserWire[];
-  }
-}
-
-export interface AssignedGroup {
-  id: string;
-  name: string;
-}
-
-/** Every group assigned to the app, with its name (needs `expand=group`). */
-export async function* appGroups(deps: ReadDeps, counter: PageCounter): AsyncGenerator<AssignedGroup[], void, undefined> {
-  const path = `GET /api/v1/apps/${deps.appId}/groups`;
-  let page = 0;
-  for await (const items of pages(() => deps.lists.appGroups(deps.appId), (n) => `${path} (page ${n})`, 'app', deps, counter, PAGE_SIZE.appGroups)) {
-    page += 1;
-    const out: AssignedGroup[] = [];
-    for (const [i, item] of items.entries()) {
-      if (!hasId(item)) throw deps.fail(new OktaMalformedError(`group assignment ${i + 1} has no id`), `${path} (page ${page})`, 'app');
-      // The name decides teams: one that is missing or not a string stops the read rather than
-      // being guessed at (a number turned into text could name a real org:team).
-      const name = groupNameOf(item as GroupAssignmentWire);
-      if (name === null) {
-        const raw = (item as GroupAssignmentWire)._embedded?.group?.profile?.name;
-        const what = raw === undefined || raw === null || raw === '' ? 'no embedded group name' : `a group name that is not a string but ${illTypedValue('name', raw, 'a string').value}`;
-        throw deps.fail(new OktaMalformedError(`group assignment ${i + 1} (${item.id}) has ${what}`), `${path} (page ${page})`, 'app');
-      }
-      out.push({ id: item.id, name });
-    }
-    yield out;
-  }
-}
-
-/** The direct members of one group. */
-export async function* groupMembers(deps: ReadDeps, group: AssignedGroup, counter: PageCounter): AsyncGenerator<UserWire[], void, undefined> {
-  const path = `GET /api/v1/groups/${group.id}/users`;
-  const describe = (n: number) => `${path} (page ${n}, group "${group.name}")`;
-  let page = 0;
-  for await (const items of pages(() => deps.lists.groupUsers(group.id), describe, 'group', deps, counter, PAGE_SIZE.groupUsers)) {
-    page += 1;
-    const bad = items.findIndex((x) => !hasId(x));
-    if (bad >= 0) throw deps.fail(new OktaMalformedError(`member ${bad + 1} has no id`), describe(page), 'group');
-    yield items as UserWire[];
-  }
-}
-
-/** A member of org:team groups who is not a user of the app: their label (login, email or id) and those groups' names. */
-export interface Stray {
-  label: string;
-  groups: string[];
-}
-
-/**
- * The GROUP_MEMBER_NOT_ASSIGNED notes, in a fixed order whatever order the concurrent listings
- * ended in: by the first group (in `teamGroups` order), then by label. The change feed's scoped
- * read makes the same notes for the users it reads.
- */
-export function strayNotes(strays: Iterable<Stray>, teamGroups: readonly AssignedGroup[]): SourceNote[] {
-  const order = new Map(teamGroups.map((g, i) => [g.name, i]));
-  const rank = (name: string) => order.get(name) ?? 0;
-  return [...strays]
-    .map((s) => ({ label: s.label, groups: s.groups.sort((a, b) => rank(a) - rank(b)) }))
-    .sort((a, b) => rank(a.groups[0] as string) - rank(b.groups[0] as string) || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0))
-    .map((s) => ({
-      code: 'GROUP_MEMBER_NOT_ASSIGNED',
-      subject: s.label,
-      message: `member of Okta group${s.groups.length > 1 ? 's' : ''} ${s.groups.join(', ')} but not a user of the Docker app in Okta, so not synced (Okta may still be applying the group assignment)`,
-    }));
-}
 
 /** One complete read, or a SourceReadError. `requests()` reports the executor's count for the stats. */
 export async function readOkta(deps: ReadDeps, requests: () => number): Promise<IdpSnapshot> {
@@ -206,24 +31,25 @@ export async function readOkta(deps: ReadDeps, requests: () => number): Promise<
     listed('users', users.size);
   }
 
-  // 2. Assigned groups.
-  const assigned: AssignedGroup[] = [];
-  for await (const page of appGroups(deps, counter)) {
-    assigned.push(...page);
-    listed('groups', assigned.length);
-  }
+  // 2. The groups that may be teams.
+  const found = await findTeamGroups(deps, counter, (n) => listed('groups', n));
 
-  // 3. Members of org:team groups. Other assigned groups only grant the app; their members are
-  //    app users already and carry no team, so reading them would only spend rate limit. Only
-  //    what the membership needs is kept of each member: the id, and a label for a stray.
-  const teamGroups = assigned.filter((g) => isTeamGroupName(g.name));
+  // 3. Members of org:team groups. Other groups only grant the app (e.g. "Docker Users"); their
+  //    members are app users already and carry no team, so reading them would only spend rate
+  //    limit. Only what the membership needs is kept of each member: the id, and a label for a stray.
+  const teamGroups = found.filter((g) => isTeamGroupName(g.name));
   const memberCounts = new Map<string, number>();
   const groupsOf = new Map<string, string[]>();
+  // Members who are not app users: one by one for assigned groups (they should have the app
+  // through it), counted per group for the others (notes.ts says why).
   const strays = new Map<string, Stray>();
+  const strayCounts = new Map<string, number>();
   // One running count over every group's members: the groups are listed at once.
   let memberships = 0;
   await eachLimited(teamGroups, deps.concurrency, async (g) => {
+    const assignedGroup = g.via.includes('assigned');
     let count = 0;
+    let notAssigned = 0;
     for await (const page of groupMembers(deps, g, counter)) {
       count += page.length;
       memberships += page.length;
@@ -234,14 +60,15 @@ export async function readOkta(deps: ReadDeps, requests: () => number): Promise<
           const list = groupsOf.get(id) ?? [];
           list.push(g.name);
           groupsOf.set(id, list);
-        } else {
+        } else if (assignedGroup) {
           const s = strays.get(id) ?? { label: userLabel(m), groups: [] };
           s.groups.push(g.name);
           strays.set(id, s);
-        }
+        } else notAssigned += 1;
       }
     }
     memberCounts.set(g.id, count);
+    strayCounts.set(g.id, notAssigned);
   });
 
   for (const [id, names] of groupsOf) {
@@ -250,8 +77,9 @@ export async function readOkta(deps: ReadDeps, requests: () => number): Promise<
   }
   const idpUsers: IdpUser[] = [...users.values()];
   // memberCount is every direct member read, app user or not: it describes the Okta group.
-  const idpGroups: IdpGroup[] = assigned.map((g) => toIdpGroup(g.id, g.name, memberCounts.get(g.id) ?? null));
-  const notes = strayNotes(strays.values(), teamGroups);
+  const idpGroups: IdpGroup[] = found.map((g) => toIdpGroup(g.id, g.name, memberCounts.get(g.id) ?? null, g.via));
+  const counted: GroupStrays[] = teamGroups.map((g) => ({ name: g.name, strays: strayCounts.get(g.id) ?? 0, members: memberCounts.get(g.id) ?? 0 }));
+  const notes = [...strayNotes(strays.values(), teamGroups), ...groupStrayNotes(counted)];
 
   const stats = { requests: requests(), pages: counter.pages, durationMs: Math.round(performance.now() - started) };
   deps.logger.info({ users: idpUsers.length, groups: idpGroups.length, teamGroups: teamGroups.length, notes: notes.length, ...stats }, 'okta read complete');

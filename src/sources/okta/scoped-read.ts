@@ -2,44 +2,44 @@ import { OktaApiError } from '@okta/okta-sdk-nodejs';
 import { SourceReadError } from '../../model/errors.ts';
 import type { IdpUser, ScopedRead } from '../../model/idp.ts';
 import { eachLimited } from '../../util/concurrency.ts';
-import { PAGE_SIZE, type OktaConnection } from './client.ts';
+import { PAGE_SIZE } from './client.ts';
 import { OktaMalformedError } from './errors.ts';
-import { appGroups, hasId, pages, strayNotes, type AssignedGroup, type PageCounter, type ReadDeps, type Stray } from './read.ts';
+import { hasId, pages, type PageCounter, type ReadDeps } from './listing.ts';
+import { groupStrayNotes, strayNotes, type Stray } from './notes.ts';
+import { findTeamGroups, type FoundGroup } from './team-groups.ts';
 import { isTeamGroupName, toIdpUser, userLabel, type AppUserWire, type UserWire } from './transform.ts';
 
 /**
  * The users an incremental run names, read one by one exactly as the full read (read.ts) sees
  * them:
- * 1. the app's group assignments, once per call (`/apps/{appId}/groups?expand=group`), unless the
- *    caller has a listing just made: which groups are org:team groups of this app, with the
- *    names the full read uses;
+ * 1. the groups that may be teams, once per call, under the same OKTA_TEAM_GROUPS as the full
+ *    read (team-groups.ts: the app's group assignments, the rule's search, the push mappings),
+ *    unless the caller has a listing just made: which groups are org:team groups, with the names
+ *    the full read uses;
  * 2. per user, `/apps/{appId}/users/{id}?expand=user`: the same AppUser the app-users listing
  *    holds, or 404 E0000007 when the user has no assignment (unassigned, deleted, or a group
  *    assignment Okta has not applied yet);
- * 3. per user, when the app has org:team groups, `/users/{id}/groups`, narrowed to them: the
- *    user's `groups`, or, for one without the app, the GROUP_MEMBER_NOT_ASSIGNED note the full
- *    read makes (with `/users/{id}` for the label it shows, in that rare case only).
+ * 3. per user, when there are org:team groups, `/users/{id}/groups`, narrowed to them: the
+ *    user's `groups`, or, for one without the app, the notes the full read makes (notes.ts; with
+ *    `/users/{id}` for the label a note shows, in that rare case only).
  * Only an answer that says "no such assignment" puts a user in `unassigned`; any other failure
  * throws, so an error never looks like an unassignment (invariants 1 and 11).
  */
 
-export interface ScopedDeps extends ReadDeps {
-  readonly getJson: OktaConnection['getJson'];
-}
-
-export async function readOktaUsers(deps: ScopedDeps, idpIds: readonly string[], requests: () => number, listed?: readonly AssignedGroup[]): Promise<ScopedRead> {
+export async function readOktaUsers(deps: ReadDeps, idpIds: readonly string[], requests: () => number, listed?: readonly FoundGroup[]): Promise<ScopedRead> {
   const started = performance.now();
   const counter: PageCounter = { pages: 0 };
   const ids = [...new Set(idpIds)];
 
-  const assigned: AssignedGroup[] = listed ? [...listed] : [];
-  if (!listed) for await (const page of appGroups(deps, counter)) assigned.push(...page);
-  const teamGroups = assigned.filter((g) => isTeamGroupName(g.name));
-  const teamNames = new Map(teamGroups.map((g) => [g.id, g.name]));
+  const groups = listed ?? (await findTeamGroups(deps, counter));
+  const teamGroups = groups.filter((g) => isTeamGroupName(g.name));
+  const teamById = new Map(teamGroups.map((g) => [g.id, g]));
 
   const found = new Map<string, IdpUser>();
   const gone = new Set<string>();
   const strays = new Map<string, Stray>();
+  // Per group found by rule or push only: its members read here who are not app users.
+  const strayCounts = new Map<string, number>();
   await eachLimited(ids, deps.concurrency, async (id) => {
     // No Okta user has an empty id; asked for one, the path would name the whole listing.
     if (id === '') {
@@ -47,23 +47,30 @@ export async function readOktaUsers(deps: ScopedDeps, idpIds: readonly string[],
       return;
     }
     const au = await appUser(deps, id);
-    const groups = teamNames.size > 0 ? await teamGroupsOf(deps, id, teamNames, counter) : [];
+    const memberOf = teamById.size > 0 ? await teamGroupsOf(deps, id, teamById, counter) : [];
     if (au !== null) {
       // The user was deleted between the two answers: read again next run, not guessed at now.
-      if (groups === null) throw userVanished(id);
-      found.set(id, toIdpUser(au, groups));
+      if (memberOf === null) throw userVanished(id);
+      found.set(id, toIdpUser(au, memberOf.map((g) => g.name)));
       return;
     }
     gone.add(id);
-    if (groups !== null && groups.length > 0) {
+    if (memberOf === null) return;
+    for (const g of memberOf) if (!g.via.includes('assigned')) strayCounts.set(g.id, (strayCounts.get(g.id) ?? 0) + 1);
+    const viaAssigned = memberOf.filter((g) => g.via.includes('assigned')).map((g) => g.name);
+    if (viaAssigned.length > 0) {
       const user = await oktaUser(deps, id);
-      if (user !== null) strays.set(id, { label: userLabel(user), groups });
+      if (user !== null) strays.set(id, { label: userLabel(user), groups: viaAssigned });
     }
   });
 
   const users = ids.flatMap((id) => found.get(id) ?? []);
   const unassigned = ids.filter((id) => gone.has(id));
-  const notes = strayNotes(ids.flatMap((id) => strays.get(id) ?? []), teamGroups);
+  const notes = [
+    ...strayNotes(ids.flatMap((id) => strays.get(id) ?? []), teamGroups),
+    // Only some members were read: the count is of those, not "N of M".
+    ...groupStrayNotes(teamGroups.map((g) => ({ name: g.name, strays: strayCounts.get(g.id) ?? 0, members: null }))),
+  ];
   const stats = { requests: requests(), pages: counter.pages, durationMs: Math.round(performance.now() - started) };
   deps.logger.info({ asked: ids.length, users: users.length, unassigned: unassigned.length, notes: notes.length, ...stats }, 'okta scoped read complete');
   return { users, unassigned, notes, stats };
@@ -76,7 +83,7 @@ function isNotFound(err: unknown): boolean {
 }
 
 /** The user's AppUser, with `_embedded.user`; null when Okta says the user has no assignment to the app. */
-async function appUser(deps: ScopedDeps, id: string): Promise<AppUserWire | null> {
+async function appUser(deps: ReadDeps, id: string): Promise<AppUserWire | null> {
   const op = `GET /api/v1/apps/${deps.appId}/users/${id}`;
   let body: unknown;
   try {
@@ -92,29 +99,29 @@ async function appUser(deps: ScopedDeps, id: string): Promise<AppUserWire | null
   return body as AppUserWire;
 }
 
-/** The names of the app's org:team groups the user is a direct member of; null when Okta has no such user. */
-async function teamGroupsOf(deps: ScopedDeps, id: string, teamNames: ReadonlyMap<string, string>, counter: PageCounter): Promise<string[] | null> {
+/** The org:team groups the user is a direct member of; null when Okta has no such user. */
+async function teamGroupsOf(deps: ReadDeps, id: string, teamById: ReadonlyMap<string, FoundGroup>, counter: PageCounter): Promise<FoundGroup[] | null> {
   const path = `GET /api/v1/users/${id}/groups`;
-  const names: string[] = [];
+  const memberOf: FoundGroup[] = [];
   try {
     // subject 'app': the 404 that would get the group hint is answered here, before `fail`.
     // Okta documents no page size here (one answer, in the spec); its usual 200 sets the page cap.
     for await (const items of pages(() => deps.lists.userGroups(id), (n) => `${path} (page ${n})`, 'app', deps, counter, PAGE_SIZE.groupUsers)) {
       for (const [i, g] of items.entries()) {
         if (!hasId(g)) throw deps.fail(new OktaMalformedError(`group ${i + 1} has no id`), path, 'app');
-        const name = teamNames.get(g.id);
-        if (name !== undefined) names.push(name);
+        const team = teamById.get(g.id);
+        if (team !== undefined) memberOf.push(team);
       }
     }
   } catch (err) {
     if (isNotFound(err)) return null;
     throw err;
   }
-  return names;
+  return memberOf;
 }
 
 /** The Okta user, for a note's label; null when Okta has no such user (deleted meanwhile). */
-async function oktaUser(deps: ScopedDeps, id: string): Promise<UserWire | null> {
+async function oktaUser(deps: ReadDeps, id: string): Promise<UserWire | null> {
   const op = `GET /api/v1/users/${id}`;
   let body: unknown;
   try {

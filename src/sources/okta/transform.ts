@@ -1,4 +1,4 @@
-import type { IdpGroup, IdpUser, IllTypedValue } from '../../model/idp.ts';
+import type { IdpGroup, IdpUser, IllTypedValue, TeamGroupVia } from '../../model/idp.ts';
 import { attributeList, illTypedValue } from '../attributes.ts';
 
 /**
@@ -172,8 +172,54 @@ export function isTeamGroupName(name: string): boolean {
   return name.includes(':');
 }
 
-export function toIdpGroup(id: string, name: string, memberCount: number | null): IdpGroup {
-  return { idpId: id, name, memberCount };
+export function toIdpGroup(id: string, name: string, memberCount: number | null, via?: readonly TeamGroupVia[]): IdpGroup {
+  return { idpId: id, name, memberCount, ...(via ? { via } : {}) };
+}
+
+/** An Okta group (`/api/v1/groups`, `/api/v1/groups/{id}`). */
+export interface GroupWire {
+  readonly id?: unknown;
+  readonly profile?: { readonly name?: unknown } | null;
+}
+
+/** The group's name from `profile.name`; null when it is missing or not a string. */
+export function groupProfileName(g: GroupWire): string | null {
+  return str(g.profile?.name);
+}
+
+/** A Group Push mapping of the app (`/api/v1/apps/{appId}/group-push/mappings`). */
+export interface PushMappingWire {
+  readonly id?: unknown;
+  readonly sourceGroupId?: unknown;
+  readonly status?: unknown;
+}
+
+/** OKTA_GROUP_RULE: Okta's Push Groups rule, "starts with" or "contains" a text in the group's name. */
+export interface TeamGroupRule {
+  readonly op: 'startsWith' | 'contains';
+  readonly value: string;
+}
+
+/**
+ * The `search` expression for `/api/v1/groups` that finds the groups a rule selects. Okta supports
+ * `sw` and, on `profile.name` only among a few, `co`. The config refuses quotes, backslashes and
+ * control characters in the rule; they are escaped here all the same, so a value that slipped
+ * through can never end the string and add a clause of its own.
+ */
+export function ruleSearch(rule: TeamGroupRule): string {
+  const value = rule.value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\u0000-\u001f\u007f]/g, '');
+  return `profile.name ${rule.op === 'startsWith' ? 'sw' : 'co'} "${value}"`;
+}
+
+/**
+ * Whether a group's name matches the rule, case-insensitively as Okta's rule does. The reader
+ * applies it to what the search returned as well: a search that answered more than it was asked
+ * (an eventually consistent index, a proxy) must not make a group a team.
+ */
+export function matchesRule(name: string, rule: TeamGroupRule): boolean {
+  const n = name.toLowerCase();
+  const v = rule.value.toLowerCase();
+  return rule.op === 'startsWith' ? n.startsWith(v) : n.includes(v);
 }
 
 /** A group member's best label for a note: login, then email, then id. */
