@@ -77,6 +77,19 @@ const rows: Row[] = [
     want: { id: 'idp.read', status: 'fail', detail: /okta\.groups\.read/, fix: /scope/i },
   },
   {
+    name: 'Group Push team groups on an org without the push mappings API',
+    sources: ['okta'],
+    world: { okta: { pushApi: 'absent' } },
+    env: () => ({ OKTA_TEAM_GROUPS: 'push' }),
+    want: { id: 'idp.read', status: 'fail', detail: /Group Push mappings/, fix: /OKTA_TEAM_GROUPS=rule/ },
+  },
+  {
+    name: 'a team-group rule that matches no group',
+    sources: ['okta'],
+    env: () => ({ OKTA_TEAM_GROUPS: 'rule', OKTA_GROUP_RULE: 'startsWith:nomatch:' }),
+    want: { id: 'idp.teams', status: 'warn', detail: /no org:team group found under OKTA_TEAM_GROUPS=rule \(startsWith:nomatch:\)/, fix: /OKTA_GROUP_RULE/ },
+  },
+  {
     name: 'an Entra app registration without User.Read.All',
     sources: ['entra'],
     world: { entra: { permissions: ['Application.Read.All', 'GroupMember.Read.All'] } },
