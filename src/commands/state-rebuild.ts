@@ -3,6 +3,7 @@ import { decideTeamSync } from '../reconcile/capabilities.ts';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../logging/logger.ts';
 import { mapSnapshot } from '../mapping/map.ts';
+import { mappingPolicyOf } from '../run/observe.ts';
 import type { LinkOrigin } from '../model/link.ts';
 import { planRebuild, type RebuildPlan } from '../reconcile/rebuild.ts';
 import { createDockerClient, createSource, sourceIdentity } from '../run/factory.ts';
@@ -53,7 +54,8 @@ export async function stateRebuildCommand(ctx: CommandContext, opts: RebuildOpti
     // A connection without teams (or DOCKER_TEAM_SYNC=off) is read without /Groups, as a sync reads it.
     const teams = decideTeamSync(await docker.discover(), config.docker.teamSync);
     const [snapshot, observed] = await Promise.all([createSource(config, logger).read(), docker.snapshot({ groups: teams.sync })]);
-    const desired = mapSnapshot(snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
+    // Mapped as a sync maps it: a user a sync holds (out of scope, say) is not linked either.
+    const desired = mapSnapshot(snapshot, mappingPolicyOf(config));
     const owned = current.kind === 'readable' ? current.owned : new Map<string, LinkOrigin>();
     const plan = planRebuild(desired, observed, { owned, adoptExisting: config.sync.adoptExisting, adoptUnproven: opts.adoptUnproven === true });
     // The summary is printed once the new file is in place: "Done" must not precede a refusal.

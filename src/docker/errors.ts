@@ -62,7 +62,7 @@ export function responseError(f: ResponseFailure): DockerApiError {
   } else if (f.status === 403) {
     code = 'DOCKER_HTTP_403';
     hint =
-      'Docker accepted the token but refused the request. SCIM needs Docker Business with SSO configured; check that SCIM is enabled on the SSO connection and that the connection covers the organization named in dockerOrg or the org:team group.';
+      'Docker accepted the token but refused the request. SCIM needs Docker Business with SSO configured; check that SCIM is enabled on the SSO connection, that the connection covers the organization named in dockerOrg or the org:team group, and that the user\'s email domain is verified on it (list the verified domains in DOCKER_VERIFIED_DOMAINS and the orgs in DOCKER_ORGS to have such users held before any write).';
   } else if (f.status === 404) {
     code = 'DOCKER_NOT_FOUND';
     hint = 'Docker has no such resource. If this was a listing, check that the SCIM base URL ends in /v2/scim/2.0; if it was a user or team, it was probably removed in Docker by hand, and the next run will see that.';

@@ -114,8 +114,8 @@ export function readUser(v: unknown): DockerUser {
   const record = `user ${shown(id)}`;
   const userName = requiredString(v, 'userName', record);
   const nameObj = optObject(v, 'name', record) ?? {};
+  const email = primaryEmail(optList(v, 'emails', record), record);
   // Not read, but a list that arrives as something else says the record is not what it seems.
-  optList(v, 'emails', record);
   optList(v, 'groups', record);
   // Docker's User resource always carries `active`; the OpenAPI's PUT speaks of `enabled`. With
   // neither, the user is read as active: the planner then never "reactivates" on a guess, and
@@ -128,6 +128,7 @@ export function readUser(v: unknown): DockerUser {
     familyName: optString(nameObj, 'familyName', record, 'name.familyName'),
     active,
     displayName: optString(v, 'displayName', record),
+    ...(email !== undefined ? { email } : {}),
   };
   // Whether Docker echoes the extension on reads is a gap (reference §3.1). No extension object at
   // all → role/org/team stay undefined, so the planner falls back to what it last applied rather
@@ -146,6 +147,25 @@ export function readUser(v: unknown): DockerUser {
     ...(org !== undefined ? { org } : {}),
     team: optString(ext, 'dockerTeam', record, field('dockerTeam')),
   };
+}
+
+/**
+ * The address `emails` holds: the primary one, else the only one. undefined when Docker sends none
+ * (the planner then goes by what it last applied) or several without a primary, which cannot be
+ * read as one address; a value that is not a string is an error, as everywhere here.
+ */
+function primaryEmail(emails: unknown[] | null, record: string): string | undefined {
+  if (emails === null || emails.length === 0) return undefined;
+  const values: Array<{ value: string; primary: boolean }> = [];
+  for (const e of emails) {
+    if (!isObject(e)) throw illTyped(record, 'emails[]', e, 'an object with a "value"');
+    const value = optString(e, 'value', record, 'emails[].value');
+    if (value === null || value === '') continue;
+    values.push({ value, primary: optBoolean(e, 'primary', record) === true });
+  }
+  const primary = values.find((e) => e.primary);
+  if (primary) return primary.value;
+  return values.length === 1 ? (values[0] as { value: string }).value : undefined;
 }
 
 export interface ReadGroup {
@@ -190,7 +210,9 @@ export function userBody(attrs: UserAttributes): Json {
     schemas: [CORE_USER, DOCKER_EXT],
     userName: attrs.userName,
     name,
-    emails: [{ value: attrs.userName, primary: true }],
+    // The address Docker's Entra mapping sends (`mail → emails[type eq "work"].value`) where it is
+    // not the userName; the userName otherwise, as every account was written before.
+    emails: [{ value: attrs.email ?? attrs.userName, primary: true }],
     active: attrs.active,
     [DOCKER_EXT]: ext,
   };

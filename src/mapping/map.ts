@@ -2,14 +2,17 @@ import type { DesiredState, DesiredUser } from '../model/desired.ts';
 import type { Finding } from '../model/finding.ts';
 import type { IdpSnapshot, IdpUser } from '../model/idp.ts';
 import { sortByKeys } from '../util/sort.ts';
-import { parseTeamGroup, placeUser, type RuleDefaults } from './rules.ts';
+import { connectionOf, isOrgInScope, isVerifiedDomain, type MappingPolicy } from './policy.ts';
+import { parseTeamGroup, placeUser } from './rules.ts';
 import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, hasControlCharacters, isValidEmail, preview } from './validate.ts';
 
 /**
  * Applies Docker's rules to a whole IdP snapshot. Every bad record becomes a finding and its user
- * is held (neither changed nor deactivated); the rest proceed. Pure: no I/O, no clock.
+ * is held (neither changed nor deactivated); the rest proceed. So does a user outside what Docker's
+ * SSO connection covers (an unverified domain, another organization): a finding before any write,
+ * not a Docker error after it. Pure: no I/O, no clock.
  */
-export function mapSnapshot(snapshot: IdpSnapshot, defaults: RuleDefaults): DesiredState {
+export function mapSnapshot(snapshot: IdpSnapshot, policy: MappingPolicy): DesiredState {
   const findings: Finding[] = [];
   const held: string[] = [];
   const deprovisioned: string[] = [];
@@ -35,12 +38,24 @@ export function mapSnapshot(snapshot: IdpSnapshot, defaults: RuleDefaults): Desi
         message: `${parsed.message} (${members} member${members === 1 ? '' : 's'})`,
         advice: parsed.advice,
       });
+    } else if (!isOrgInScope(parsed.org, policy.orgs)) {
+      // A team of an organization this connection does not cover: Docker would refuse it, and it is
+      // not this tool's to manage. Its members still sync, without it.
+      teamOfGroup.set(name, null);
+      const members = memberCount.get(name) ?? 0;
+      findings.push({
+        code: 'ORG_OUT_OF_SCOPE',
+        severity: 'warning',
+        subject: name,
+        message: `group ${preview(name)} is a team of organization ${parsed.org}, which this connection does not cover (DOCKER_ORGS: ${(policy.orgs ?? []).join(', ')}); its ${members} member${members === 1 ? '' : 's'} sync without that team`,
+        advice: `add ${parsed.org} to DOCKER_ORGS if this SSO connection covers it; otherwise provision that organization's teams through its own connection`,
+      });
     } else teamOfGroup.set(name, parsed.key);
   }
 
   const mapped: DesiredUser[] = [];
   for (const user of snapshot.users) {
-    const result = mapUser(user, defaults, teamOfGroup);
+    const result = mapUser(user, policy, teamOfGroup, findings);
     if (!('problems' in result)) mapped.push(result);
     else if (!user.active) deprovisioned.push(user.idpId);
     else {
@@ -90,13 +105,16 @@ export function mapSnapshot(snapshot: IdpSnapshot, defaults: RuleDefaults): Desi
   sortByKeys(users, (u) => [u.userName.toLowerCase(), u.idpId]);
   held.sort();
   deprovisioned.sort();
-  return { users, held, deprovisioned, findings: findings.sort(byFinding) };
+  const connection = connectionOf(policy);
+  return { users, held, deprovisioned, findings: findings.sort(byFinding), ...(connection ? { connection } : {}) };
 }
 
+/** One user; `notes` receives what is worth knowing about a user who is mapped all the same. */
 function mapUser(
   user: IdpUser,
-  defaults: RuleDefaults,
+  policy: MappingPolicy,
   teamOfGroup: ReadonlyMap<string, string | null>,
+  notes: Finding[],
 ): DesiredUser | { problems: Finding[] } {
   const problems: Finding[] = [];
   const subject = user.userName?.trim() || user.idpId;
@@ -137,10 +155,34 @@ function mapUser(
     }
   }
 
-  const placement = placeUser(user, defaults);
+  const placement = placeUser(user, policy);
   if (Array.isArray(placement)) for (const p of placement) problems.push(finding(p.code, p.message, p.advice));
   if (problems.length > 0 || Array.isArray(placement)) return { problems };
 
+  // What the connection covers is asked of active users only: a leaver outside it is deactivated
+  // like any leaver (nothing is written to them but active:false), never kept on for a scope rule.
+  if (user.active) {
+    if (!isVerifiedDomain(userName, policy.verifiedDomains)) {
+      problems.push(finding('UNVERIFIED_DOMAIN', `${userName}'s domain is not one of the domains verified on Docker's SSO connection (DOCKER_VERIFIED_DOMAINS: ${(policy.verifiedDomains ?? []).join(', ')}); SCIM cannot manage this user`, "verify the domain on Docker's SSO connection and add it to DOCKER_VERIFIED_DOMAINS, or give the user an address on a verified domain; nothing is written to this user until then"));
+    }
+    if (!isOrgInScope(placement.org, policy.orgs)) {
+      problems.push(finding('ORG_OUT_OF_SCOPE', `the user's organization ${placement.org} is not one this connection covers (DOCKER_ORGS: ${(policy.orgs ?? []).join(', ')})`, `add ${placement.org} to DOCKER_ORGS if this SSO connection covers it, or fix the user's dockerOrg in the IdP; nothing is written to this user until then`));
+    }
+    if (problems.length > 0) return { problems };
+  }
+
+  if (placement.roleConflict) {
+    notes.push({
+      code: 'ROLE_CONFLICT_RESOLVED',
+      severity: 'info',
+      subject,
+      idpId: user.idpId,
+      message: `the user holds several roles (${placement.roleConflict.join(', ')}); ${placement.role}, the highest, is used (ENTRA_ROLE_CONFLICT=highest)`,
+      advice: 'give the user one app role in Entra to make the choice explicit',
+    });
+  }
+
+  const email = emailOf(user, userName, policy);
   return {
     idpId: user.idpId,
     userName,
@@ -151,7 +193,20 @@ function mapUser(
     org: placement.org,
     team: placement.team,
     teams: teamsOf(placement.teams, user.groups, teamOfGroup),
+    ...(email !== null ? { email } : {}),
   };
+}
+
+/**
+ * The address for Docker's `emails`, when it is not the userName: the IdP's own (Entra's `mail`),
+ * unless ENTRA_EMAIL_SOURCE=userName. The source judges it (an invalid one never arrives: Entra
+ * notes it and leaves it out), so an odd value here is only not sent, never a reason to hold.
+ */
+function emailOf(user: IdpUser, userName: string, policy: MappingPolicy): string | null {
+  if (policy.emailSource === 'userName') return null;
+  const email = user.email?.trim();
+  if (!email || email.toLowerCase() === userName.toLowerCase() || !isValidEmail(email)) return null;
+  return email;
 }
 
 /** The user's teams, sorted and each once: their own and their team groups'. */

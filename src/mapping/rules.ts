@@ -1,4 +1,5 @@
 import { DOCKER_ROLES, type DockerRole } from '../model/docker.ts';
+import type { MappingPolicy } from './policy.ts';
 import { isValidOrg, isValidTeam, preview } from './validate.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface Placement {
   readonly team: string | null;
   /** Every org:team membership the attributes give (groups are added by the caller). */
   readonly teams: readonly string[];
+  /** Set when several roles were settled by ENTRA_ROLE_CONFLICT=highest: all of them, for the report. */
+  readonly roleConflict?: readonly DockerRole[];
 }
 
 export interface RuleProblem {
@@ -50,21 +53,41 @@ function distinct(values: readonly string[], normalise: (s: string) => string = 
   return out;
 }
 
-export function placeUser(attrs: RawAttributes, defaults: RuleDefaults): Placement | RuleProblem[] {
+export function placeUser(attrs: RawAttributes, policy: RuleDefaults & Pick<MappingPolicy, 'roleConflict'>): Placement | RuleProblem[] {
   const problems: RuleProblem[] = [];
 
   // Roles and org names are lowercase in Docker; "Editor" from a hand-typed attribute means editor.
   const roles = distinct(attrs.dockerRole, (s) => s.toLowerCase());
   let role: DockerRole = 'member';
+  let conflict: DockerRole[] | undefined;
   if (roles.length > 1) {
-    problems.push({
-      code: 'AMBIGUOUS_ATTRIBUTE',
-      message: `dockerRole has several values (${roles.map((r) => preview(r)).join(', ')}); a user has one role`,
-      advice: 'give the user a single dockerRole in the IdP',
-    });
+    // Several roles are rare: only they pay for the list of unknown ones.
+    const unknown = roles.filter((r) => !isRole(r));
+    if (policy.roleConflict === 'highest' && unknown.length === 0) {
+      // Which role Entra's own provisioning sends for a user with several app roles is undocumented
+      // (docker-docs-2026.md row 24: SingleAppRoleAssignment "picks one role", not which), so this
+      // is our rule, chosen by the admin, not a copy of Entra's: the highest, and a finding says so.
+      conflict = roles as DockerRole[];
+      role = highestRole(conflict);
+    } else if (policy.roleConflict === 'highest') {
+      // An unknown value among several is not outranked by a known one: it may be a typo of "owner".
+      for (const r of unknown) {
+        problems.push({
+          code: 'UNKNOWN_ROLE',
+          message: `dockerRole ${preview(r)} is not a Docker role (the user has several: ${roles.map((v) => preview(v)).join(', ')}); the highest is not picked while one is unknown`,
+          advice: `use one of ${DOCKER_ROLES.join(', ')} for every role the user holds; the user is left as they are until then`,
+        });
+      }
+    } else {
+      problems.push({
+        code: 'AMBIGUOUS_ATTRIBUTE',
+        message: `dockerRole has several values (${roles.map((r) => preview(r)).join(', ')}); a user has one role`,
+        advice: 'give the user a single dockerRole in the IdP (for Entra app roles, ENTRA_ROLE_CONFLICT=highest takes the highest instead)',
+      });
+    }
   } else if (roles.length === 1) {
     const r = roles[0] as string;
-    if ((DOCKER_ROLES as readonly string[]).includes(r)) role = r as DockerRole;
+    if (isRole(r)) role = r;
     else
       problems.push({
         code: 'UNKNOWN_ROLE',
@@ -103,13 +126,27 @@ export function placeUser(attrs: RawAttributes, defaults: RuleDefaults): Placeme
   }
   if (problems.length > 0) return problems;
 
-  const targetOrg = org ?? defaults.defaultOrg;
+  const targetOrg = org ?? policy.defaultOrg;
+  const settled = conflict ? { roleConflict: conflict } : {};
   if (teams.length > 0) {
-    return { role, org: targetOrg, team: teams[0] as string, teams: teams.map((t) => `${targetOrg}:${t}`).sort() };
+    return { role, org: targetOrg, team: teams[0] as string, teams: teams.map((t) => `${targetOrg}:${t}`).sort(), ...settled };
   }
-  if (org !== null) return { role, org: targetOrg, team: null, teams: [] };
-  const dt = defaults.defaultTeam;
-  return { role, org: targetOrg, team: dt, teams: dt ? [`${targetOrg}:${dt}`] : [] };
+  if (org !== null) return { role, org: targetOrg, team: null, teams: [], ...settled };
+  const dt = policy.defaultTeam;
+  return { role, org: targetOrg, team: dt, teams: dt ? [`${targetOrg}:${dt}`] : [], ...settled };
+}
+
+function isRole(r: string): r is DockerRole {
+  return (DOCKER_ROLES as readonly string[]).includes(r);
+}
+
+/** Docker's roles by rank: owner above editor above member. */
+const RANK: Readonly<Record<DockerRole, number>> = { member: 0, editor: 1, owner: 2 };
+
+function highestRole(roles: readonly DockerRole[]): DockerRole {
+  let best: DockerRole = 'member';
+  for (const r of roles) if (RANK[r] > RANK[best]) best = r;
+  return best;
 }
 
 export type GroupName = { readonly org: string; readonly team: string; readonly key: string };

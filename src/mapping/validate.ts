@@ -1,21 +1,15 @@
+import { MAX_EMAIL_LENGTH, isEmailAddress } from '../model/docker.ts';
+
 /**
  * What counts as a valid value on Docker's side. Docker documents none of these limits, so each is
  * a conservative choice: a value outside them is reported and held back, never truncated or guessed.
  */
 
-/** RFC 5321 caps a forward path at 254 characters. */
-export const MAX_EMAIL_LENGTH = 254;
+export { MAX_EMAIL_LENGTH };
 /** Docker does not document name limits; 255 is the common SQL column width behind SCIM services. */
 export const MAX_NAME_LENGTH = 255;
 export const MAX_TEAM_LENGTH = 255;
 export const MAX_ORG_LENGTH = 255;
-
-/**
- * The WHATWG HTML email pattern: what browsers accept in <input type=email>. It rejects quotes,
- * backslashes and spaces, so a userName that passes can never break a SCIM filter string, and it
- * rejects non-ASCII (IDN) addresses, which Docker's "must be reachable via email" does not promise.
- */
-const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$/;
 
 /** Docker namespaces (organization names) are lowercase; separators as in image namespaces. */
 const ORG = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -26,8 +20,9 @@ const TEAM = /^[A-Za-z0-9]+(?:[._-]+[A-Za-z0-9]+)*$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** The WHATWG HTML email pattern, at most 254 characters (model/docker.ts isEmailAddress says why). */
 export function isValidEmail(v: string): boolean {
-  return v.length <= MAX_EMAIL_LENGTH && EMAIL.test(v);
+  return isEmailAddress(v);
 }
 
 export function isValidOrg(v: string): boolean {

@@ -29,4 +29,16 @@ export interface DesiredState {
    */
   readonly deprovisioned: readonly string[];
   readonly findings: readonly Finding[];
+  /** What Docker's SSO connection covers, as the mapping applied it; absent: everything. */
+  readonly connection?: ConnectionScope;
+}
+
+/**
+ * DOCKER_VERIFIED_DOMAINS and DOCKER_ORGS, lower-cased; null: not limited. The mapping holds users
+ * outside them; the planner keeps its hands off what lies outside too (teams of other orgs, accounts
+ * of unverified domains).
+ */
+export interface ConnectionScope {
+  readonly verifiedDomains: readonly string[] | null;
+  readonly orgs: readonly string[] | null;
 }

@@ -16,6 +16,27 @@ export interface UserAttributes {
   readonly org: string;
   /** The team sent in the Docker extension (`dockerTeam`); null when the rules give the user none there. */
   readonly team: string | null;
+  /**
+   * The address Docker's `emails` holds when it is not the userName (Entra's `mail`, which Docker's
+   * Entra mapping sends as `emails[type eq "work"].value`). Absent: the userName, which is what
+   * every account written before this field existed holds.
+   */
+  readonly email?: string;
+}
+
+/**
+ * Whether a value can be a Docker userName or `emails` value ("The user's email address. This must
+ * be reachable via email."): the WHATWG HTML email pattern, what browsers accept in
+ * <input type=email>. It rejects quotes, backslashes and spaces, so a value that passes can never
+ * break a SCIM filter string, and it rejects non-ASCII (IDN) addresses, which "reachable via email"
+ * does not promise. RFC 5321 caps a forward path at 254 characters. Here rather than in mapping/,
+ * so that a source adapter can judge an optional address (Entra's `mail`) by the same rule.
+ */
+export const MAX_EMAIL_LENGTH = 254;
+const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$/;
+
+export function isEmailAddress(v: string): boolean {
+  return v.length <= MAX_EMAIL_LENGTH && EMAIL.test(v);
 }
 
 export interface DockerUser {
@@ -31,6 +52,11 @@ export interface DockerUser {
   readonly role?: string | null;
   readonly org?: string | null;
   readonly team?: string | null;
+  /**
+   * The primary `emails` value as Docker echoed it. `undefined` when Docker echoed no address (an
+   * undocumented point), so the planner falls back to what it last applied, as for the extension.
+   */
+  readonly email?: string;
   /** Docker ID (server-assigned), for reports only. */
   readonly displayName?: string | null;
 }

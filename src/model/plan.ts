@@ -9,7 +9,7 @@ import type { LinkOrigin } from './link.ts';
  */
 export const PLAN_SCHEMA_VERSION = 1;
 
-export type UserField = 'userName' | 'givenName' | 'familyName' | 'active' | 'role' | 'org' | 'team';
+export type UserField = 'userName' | 'givenName' | 'familyName' | 'active' | 'role' | 'org' | 'team' | 'email';
 
 export interface Change {
   readonly field: UserField;

@@ -17,6 +17,12 @@ export interface CurrentState {
   readonly role: string | null;
   readonly org: string | null;
   readonly team: string | null;
+  /**
+   * The address Docker's `emails` holds when it is not the userName; null when it is the userName.
+   * When Docker echoes none, what was last applied (an `applied` without one: the userName, which
+   * is what this tool sent before it sent anything else).
+   */
+  readonly email: string | null;
   /** Fields whose value came from the state store, not from Docker. */
   readonly inferred: readonly UserField[];
 }
@@ -42,6 +48,12 @@ export function currentState(docker: DockerUser, applied: AppliedState | null): 
     (inferred ??= []).push('team');
     team = applied ? applied.team : null;
   }
+  let email: string | null;
+  if (docker.email !== undefined) email = ownEmail(docker.email, docker.userName);
+  else {
+    (inferred ??= []).push('email');
+    email = applied ? ownEmail(applied.email, applied.userName) : null;
+  }
   return {
     userName: docker.userName,
     givenName: docker.givenName,
@@ -50,8 +62,14 @@ export function currentState(docker: DockerUser, applied: AppliedState | null): 
     role,
     org,
     team,
+    email,
     inferred: inferred ?? NONE_INFERRED,
   };
+}
+
+/** An address as something other than the userName, or null when it is the userName (any case) or unset. */
+export function ownEmail(email: string | null | undefined, userName: string): string | null {
+  return email && email.toLowerCase() !== userName.toLowerCase() ? email : null;
 }
 
 /**
@@ -68,6 +86,7 @@ export function targetAttributes(d: DesiredUser, current: CurrentState | null, a
     role: d.role,
     org: d.org,
     team: d.team,
+    ...(d.email !== undefined ? { email: d.email } : {}),
   };
 }
 
@@ -82,10 +101,12 @@ export function deactivationAttributes(current: CurrentState, applied: AppliedSt
     role: DOCKER_ROLES.includes(role) ? role : 'member',
     org: current.org ?? applied?.org ?? '',
     team: current.team ?? applied?.team ?? null,
+    // The PUT carries emails too: the address Docker holds stays as it is.
+    ...(current.email !== null ? { email: current.email } : {}),
   };
 }
 
-const FIELDS: readonly Exclude<UserField, 'active'>[] = ['userName', 'givenName', 'familyName', 'role', 'org', 'team'];
+const FIELDS: readonly Exclude<UserField, 'active' | 'email'>[] = ['userName', 'givenName', 'familyName', 'role', 'org', 'team'];
 
 /** Field changes (active aside) from current to target; drift marks values Docker changed behind our back. */
 export function diffUser(current: CurrentState | null, target: UserAttributes, applied: AppliedState | null): Change[] {
@@ -98,12 +119,30 @@ export function diffUser(current: CurrentState | null, target: UserAttributes, a
       applied !== null && current !== null && !current.inferred.includes(field) && !same(field, before, applied[field]);
     changes.push({ field, before, after, ...(drift ? { drift: true } : {}) });
   }
+  const email = emailChange(current, target, applied);
+  if (email) changes.push(email);
   return changes;
 }
 
+/**
+ * `emails` is compared as "an address other than the userName, or none": a rename alone changes no
+ * address of its own (the new userName goes to `emails` with it), and an account written before
+ * this tool sent `mail` compares equal to one whose mail is its userName, so upgrading writes
+ * nothing by itself. The change shows the addresses Docker holds before and after.
+ */
+function emailChange(current: CurrentState | null, target: UserAttributes, applied: AppliedState | null): Change | null {
+  // A new account: its address is in the create's target; there is nothing to change from.
+  if (current === null) return null;
+  const before = current.email;
+  const after = ownEmail(target.email, target.userName);
+  if (same('email', before, after)) return null;
+  const drift = applied !== null && !current.inferred.includes('email') && !same('email', before, ownEmail(applied.email, applied.userName));
+  return { field: 'email', before: before ?? current.userName, after: after ?? target.userName, ...(drift ? { drift: true } : {}) };
+}
+
 function same(field: UserField, a: string | null, b: string | null): boolean {
-  // Docker compares userNames case-insensitively; a case-only difference is not worth a write.
+  // Docker compares userNames (and so addresses) case-insensitively; a case-only difference is not worth a write.
   if (a === b) return true;
-  if (field === 'userName' || field === 'org') return (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
+  if (field === 'userName' || field === 'org' || field === 'email') return (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
   return (a ?? null) === (b ?? null);
 }

@@ -1,5 +1,6 @@
 import type { DockerSnapshot } from '../model/docker.ts';
 import type { Link } from '../model/link.ts';
+import { ownEmail } from './diff.ts';
 import { teamsByAccount } from './teams.ts';
 
 /**
@@ -33,6 +34,8 @@ export function driftedLinks(links: readonly Link[], observed: DockerSnapshot, o
       differs(a.familyName, applied.familyName) ||
       differs(a.role, applied.role) ||
       differs(a.org, applied.org) ||
+      // An address is compared as diff.ts compares it: other than the userName, or none.
+      (a.email !== undefined && (ownEmail(a.email, a.userName) ?? '').toLowerCase() !== (ownEmail(applied.email, applied.userName) ?? '').toLowerCase()) ||
       // Without team sync no group was read: every member would look taken out of their teams.
       (opts.teamsKnown && applied.teams.some((t) => !(teamsOf.get(a.id) ?? []).includes(t.toLowerCase())));
     if (changed) drifted.push(link.idpId);

@@ -97,12 +97,12 @@ export function buildPlan(input: PlanInput): Plan {
   // 4. Teams, for the users phase 2 keeps active; none at all when this connection has no teams
   // to sync (then observed.groups is empty, and planning against it would re-add everyone).
   const teamSync = input.teams ?? { sync: true };
-  const teams = teamSync.sync ? planTeams({ members: assigned.members, groups: observed.groups, managedTeams: managedTeamsOf(desired.users, links) }) : NO_TEAMS;
+  const teams = teamSync.sync ? planTeams({ members: assigned.members, groups: observed.groups, managedTeams: managedTeamsOf(desired.users, links, desired.connection?.orgs ?? null) }) : NO_TEAMS;
 
   // 5. Accounts nobody claims: after every other finding, since an account one already names is not listed again.
   const earlier: readonly Finding[] = [...desired.findings, ...(input.findings ?? []), ...(teamSync.sync ? [] : [teamsSkipped(teamSync.reason, desired)]), ...assigned.findings, ...leavers.findings];
   // An incremental run knows only some links: every other managed account would look unclaimed.
-  const unmanaged = input.scope ? [] : findUnmanaged(observed.users, { claimed: leavers.claimed, linked: view.linkByDocker, findings: earlier }, idp);
+  const unmanaged = input.scope ? [] : findUnmanaged(observed.users, { claimed: leavers.claimed, linked: view.linkByDocker, findings: earlier }, idp, desired.connection?.verifiedDomains ?? null);
 
   // 6. The safety verdict over every deactivation planned above, blocking them if it must.
   const guarded = guardDeactivations({

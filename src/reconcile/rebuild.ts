@@ -1,6 +1,7 @@
 import type { DesiredState } from '../model/desired.ts';
 import { DOCKER_ROLES, type DockerRole, type DockerSnapshot } from '../model/docker.ts';
 import type { AppliedState, LinkOrigin } from '../model/link.ts';
+import { ownEmail } from './diff.ts';
 
 /**
  * Re-linking from Docker by userName, for a lost or corrupt state file: every IdP user (active
@@ -80,6 +81,7 @@ export function planRebuild(desired: DesiredState, observed: DockerSnapshot, opt
     const wanted = new Set(d.teams.map((t) => t.toLowerCase()));
     // A role Docker echoes that this tool does not know is as unknown as one it does not echo.
     const role = DOCKER_ROLES.find((r) => r === docker.role) ?? null;
+    const email = ownEmail(docker.email, docker.userName);
     links.push({
       idpId: d.idpId,
       dockerId: docker.id,
@@ -98,6 +100,7 @@ export function planRebuild(desired: DesiredState, observed: DockerSnapshot, opt
         role: role as DockerRole,
         org: docker.org ?? '',
         team: docker.team ?? null,
+        ...(email !== null ? { email } : {}),
         teams: (teamsOf.get(docker.id) ?? []).filter((t) => wanted.has(t.toLowerCase())).sort(),
       },
     });

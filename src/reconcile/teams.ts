@@ -1,4 +1,5 @@
 import { cmp } from '../mapping/map.ts';
+import { isOrgInScope, orgOfTeam } from '../mapping/policy.ts';
 import { sortByKeys } from '../util/sort.ts';
 import type { DesiredUser } from '../model/desired.ts';
 import type { DockerGroup } from '../model/docker.ts';
@@ -8,8 +9,9 @@ import type { GroupCreateOperation, MembershipRecord, TeamMember, TeamOperation 
 /**
  * Team membership as SCIM Groups. For every user this tool manages and keeps active, membership of
  * the teams it manages converges on what the IdP says: teams named by anyone's attributes or
- * org:team groups this run, or applied by this tool before. Teams outside that set, and accounts
- * the tool does not manage, are never touched. Team names compare case-insensitively, as Docker's do.
+ * org:team groups this run, or applied by this tool before, in an organization this connection
+ * covers (DOCKER_ORGS). Teams outside that set, and accounts the tool does not manage, are never
+ * touched. Team names compare case-insensitively, as Docker's do.
  * Phase 4 of the planner: its members are the users phase 2 keeps active.
  */
 
@@ -160,11 +162,16 @@ export function teamsByAccount(groups: readonly DockerGroup[]): Map<string, stri
   return teamsOf;
 }
 
-/** The teams this tool manages: named by any mapped user this run, or applied by this tool before. */
-export function managedTeamsOf(users: readonly DesiredUser[], links: readonly Link[]): Set<string> {
+/**
+ * The teams this tool manages: named by any mapped user this run, or applied by this tool before,
+ * less those of organizations outside `orgs` (null: any). A team applied before DOCKER_ORGS left its
+ * organization out is no longer this tool's: its members are never removed from it.
+ */
+export function managedTeamsOf(users: readonly DesiredUser[], links: readonly Link[], orgs: readonly string[] | null = null): Set<string> {
   const managed = new Set<string>();
+  // The mapping gives users no team outside `orgs`; the filter is for what links recorded before.
   for (const d of users) for (const t of d.teams) managed.add(t);
-  for (const l of links) for (const t of l.applied.teams) managed.add(t);
+  for (const l of links) for (const t of l.applied.teams) if (isOrgInScope(orgOfTeam(t), orgs)) managed.add(t);
   return managed;
 }
 

@@ -130,7 +130,7 @@ function planLinked(d: DesiredUser, link: Link, docker: DockerUser, current: Cur
       subject: d.userName,
       idpId: d.idpId,
       dockerId: docker.id,
-      message: `Docker's ${c.field} is ${formatValue(c.before)} but this tool last applied ${formatValue(link.applied[c.field as keyof typeof link.applied] as string | null)}; it is set back to ${formatValue(c.after)}`,
+      message: `Docker's ${c.field} is ${formatValue(c.before)} but this tool last applied ${formatValue(lastApplied(link, c.field))}; it is set back to ${formatValue(c.after)}`,
       advice: 'something else writes to this account: disable JIT provisioning in Docker (recommended) or make the SSO attribute mapping match the IdP values',
     });
   }
@@ -236,6 +236,12 @@ function planExisting(
     members: [{ idpId: d.idpId, userName: d.userName, dockerId: candidate.id, fromOperation: adopt.id, teams: d.teams }],
     claims: [candidate.id],
   };
+}
+
+/** What this tool last wrote to a field; for `email`, no address of its own means the userName. */
+function lastApplied(link: Link, field: Change['field']): string | boolean | null {
+  if (field === 'email') return link.applied.email ?? link.applied.userName;
+  return link.applied[field];
 }
 
 function describeChanges(changes: readonly Change[]): string {

@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../logging/logger.ts';
 import { mapSnapshot } from '../mapping/map.ts';
+import type { MappingPolicy } from '../mapping/policy.ts';
 import type { DockerCapabilities, DockerSnapshot } from '../model/docker.ts';
 import { FeedExpiredError, SourceReadError } from '../model/errors.ts';
 import type { Finding } from '../model/finding.ts';
@@ -277,7 +278,7 @@ function makePlan(
   input: { snapshot: IdpSnapshot; links: readonly Link[]; observed: DockerSnapshot; teams: TeamSync; findings: Finding[] } & Pick<PlanInput, 'scope' | 'fullReason'>,
 ): Plan {
   const { config } = deps;
-  const desired = mapSnapshot(input.snapshot, { defaultOrg: config.docker.defaultOrg, defaultTeam: config.docker.defaultTeam });
+  const desired = mapSnapshot(input.snapshot, mappingPolicyOf(config));
   return buildPlan({
     source: config.source,
     idpUsers: input.snapshot.users.length,
@@ -297,6 +298,22 @@ function makePlan(
     ...(input.scope ? { scope: input.scope } : {}),
     ...(input.fullReason ? { fullReason: input.fullReason } : {}),
   });
+}
+
+/**
+ * What the mapping needs of the configuration. A role conflict is an Entra matter (several app
+ * roles); an Okta attribute with several roles is a data error, held whatever ENTRA_ROLE_CONFLICT says.
+ */
+export function mappingPolicyOf(config: Config): MappingPolicy {
+  const entra = config.source === 'entra' ? config.entra : null;
+  return {
+    defaultOrg: config.docker.defaultOrg,
+    defaultTeam: config.docker.defaultTeam,
+    verifiedDomains: config.docker.verifiedDomains,
+    orgs: config.docker.orgs,
+    roleConflict: entra?.roleConflict ?? 'hold',
+    emailSource: entra?.emailSource ?? 'mail',
+  };
 }
 
 async function timed<T>(work: Promise<T>, reads: ReadTimes, key: keyof ReadTimes): Promise<T> {

@@ -61,7 +61,8 @@ const isTextOrNull = (v: unknown): v is string | null => v === null || typeof v 
  * that did not echo its extension records them as unknown (reconcile/rebuild.ts), and the planner
  * then writes the IdP's values. A role is any text here, not only one of DOCKER_ROLES: files written
  * before rebuilds checked it hold whatever Docker echoed, and the planner already treats an
- * unknown role as a difference to correct, so refusing the file would gain nothing.
+ * unknown role as a difference to correct, so refusing the file would gain nothing. `email` is
+ * absent in files written before it was sent, and whenever the address is the userName.
  */
 export function isApplied(v: unknown): v is AppliedState {
   return (
@@ -73,6 +74,7 @@ export function isApplied(v: unknown): v is AppliedState {
     isTextOrNull(v.role) &&
     isTextOrNull(v.org) &&
     isTextOrNull(v.team) &&
+    (v.email === undefined || isText(v.email)) &&
     Array.isArray(v.teams) &&
     v.teams.every(isText)
   );

@@ -461,6 +461,7 @@ export class StateStore {
       role: shared.string(a.role),
       org: shared.string(a.org),
       team: shared.string(a.team),
+      ...(a.email !== undefined ? { email: a.email } : {}),
       teams: shared.list(a.teams),
     };
     return { idpId: r.idp_id, dockerId: r.docker_id, userName: r.user_name, origin: shared.string(r.origin), applied };

@@ -183,3 +183,41 @@ describe('Docker SCIM emulator', () => {
     expect(res.body).not.toHaveProperty(EXT);
   });
 });
+
+describe('emulator: emails and verified domains', () => {
+  const body = (userName: string, extra: Record<string, unknown> = {}) => ({ schemas: [CORE, EXT], userName, active: true, ...extra });
+
+  it('keeps the primary address a write sends and echoes it; without one, emails is the userName', async () => {
+    const emu = await start();
+    const made = await raw(emu, 'POST', '/Users', body('ada@example.com', { emails: [{ value: 'ada.l@mail.example.com', primary: true }] }));
+    expect(made.body?.emails).toEqual([{ value: 'ada.l@mail.example.com', display: 'ada.l@mail.example.com', primary: true }]);
+    const id = made.body?.id as string;
+    // Entra's mapping path, as its PATCH sends it.
+    await raw(emu, 'PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'emails[type eq "work"].value', value: 'ada.k@mail.example.com' }] });
+    expect(emu.user(id)?.email).toBe('ada.k@mail.example.com');
+    // A PUT without emails keeps the address (a gap); one with the userName makes it the userName.
+    await raw(emu, 'PUT', `/Users/${id}`, body('ada@example.com'));
+    expect(emu.user(id)?.email).toBe('ada.k@mail.example.com');
+    await raw(emu, 'PUT', `/Users/${id}`, body('ada@example.com', { emails: [{ value: 'ADA@example.com', primary: true }] }));
+    expect((await raw(emu, 'GET', `/Users/${id}`)).body?.emails[0].value).toBe('ada@example.com');
+    expect((await raw(emu, 'POST', '/Users', body('bob@example.com', { emails: [{ value: 'not an address' }] }))).status).toBe(400);
+  });
+
+  it('refuses writes for accounts outside the verified domains with a "Domain not verified" detail, changing nothing', async () => {
+    const emu = await start({ verifiedDomains: ['example.com', '*.acme.test'] });
+    expect((await raw(emu, 'POST', '/Users', body('ada@example.com'))).status).toBe(201);
+    expect((await raw(emu, 'POST', '/Users', body('eu@lab.acme.test'))).status).toBe(201);
+    for (const userName of ['mallory@notexample.com', 'root@acme.test']) {
+      const refused = await raw(emu, 'POST', '/Users', body(userName));
+      expect(refused.status, userName).toBe(403);
+      expect(refused.body?.detail).toMatch(/^Domain not verified: /);
+    }
+    const ada = emu.user('ada@example.com')?.id as string;
+    expect((await raw(emu, 'PUT', `/Users/${ada}`, body('ada@elsewhere.org'))).status).toBe(403);
+    expect((await raw(emu, 'PATCH', `/Users/${ada}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: 'ada@elsewhere.org' }] })).status).toBe(403);
+    expect(emu.user(ada)?.userName).toBe('ada@example.com');
+    expect(emu.allUsers().map((u) => u.userName).sort()).toEqual(['ada@example.com', 'eu@lab.acme.test']);
+    const other = await start({ verifiedDomains: ['example.com'], domainErrorStatus: 400 });
+    expect((await raw(other, 'POST', '/Users', body('x@other.org'))).status).toBe(400);
+  });
+});

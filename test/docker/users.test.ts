@@ -114,11 +114,21 @@ describe('paging', () => {
 });
 
 describe('users on the wire', () => {
-  it('maps name, active, Docker ID and the extension', async () => {
+  it('maps name, active, Docker ID, the primary email and the extension', async () => {
     const { emu, client } = await setup();
     const seeded = emu.seedUser({ userName: 'jon.snow@example.com', givenName: 'Jon', familyName: 'Snow', role: 'editor', org: 'acmelabs', team: 'nightswatch' });
     const u = await client.getUser(seeded.id);
-    expect(u).toEqual({ id: seeded.id, userName: 'jon.snow@example.com', givenName: 'Jon', familyName: 'Snow', active: true, role: 'editor', org: 'acmelabs', team: 'nightswatch', displayName: seeded.displayName });
+    expect(u).toEqual({ id: seeded.id, userName: 'jon.snow@example.com', givenName: 'Jon', familyName: 'Snow', active: true, role: 'editor', org: 'acmelabs', team: 'nightswatch', email: 'jon.snow@example.com', displayName: seeded.displayName });
+  });
+
+  it("sends the user's own address in emails, and reads back what Docker holds", async () => {
+    const { emu, client } = await setup();
+    const { user } = await client.createUser(attrs('ada@example.com', { email: 'ada.lovelace@mail.example.com' }));
+    expect((emu.http.requests[0]?.body as { emails: unknown }).emails).toEqual([{ value: 'ada.lovelace@mail.example.com', primary: true }]);
+    expect(user.email).toBe('ada.lovelace@mail.example.com');
+    // Without an address of its own, emails is the userName again.
+    const back = await client.replaceUser(user.id, attrs('ada@example.com'));
+    expect(back.email).toBe('ada@example.com');
   });
 
   it('reads an extension without dockerTeam as team null', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WireError, readGroup, readList, readUser } from '../../src/docker/wire.ts';
+import { WireError, readGroup, readList, readUser, userBody } from '../../src/docker/wire.ts';
 
 /**
  * Docker's records are read without coercion: a value of the wrong type is an error that names the
@@ -68,8 +68,9 @@ describe('absent and null keep their documented meaning', () => {
 
   it('a well-typed record reads as before', () => {
     const u = readUser(user({ name: { givenName: 'Ada', familyName: 'Lovelace' }, displayName: 'ada1', emails: [{ value: 'ada@example.com' }], groups: [], [EXT]: { dockerRole: 'editor', dockerOrg: 'acme', dockerTeam: 'web' } }));
-    expect(u).toEqual({ id: 'u-1', userName: 'ada@example.com', givenName: 'Ada', familyName: 'Lovelace', active: true, displayName: 'ada1', role: 'editor', org: 'acme', team: 'web' });
+    expect(u).toEqual({ id: 'u-1', userName: 'ada@example.com', givenName: 'Ada', familyName: 'Lovelace', active: true, displayName: 'ada1', email: 'ada@example.com', role: 'editor', org: 'acme', team: 'web' });
   });
+
 });
 
 describe('groups and lists', () => {
@@ -99,5 +100,36 @@ describe('groups and lists', () => {
   it('a list response without totalResults is read, with no total', () => {
     expect(readList({ resources: [] })).toEqual({ resources: [], totalResults: null });
     expect(readList({ totalResults: null, Resources: [1] })).toEqual({ resources: [1], totalResults: null });
+  });
+});
+
+describe('emails: the address Docker holds (Entra: mail → emails[type eq "work"].value)', () => {
+  const attrs = { userName: 'ada@example.com', givenName: 'Ada', familyName: 'Lovelace', active: true, role: 'member', org: 'acme', team: null } as const;
+
+  it("carries the user's own address where there is one, else the userName", () => {
+    expect(userBody({ ...attrs, email: 'ada.lovelace@mail.example.com' }).emails).toEqual([{ value: 'ada.lovelace@mail.example.com', primary: true }]);
+    expect(userBody(attrs).emails).toEqual([{ value: 'ada@example.com', primary: true }]);
+  });
+
+  it.each([
+    ['the primary one among several', [{ value: 'home@example.com' }, { value: 'work@example.com', primary: true }], 'work@example.com'],
+    ['the only one, primary or not', [{ value: 'work@example.com' }], 'work@example.com'],
+    ['keys in any case', [{ VALUE: 'work@example.com', Primary: true }], 'work@example.com'],
+  ])('reads %s', (_what, emails, want) => {
+    expect(readUser(user({ emails })).email).toBe(want);
+  });
+
+  it.each([
+    ['absent', undefined],
+    ['empty', []],
+    ['several, none primary', [{ value: 'a@example.com' }, { value: 'b@example.com' }]],
+  ])('an address list %s is unknown, not "no address" (the planner goes by what it applied)', (_what, emails) => {
+    expect(readUser(user({ emails })).email).toBeUndefined();
+    expect('email' in readUser(user({ emails }))).toBe(false);
+  });
+
+  it('an ill-typed address is an error, never coerced', () => {
+    expect(wireError(() => readUser(user({ emails: ['ada@example.com'] })))).toContain('"emails[]" is "ada@example.com" (a string)');
+    expect(wireError(() => readUser(user({ emails: [{ value: 7, primary: true }] })))).toContain('"emails[].value" is 7 (a number)');
   });
 });

@@ -3,6 +3,7 @@ import type { IllTypedValue } from '../../src/model/idp.ts';
 import {
   DEFAULT_ACCESS,
   attributeValues,
+  emailOf,
   isFullyRead,
   memberSelect,
   noteOf,
@@ -144,6 +145,32 @@ describe('a whole user', () => {
     [false, ['a:b', 'c'], 'entra: assigned through a:b, c'],
   ])('note: direct %s, groups %j', (direct, groups, expected) => {
     expect(noteOf(direct, groups, { accountEnabled: true, userPrincipalName: 'a@b.c' }, null)).toBe(expected);
+  });
+});
+
+describe("mail → Docker's emails (Docker's Entra mapping: mail → emails[type eq \"work\"].value)", () => {
+  it.each<[string, UserWire, string | null, string | null, string | null]>([
+    ['a mail unlike the UPN is the address', { userPrincipalName: 'jane@acme.com', mail: 'jane.doe@acme.com' }, 'jane@acme.com', 'jane.doe@acme.com', null],
+    ['a mail equal to the UPN in another case is none of its own', { userPrincipalName: 'jane@acme.com', mail: 'JANE@acme.com' }, 'jane@acme.com', null, null],
+    ['no mail: none', { userPrincipalName: 'jane@acme.com', mail: null }, 'jane@acme.com', null, null],
+    ['no userName: none', { userPrincipalName: 'x#EXT#@t.onmicrosoft.com', mail: null }, null, null, null],
+    ['an invalid mail: none, and why', { userPrincipalName: 'jane@acme.com', mail: 'jane doe@acme' }, 'jane@acme.com', null, 'jane doe@acme'],
+  ])('%s', (_label, u, userName, email, invalid) => {
+    expect(emailOf(u, userName)).toEqual({ email, invalid });
+  });
+
+  const ctx = { userNameSource: 'userPrincipalName' as const, attributes: NONE, appRoleValues: [], groups: [], direct: true };
+
+  it('the user carries it; one without a mail of its own carries nothing', () => {
+    expect(toIdpUser({ id: 'u1', accountEnabled: true, userPrincipalName: 'jane@acme.com', mail: 'jane.doe@acme.com' }, ctx).user.email).toBe('jane.doe@acme.com');
+    expect('email' in toIdpUser({ id: 'u1', accountEnabled: true, userPrincipalName: 'jane@acme.com', mail: 'jane@acme.com' }, ctx).user).toBe(false);
+  });
+
+  it('an invalid mail holds nobody: no address, a note for the report', () => {
+    const { user, note } = toIdpUser({ id: 'u1', accountEnabled: true, userPrincipalName: 'jane@acme.com', mail: 'jane at acme' }, ctx);
+    expect(user).toMatchObject({ userName: 'jane@acme.com', active: true });
+    expect('email' in user).toBe(false);
+    expect(note).toEqual({ code: 'ENTRA_INVALID_MAIL', subject: 'jane@acme.com', message: expect.stringContaining('"jane at acme", which is not a valid email address') });
   });
 });
 

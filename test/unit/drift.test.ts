@@ -26,6 +26,16 @@ describe('drift: managed accounts changed in Docker behind the tool\'s back', ()
     expect(driftedLinks([l], { users: [{ ...synced(jane, 'd1'), role: undefined, givenName: null, userName: 'JANE@example.com' }], groups: teams })).toEqual([]);
   });
 
+  it("an address Docker holds other than the one applied is drift; the userName echoed as emails, under a link written before emails were tracked, is not", () => {
+    expect(driftedLinks([l], { users: [{ ...synced(jane, 'd1'), email: 'JANE@example.com' }], groups: teams })).toEqual([]);
+    expect(driftedLinks([l], { users: [{ ...synced(jane, 'd1'), email: 'jane.doe@example.com' }], groups: teams })).toEqual(['u-jane']);
+    const withMail = link(jane, 'd1', { applied: { ...l.applied, email: 'jane.doe@example.com' } });
+    expect(driftedLinks([withMail], { users: [{ ...synced(jane, 'd1'), email: 'Jane.Doe@example.com' }], groups: teams })).toEqual([]);
+    expect(driftedLinks([withMail], { users: [{ ...synced(jane, 'd1'), email: 'jane@example.com' }], groups: teams })).toEqual(['u-jane']);
+    // Not echoed: unknown, not drift.
+    expect(driftedLinks([withMail], { users: [synced(jane, 'd1')], groups: teams })).toEqual([]);
+  });
+
   it('a leaver\'s account deleted or renamed since is not drift (a full run leaves it alone too); one active again is', () => {
     const off = link(jane, 'd1', { applied: { ...l.applied, active: false } });
     expect(driftedLinks([off], { users: [], groups: [] })).toEqual([]);

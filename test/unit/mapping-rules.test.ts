@@ -53,6 +53,36 @@ describe('placement rules (docker-scim.md §6)', () => {
   });
 });
 
+describe('several roles (ENTRA_ROLE_CONFLICT)', () => {
+  const place = (dockerRole: string[], roleConflict?: 'hold' | 'highest') => placeUser({ dockerRole, dockerOrg: [], dockerTeam: [] }, { ...defaults, ...(roleConflict ? { roleConflict } : {}) });
+  const codes = (r: ReturnType<typeof place>) => (Array.isArray(r) ? r.map((p) => p.code) : 'placed');
+
+  it.each([
+    { rule: 'hold (the default): owner + member is held', roles: ['owner', 'member'], policy: undefined, want: ['AMBIGUOUS_ATTRIBUTE'] },
+    { rule: 'hold, said outright: held', roles: ['member', 'editor'], policy: 'hold' as const, want: ['AMBIGUOUS_ATTRIBUTE'] },
+    { rule: 'highest: an unknown role among known ones holds the user, nothing is picked', roles: ['member', 'superuser'], policy: 'highest' as const, want: ['UNKNOWN_ROLE'] },
+    { rule: 'highest: an unknown role ranked first still holds', roles: ['admin', 'owner', 'member'], policy: 'highest' as const, want: ['UNKNOWN_ROLE'] },
+  ])('$rule', ({ roles, policy, want }) => {
+    expect(codes(place(roles, policy))).toEqual(want);
+  });
+
+  it.each([
+    { roles: ['owner', 'member'], want: 'owner' },
+    { roles: ['member', 'owner'], want: 'owner' },
+    { roles: ['editor', 'member'], want: 'editor' },
+    { roles: ['member', 'editor'], want: 'editor' },
+    { roles: ['Member', 'editor', 'OWNER'], want: 'owner' },
+  ])('highest: $roles → $want, and the placement names every role for the report', ({ roles, want }) => {
+    const r = place(roles, 'highest');
+    expect(r).toMatchObject({ role: want, org: 'acme', team: 'everyone' });
+    expect(Array.isArray(r) ? [] : r.roleConflict?.slice().sort()).toEqual(roles.map((x) => x.toLowerCase()).sort());
+  });
+
+  it('one role is no conflict, whatever the policy', () => {
+    expect(place(['editor'], 'highest')).toEqual({ role: 'editor', org: 'acme', team: 'everyone', teams: ['acme:everyone'] });
+  });
+});
+
 describe('org:team group names', () => {
   it.each([
     { name: 'moby:backend', want: { org: 'moby', team: 'backend', key: 'moby:backend' } },

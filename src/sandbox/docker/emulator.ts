@@ -69,6 +69,15 @@ export interface DockerScimEmulatorOptions {
   patchSupported?: boolean;
   /** What `PATCH /Groups/:id` answers: default 'ok'; 405 or 501 for a connection that refuses PATCH. */
   groupPatch?: 'ok' | 405 | 501;
+  /**
+   * The email domains verified on the SSO connection (`acme.com`; `*.acme.com` for its subdomains).
+   * A user write (POST, PUT, PATCH) for an account of another domain is refused with
+   * `domainErrorStatus` and a "Domain not verified" detail. Docker says such members "stay outside
+   * SCIM" but not what its API answers (a gap). Default: every domain is verified.
+   */
+  verifiedDomains?: string[];
+  /** Status of the "Domain not verified" refusal; default 403. */
+  domainErrorStatus?: number;
 }
 
 export interface DockerRateLimit {
@@ -106,6 +115,8 @@ export class DockerScimEmulator {
       defaultTeam: opts.defaultTeam === undefined ? 'everyone' : opts.defaultTeam,
       seatErrorStatus: opts.seatErrorStatus ?? 403,
       allowRename: opts.allowRename ?? true,
+      verifiedDomains: opts.verifiedDomains ?? null,
+      domainErrorStatus: opts.domainErrorStatus ?? 403,
     });
     this.resourcesKey = opts.resourcesKey ?? 'resources';
     this.echoExtension = opts.echoExtension ?? true;
@@ -175,7 +186,7 @@ export class DockerScimEmulator {
 
   editUser(
     id: string,
-    patch: Partial<{ userName: string; givenName: string; familyName: string; active: boolean; role: string; org: string; team: string | null }>,
+    patch: Partial<{ userName: string; givenName: string; familyName: string; active: boolean; role: string; org: string; team: string | null; email: string | null }>,
   ): void {
     this.store.editUser(id, patch);
   }

@@ -24,6 +24,14 @@ export interface StoreConfig {
    * the emulator allows it by default and can be told to refuse, as a real tenant might.
    */
   allowRename: boolean;
+  /**
+   * The email domains verified on the SSO connection (`acme.com`, `*.acme.com` for subdomains); null:
+   * every domain. Docker says members of other domains "stay outside SCIM"; what its API answers a
+   * write for one is undocumented (a gap), so the emulator refuses it with `domainErrorStatus`.
+   */
+  verifiedDomains?: readonly string[] | null;
+  /** Default 403. */
+  domainErrorStatus?: number;
 }
 
 const ROLES: ReadonlySet<string> = new Set(['member', 'editor', 'owner']);
@@ -80,6 +88,22 @@ function checkUserName(v: unknown): string {
   // Docker: "The user's email address. This must be reachable via email."
   if (typeof v !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(v)) throw new ScimError(400, `userName must be an email address, got ${JSON.stringify(v)}`, 'invalidValue');
   return v;
+}
+
+/** The primary (else the first) `emails` value of a write; undefined when the body has no `emails`. */
+function readEmails(v: unknown): string | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === null) return null;
+  if (!Array.isArray(v)) throw new ScimError(400, 'emails must be an array of {"value": "<address>"}', 'invalidValue');
+  let first: string | null = null;
+  for (const e of v) {
+    const value = isObject(e) ? getCI(e, 'value') : undefined;
+    if (typeof value !== 'string') throw new ScimError(400, 'each email needs a string "value"', 'invalidValue');
+    checkUserName(value);
+    if (isObject(e) && getCI(e, 'primary') === true) return value;
+    first ??= value;
+  }
+  return first;
 }
 
 function checkTeamName(team: string, field: string): string {
@@ -305,6 +329,7 @@ export class DockerStore {
       role: 'member',
       org: this.config.defaultOrg,
       team: null,
+      email: null,
       created: t,
       lastModified: t,
     };
@@ -332,6 +357,21 @@ export class DockerStore {
     return ext;
   }
 
+  /** A write for an account of a domain the connection has not verified is refused, before anything changes. */
+  private checkDomain(userName: string): void {
+    const domains = this.config.verifiedDomains ?? null;
+    if (domains === null) return;
+    const domain = userName.slice(userName.lastIndexOf('@') + 1).toLowerCase();
+    const ok = domains.some((d) => (d.startsWith('*.') ? domain.endsWith(d.slice(1).toLowerCase()) && domain.length > d.length - 1 : domain === d.toLowerCase()));
+    if (!ok) throw new ScimError(this.config.domainErrorStatus ?? 403, `Domain not verified: ${domain} (of ${userName}) is not a verified domain of this SSO connection`);
+  }
+
+  /** What `emails` leaves stored: an address of its own, or null when it is the userName. */
+  private setEmail(u: StoredUser, email: string | null | undefined): void {
+    if (email !== undefined) u.email = email;
+    if (u.email !== null && u.email.toLowerCase() === u.userName.toLowerCase()) u.email = null;
+  }
+
   private checkUnique(userName: string, self: StoredUser | null): void {
     const other = this.userByName(userName);
     if (other && other !== self) throw new ScimError(409, `User with userName '${userName}' already exists`, 'uniqueness');
@@ -342,9 +382,11 @@ export class DockerStore {
   createUser(body: Json): StoredUser {
     requireSchema(body, CORE_USER);
     const userName = checkUserName(getCI(body, 'userName'));
+    this.checkDomain(userName);
     // Gap: the documented 409 has no stated trigger; a userName already held (case-insensitively) is the likely one.
     this.checkUnique(userName, null);
     const name = this.readName(body);
+    const email = readEmails(getCI(body, 'emails'));
     // RFC 7643: a new user is active unless the request says otherwise.
     const activeRaw = hasCI(body, 'active') ? getCI(body, 'active') : hasCI(body, 'enabled') ? getCI(body, 'enabled') : true;
     const active = requireBoolean(activeRaw, 'active');
@@ -353,6 +395,7 @@ export class DockerStore {
     u.givenName = name.givenName ?? null;
     u.familyName = name.familyName ?? null;
     this.applyState(u, active, placement, { isNew: true, checkSeats: true });
+    this.setEmail(u, email);
     this.insertUser(u);
     return u;
   }
@@ -364,8 +407,11 @@ export class DockerStore {
     if (!this.config.allowRename && userName.toLowerCase() !== u.userName.toLowerCase()) {
       throw new ScimError(400, `userName of ${u.userName} cannot be changed`, 'mutability');
     }
+    this.checkDomain(userName);
     this.checkUnique(userName, u);
     const name = this.readName(body);
+    // Gap: a PUT without `emails`; the emulator keeps the address as it is.
+    const email = readEmails(getCI(body, 'emails'));
     let active: boolean;
     let quirk = false;
     if (hasCI(body, 'active')) active = requireBoolean(getCI(body, 'active'), 'active');
@@ -383,6 +429,7 @@ export class DockerStore {
     if (userName !== u.userName) this.renameUser(u, userName);
     if (name.givenName !== undefined) u.givenName = name.givenName;
     if (name.familyName !== undefined) u.familyName = name.familyName;
+    this.setEmail(u, email);
     u.lastModified = now();
     if (quirk) this.quirks.putWithoutActive++;
     return u;
@@ -396,6 +443,7 @@ export class DockerStore {
     if (!Array.isArray(ops) || ops.length === 0) throw new ScimError(400, 'Operations must be a non-empty array', 'invalidSyntax');
     let active = u.active;
     let userName = u.userName;
+    let email: string | null | undefined;
     const name: { givenName?: string; familyName?: string } = {};
     const ext: Json = this.extensionOf(u);
     const extPrefix = `${DOCKER_EXT.toLowerCase()}:`;
@@ -403,6 +451,9 @@ export class DockerStore {
       const p = path.toLowerCase();
       if (p === 'active') active = requireBoolean(value, 'active');
       else if (p === 'username') userName = checkUserName(value);
+      else if (p === 'emails') email = readEmails(value);
+      // Entra's mapping: emails[type eq "work"].value; a bare address for the one email there is.
+      else if (/^emails(\[[^\]]*\])?\.value$/.test(p)) email = readEmails([{ value, primary: true }]);
       else if (p === 'name') Object.assign(name, this.readName({ name: value }));
       else if (p === 'name.givenname' || p === 'name.familyname') {
         const key = p === 'name.givenname' ? 'givenName' : 'familyName';
@@ -429,12 +480,14 @@ export class DockerStore {
         for (const k of Object.keys(ext)) if (k.toLowerCase() === key) delete ext[k];
       } else throw new ScimError(400, `unknown PATCH op "${op}"`, 'invalidSyntax');
     }
+    this.checkDomain(userName);
     this.checkUnique(userName, u);
     const placement = this.placement(ext);
     this.applyState(u, active, placement, { isNew: false, checkSeats: true });
     if (userName !== u.userName) this.renameUser(u, userName);
     if (name.givenName !== undefined) u.givenName = name.givenName;
     if (name.familyName !== undefined) u.familyName = name.familyName;
+    this.setEmail(u, email);
     u.lastModified = now();
     return u;
   }
@@ -458,7 +511,7 @@ export class DockerStore {
     return u;
   }
 
-  editUser(id: string, patch: Partial<{ userName: string; givenName: string; familyName: string; active: boolean; role: string; org: string; team: string | null }>): void {
+  editUser(id: string, patch: Partial<{ userName: string; givenName: string; familyName: string; active: boolean; role: string; org: string; team: string | null; email: string | null }>): void {
     const u = this.getUser(id);
     if (patch.userName !== undefined) {
       this.checkUnique(patch.userName, u);
@@ -472,6 +525,7 @@ export class DockerStore {
       team: patch.team !== undefined ? patch.team : u.team,
     };
     this.applyState(u, patch.active ?? u.active, placement, { isNew: false, checkSeats: false });
+    this.setEmail(u, patch.email);
     u.lastModified = now();
   }
 

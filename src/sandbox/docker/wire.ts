@@ -53,6 +53,8 @@ export interface StoredUser {
   org: string;
   /** The extension team (dockerTeam, or the default team); null when only dockerOrg was given. */
   team: string | null;
+  /** The primary `emails` value a write sent, when it is not the userName; null: the userName. */
+  email: string | null;
   created: string;
   lastModified: string;
 }
@@ -83,7 +85,7 @@ export function userJson(u: StoredUser, o: WireOptions): Record<string, unknown>
     name,
     displayName: u.displayName,
     active: u.active,
-    emails: [{ value: u.userName, display: u.userName, primary: true }],
+    emails: [{ value: u.email ?? u.userName, display: u.email ?? u.userName, primary: true }],
     ...(o.echoExtension
       ? { [DOCKER_EXT]: { dockerRole: u.role, dockerOrg: u.org, ...(u.team !== null ? { dockerTeam: u.team } : {}) } }
       : {}),
@@ -121,6 +123,7 @@ export function toModelUser(u: StoredUser): DockerUser {
     role: u.role,
     org: u.org,
     team: u.team,
+    email: u.email ?? u.userName,
     displayName: u.displayName,
   };
 }

@@ -1,3 +1,4 @@
+import { isEmailAddress } from '../../model/docker.ts';
 import type { IdpGroup, IdpUser, IllTypedValue, SourceNote } from '../../model/idp.ts';
 import { attributeList, illTypedValue } from '../attributes.ts';
 
@@ -141,6 +142,17 @@ export function userNameOf(u: UserWire, source: UserNameSource): { userName: str
   return { userName: null, why: `is a guest: its userPrincipalName ${upn} is not an email address, and it has no mail address to use instead` };
 }
 
+/**
+ * The address Docker's `emails` should hold, as Docker's Entra mapping sends it (`mail →
+ * emails[type eq "work"].value`, docker-docs-2026.md row 23): `mail`, where it is set and differs
+ * from the userName. Unlike the userName, a bad `mail` holds nobody: Docker still gets an address
+ * (the userName), and `invalid` says why `mail` was not used, for a note.
+ */
+export function emailOf(u: UserWire, userName: string | null): { email: string | null; invalid: string | null } {
+  const mail = str(u.mail)?.trim() ?? null;
+  if (mail === null || userName === null || mail.toLowerCase() === userName.toLowerCase()) return { email: null, invalid: null };
+  return isEmailAddress(mail) ? { email: mail, invalid: null } : { email: null, invalid: mail };
+}
 
 /**
  * The values of the app roles behind a user's assignments (direct, or through their assigned
@@ -193,6 +205,7 @@ export interface UserContext {
 /** One user → IdpUser, with a note for the admin when the user has no usable userName. */
 export function toIdpUser(u: UserWire, ctx: UserContext): { user: IdpUser; note: SourceNote | null } {
   const { userName, why } = userNameOf(u, ctx.userNameSource);
+  const { email, invalid } = emailOf(u, userName);
   const upn = str(u.userPrincipalName);
   const groups = ctx.groups.length === 0 ? [] : [...new Set(ctx.groups)].sort();
   const illTyped = illTypedProperties(u);
@@ -213,11 +226,14 @@ export function toIdpUser(u: UserWire, ctx: UserContext): { user: IdpUser; note:
     dockerTeam,
     groups,
     note: noteOf(ctx.direct, groups, u, why),
+    ...(email !== null ? { email } : {}),
     ...(illTyped.length > 0 ? { illTyped } : {}),
   };
   const note: SourceNote | null = why
     ? { code: 'ENTRA_USER_WITHOUT_EMAIL', subject: upn ?? String(u.id), message: `Entra user ${upn ?? String(u.id)} ${why}, so it has no Docker userName and is not synced; give it a mail address in Entra.` }
-    : null;
+    : invalid !== null
+      ? { code: 'ENTRA_INVALID_MAIL', subject: userName ?? String(u.id), message: `Entra user ${userName ?? String(u.id)} has mail ${JSON.stringify(invalid.length > 60 ? `${invalid.slice(0, 60)}…` : invalid)}, which is not a valid email address; Docker's emails gets the userName instead. Fix mail in Entra.` }
+      : null;
   return { user, note };
 }
 
