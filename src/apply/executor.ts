@@ -25,7 +25,7 @@ export interface DockerWriter {
   /** Throws when the answer describes another id. */
   replaceUser(id: string, attrs: UserAttributes): Promise<DockerUser>;
   /** The team named displayName (case-insensitively); throws when that cannot be established. */
-  createGroup(displayName: string): Promise<{ group: DockerGroup; existed: boolean }>;
+  createGroup(displayName: string, externalId?: string): Promise<{ group: DockerGroup; existed: boolean }>;
   addMembers(groupId: string, userIds: readonly string[]): Promise<number>;
   removeMembers(groupId: string, userIds: readonly string[]): Promise<number>;
 }
@@ -141,7 +141,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
   }
 
   async function createGroup(op: GroupCreateOperation): Promise<OperationResult> {
-    const { group, existed } = await opts.docker.createGroup(op.group);
+    const { group, existed } = await opts.docker.createGroup(op.group, op.externalId);
     groupIds.set(op.group.toLowerCase(), group.id);
     await journal(() => state.recordGroupSuccess(runId, op, group.id, existed));
     logger.info({ op: op.id, groupId: group.id }, `${existed ? 'found existing' : 'created'} team ${op.group}`);

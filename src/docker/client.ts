@@ -253,9 +253,9 @@ export class DockerScimClient {
   }
 
   /** POST /Groups for an `org:team` name; a 409 is answered with the existing group. */
-  async createGroup(displayName: string): Promise<{ group: DockerGroup; existed: boolean }> {
+  async createGroup(displayName: string, externalId?: string): Promise<{ group: DockerGroup; existed: boolean }> {
     const label = `create team ${displayName}`;
-    const res = await this.http.request({ method: 'POST', path: '/Groups', body: groupBody(displayName), label, accept: [409] });
+    const res = await this.http.request({ method: 'POST', path: '/Groups', body: groupBody(displayName, externalId), label, accept: [409] });
     if (res.status !== 409) {
       const group = await this.created(res, `POST /Groups (${label})`, 'team', displayName, (b) => readGroup(b).group, (g) => g.displayName, (n) => this.findGroupByName(n));
       return { group, existed: false };

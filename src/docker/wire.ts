@@ -218,8 +218,8 @@ export function userBody(attrs: UserAttributes): Json {
   };
 }
 
-export function groupBody(displayName: string): Json {
-  return { schemas: [CORE_GROUP], displayName, members: [] };
+export function groupBody(displayName: string, externalId?: string): Json {
+  return { schemas: [CORE_GROUP], displayName, ...(externalId ? { externalId } : {}), members: [] };
 }
 
 /** RFC 7644 §3.5.2 PATCH adding or removing members, by user id. */

@@ -59,6 +59,11 @@ export interface UpdateOperation extends OperationBase {
 export interface GroupCreateOperation extends OperationBase {
   readonly kind: 'group-create';
   readonly group: string;
+  /**
+   * The id of the IdP group that makes this team, when one does (not for a team only dockerTeam
+   * names). Sent as the team's externalId, as Docker's Entra mapping sends objectId.
+   */
+  readonly externalId?: string;
 }
 
 /**

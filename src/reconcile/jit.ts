@@ -9,25 +9,35 @@ import type { Operation } from '../model/plan.ts';
  * row (this one included), its DRIFT findings are replaced by one JIT_SUSPECTED per field that
  * names the likely cause and the fix. The set-back itself still happens: the IdP is the source.
  *
- * `streaks` come from the state file (StateStore.driftStreaks): how many runs before this one set
- * each (user, field) back, keyed by `key(idpId, field)`. Pure: no I/O, the plan is not changed
- * beyond its findings.
+ * Pure: no I/O, and the plan is not changed beyond its findings.
  */
-export function foldJit(
-  findings: readonly Finding[],
-  operations: readonly Operation[],
-  streaks: ReadonlyMap<string, number>,
-  threshold: number,
-  key: (idpId: string, field: string) => string,
-): Finding[] {
-  if (streaks.size === 0) return [...findings];
+export interface JitInput {
+  /** Runs before this one that set each (user, field) back (StateStore.driftStreaks). */
+  readonly streaks: readonly { readonly idpId: string; readonly field: string; readonly runs: number }[];
+  /** JIT_DETECT_RUNS. */
+  readonly threshold: number;
+}
+
+/**
+ * Fields JIT writes at each sign-in (Docker: "full names and team memberships flip back and
+ * forth"; "roles do not flip"). A role or an account's state set back run after run has another
+ * cause (a person, a script), which the DRIFT lines keep naming.
+ */
+const JIT_FIELDS: ReadonlySet<string> = new Set(['givenName', 'familyName', 'team', 'email']);
+
+const key = (idpId: string, field: string) => `${idpId}\u0000${field}`;
+
+export function foldJit(findings: readonly Finding[], operations: readonly Operation[], jit: JitInput): Finding[] {
+  if (jit.streaks.length === 0) return [...findings];
+  const threshold = jit.threshold;
+  const streaks = new Map(jit.streaks.map((s) => [key(s.idpId, s.field), s.runs]));
   /** field → userNames set back on `threshold` runs in a row, this one included. */
   const suspects = new Map<string, string[]>();
   const folded = new Set<string>();
   for (const op of operations) {
     if (op.kind !== 'update' && op.kind !== 'reactivate') continue;
     for (const c of op.changes) {
-      if (!c.drift) continue;
+      if (!c.drift || !JIT_FIELDS.has(c.field)) continue;
       if ((streaks.get(key(op.idpId, c.field)) ?? 0) + 1 < threshold) continue;
       folded.add(key(op.idpId, c.field));
       const names = suspects.get(c.field) ?? [];

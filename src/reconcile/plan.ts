@@ -6,6 +6,7 @@ import type { SourceKind } from '../model/idp.ts';
 import type { Link } from '../model/link.ts';
 import { OPERATION_KINDS, PLAN_SCHEMA_VERSION, subjectOf, type Operation, type OperationKind, type Plan, type PlanCounts } from '../model/plan.ts';
 import { sortByKeys } from '../util/sort.ts';
+import { foldJit, type JitInput } from './jit.ts';
 import { planLeavers } from './leavers.ts';
 import type { TeamSync } from './capabilities.ts';
 import { classifyLinks } from './links.ts';
@@ -58,6 +59,15 @@ export interface PlanInput {
   readonly fullReason?: string;
   /** Whether teams are synced this run (capabilities.ts); absent: they are. */
   readonly teams?: TeamSync;
+  /**
+   * Teams (lower case) no operation may touch this run: both names of a team group renamed in the
+   * IdP and not yet in Docker (team-renames.ts). Their TEAM_RENAMED findings come in `findings`.
+   */
+  readonly frozenTeams?: ReadonlySet<string>;
+  /** Lower-cased team key → the IdP group that makes it (a full run's), for a new team's externalId. */
+  readonly teamSources?: ReadonlyMap<string, string>;
+  /** Drift streaks of earlier runs, to name JIT once instead of a DRIFT line per run (jit.ts). */
+  readonly jit?: JitInput;
 }
 
 /**
@@ -97,7 +107,8 @@ export function buildPlan(input: PlanInput): Plan {
   // 4. Teams, for the users phase 2 keeps active; none at all when this connection has no teams
   // to sync (then observed.groups is empty, and planning against it would re-add everyone).
   const teamSync = input.teams ?? { sync: true };
-  const teams = teamSync.sync ? planTeams({ members: assigned.members, groups: observed.groups, managedTeams: managedTeamsOf(desired.users, links, desired.connection?.orgs ?? null) }) : NO_TEAMS;
+  const planned = teamSync.sync ? planTeams({ members: assigned.members, groups: observed.groups, managedTeams: managedTeamsOf(desired.users, links, desired.connection?.orgs ?? null), ...(input.teamSources ? { sources: input.teamSources } : {}) }) : NO_TEAMS;
+  const teams = input.frozenTeams?.size ? freeze(planned, input.frozenTeams) : planned;
 
   // 5. Accounts nobody claims: after every other finding, since an account one already names is not listed again.
   const earlier: readonly Finding[] = [...desired.findings, ...(input.findings ?? []), ...(teamSync.sync ? [] : [teamsSkipped(teamSync.reason, desired)]), ...assigned.findings, ...leavers.findings];
@@ -125,7 +136,9 @@ export function buildPlan(input: PlanInput): Plan {
   });
 
   const operations = sortByKeys([...teams.groupCreates, ...owners.operations, ...teams.adds, ...teams.removes], operationOrder);
-  const findings = [...earlier, ...unmanaged, ...guarded.findings, ...owners.findings].sort(byFinding);
+  // 8. A field set back run after run is JIT at work: named once per field, not as fresh drift.
+  const all = [...earlier, ...unmanaged, ...guarded.findings, ...owners.findings];
+  const findings = (input.jit ? foldJit(all, operations, input.jit) : all).sort(byFinding);
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
     source: input.source,
@@ -141,6 +154,12 @@ export function buildPlan(input: PlanInput): Plan {
 }
 
 const NO_TEAMS: TeamPlan = { groupCreates: [], adds: [], removes: [], satisfied: new Map() };
+
+/** The team plan without any change to a frozen team (a rename pending in Docker). */
+function freeze(plan: TeamPlan, frozen: ReadonlySet<string>): TeamPlan {
+  const open = (op: { group: string }) => !frozen.has(op.group.toLowerCase());
+  return { groupCreates: plan.groupCreates.filter(open), adds: plan.adds.filter(open), removes: plan.removes.filter(open), satisfied: plan.satisfied };
+}
 
 function teamsSkipped(reason: string, desired: DesiredState): Finding {
   const teams = new Set<string>();

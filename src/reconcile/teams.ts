@@ -39,6 +39,8 @@ export interface TeamPlanInput {
   readonly groups: readonly DockerGroup[];
   /** Teams this tool manages (see above), any case. */
   readonly managedTeams: Iterable<string>;
+  /** Lower-cased team key → the id of the IdP group that makes it, for a new team's externalId. */
+  readonly sources?: ReadonlyMap<string, string>;
 }
 
 export interface TeamPlan {
@@ -102,10 +104,12 @@ export function planTeams(input: TeamPlanInput): TeamPlan {
   for (const [key, entry] of [...adds].sort(([a], [b]) => cmp(a, b))) {
     const existing = groupByKey.get(key);
     if (!existing) {
+      const externalId = input.sources?.get(key);
       groupCreates.push({
         id: `group-create:${key}`,
         kind: 'group-create',
         group: entry.display,
+        ...(externalId ? { externalId } : {}),
         reason: `team needed by ${entry.members.length} user${entry.members.length === 1 ? '' : 's'} does not exist in Docker yet`,
       });
     }

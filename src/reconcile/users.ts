@@ -130,6 +130,7 @@ function planLinked(d: DesiredUser, link: Link, docker: DockerUser, current: Cur
       subject: d.userName,
       idpId: d.idpId,
       dockerId: docker.id,
+      field: c.field,
       message: `Docker's ${c.field} is ${formatValue(c.before)} but this tool last applied ${formatValue(lastApplied(link, c.field))}; it is set back to ${formatValue(c.after)}`,
       advice: 'something else writes to this account: disable JIT provisioning in Docker (recommended) or make the SSO attribute mapping match the IdP values',
     });
@@ -155,6 +156,7 @@ function planLinked(d: DesiredUser, link: Link, docker: DockerUser, current: Cur
         subject: d.userName,
         idpId: d.idpId,
         dockerId: docker.id,
+        field: 'active',
         message: 'the Docker account was deactivated outside this tool while the IdP still assigns the user; it is reactivated',
         advice: 'deactivate people in the IdP, not in Docker, or this tool will undo it',
       });

@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../logging/logger.ts';
 import { mapSnapshot } from '../mapping/map.ts';
+import { parseTeamGroup } from '../mapping/rules.ts';
 import type { MappingPolicy } from '../mapping/policy.ts';
 import type { DockerCapabilities, DockerSnapshot } from '../model/docker.ts';
 import { FeedExpiredError, SourceReadError } from '../model/errors.ts';
@@ -12,6 +13,7 @@ import { driftedLinks } from '../reconcile/drift.ts';
 import { decideTeamSync, type TeamSync } from '../reconcile/capabilities.ts';
 import { buildPlan, type PlanInput } from '../reconcile/plan.ts';
 import { recoverInterrupted } from '../reconcile/recover.ts';
+import { findRenames, frozenTeams, renameFindings } from '../reconcile/team-renames.ts';
 import type { StateStore } from '../state/store.ts';
 import { chooseCoverage, incrementalLimit, type RunMode } from './coverage.ts';
 
@@ -73,6 +75,16 @@ export interface Observed {
   readonly recovered: string[];
   /** Absent when the feed stays where it was (a run with no feed that never had one). */
   readonly feed?: FeedAdvance;
+  /** What the state file keeps of this run for the next ones, once it has applied its plan. */
+  readonly memory: RunMemory;
+}
+
+/** See StateStore.recordDrift and recordTeamSources. */
+export interface RunMemory {
+  /** The users whose Docker accounts this run looked at; null: all of them (Docker was listed). */
+  readonly looked: ReadonlySet<string> | null;
+  /** A full run's team groups (IdP group id → org:team), and those whose rename is still pending; null: not known this run. */
+  readonly teamSources: { readonly current: ReadonlyMap<string, string>; readonly renamed: ReadonlySet<string> } | null;
 }
 
 interface Ctx {
@@ -168,17 +180,24 @@ async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: RunCtx, feed: 
   const links = recovery.links.length ? state.links() : before;
   for (const l of recovery.links) log.warn({ idpId: l.idpId, dockerId: l.dockerId, op: l.opId, interruptedRun: l.runId }, `recovered link for ${l.userName}: the interrupted ${l.origin === 'created' ? 'create' : 'adopt'} had reached Docker`);
 
+  // Team groups renamed in the IdP since the last full run, still under their old name in Docker.
+  const current = ctx.teams.sync ? teamSourcesOf(snapshot) : null;
+  const renames = current ? findRenames({ current, recorded: state.teamSources(), dockerTeams: observed.groups.map((g) => g.displayName) }) : [];
+  for (const r of renames) log.warn({ group: r.groupId, from: r.from, to: r.to }, `team group renamed in the IdP: ${r.from} → ${r.to}; both teams are left alone until Docker has the new name`);
   const plan = makePlan(deps, opts, {
     snapshot,
     links,
     observed,
     teams: ctx.teams,
-    findings: [...sourceFindings(snapshot), ...recoveryFindings(recovery.links.length, recovery.abandoned.length), ...extra],
+    findings: [...sourceFindings(snapshot), ...recoveryFindings(recovery.links.length, recovery.abandoned.length), ...renameFindings(renames), ...extra],
+    ...(renames.length ? { frozenTeams: frozenTeams(renames) } : {}),
+    ...(current ? { teamSources: new Map([...current].map(([groupId, team]) => [team.toLowerCase(), groupId])) } : {}),
     ...(fullReason ? { fullReason } : {}),
   });
   log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
   const at = opts.now.toISOString();
-  return { plan, recovered: recovery.links.map((l) => l.userName), ...(feed ? { feed: { cursor, ...(cursor !== null ? { fullAt: at } : {}), verifiedAt: at } } : {}) };
+  const memory: RunMemory = { looked: null, teamSources: current ? { current, renamed: new Set(renames.map((r) => r.groupId)) } : null };
+  return { plan, recovered: recovery.links.map((l) => l.userName), memory, ...(feed ? { feed: { cursor, ...(cursor !== null ? { fullAt: at } : {}), verifiedAt: at } } : {}) };
 }
 
 type IncrementalOutcome = Observed | { readonly fallback: string; readonly listing?: Promise<DockerSnapshot> };
@@ -254,7 +273,7 @@ async function incremental(
     scope: { idpIds: new Set(ids), managedActive: ids.length ? state.activeLinkCount() : managed, managed, dockerListed: listed !== null },
   });
   log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
-  return { plan, recovered: [], feed: { cursor: changes.next, ...(listed ? { verifiedAt: opts.now.toISOString() } : {}) } };
+  return { plan, recovered: [], memory: { looked: listed ? null : new Set(ids), teamSources: null }, feed: { cursor: changes.next, ...(listed ? { verifiedAt: opts.now.toISOString() } : {}) } };
 }
 
 /**
@@ -275,7 +294,7 @@ export function accountedFor(ids: readonly string[], read: ScopedRead, system: S
 function makePlan(
   deps: ObserveDeps,
   opts: ObserveOptions,
-  input: { snapshot: IdpSnapshot; links: readonly Link[]; observed: DockerSnapshot; teams: TeamSync; findings: Finding[] } & Pick<PlanInput, 'scope' | 'fullReason'>,
+  input: { snapshot: IdpSnapshot; links: readonly Link[]; observed: DockerSnapshot; teams: TeamSync; findings: Finding[] } & Pick<PlanInput, 'scope' | 'fullReason' | 'frozenTeams' | 'teamSources'>,
 ): Plan {
   const { config } = deps;
   const desired = mapSnapshot(input.snapshot, mappingPolicyOf(config));
@@ -295,6 +314,9 @@ function makePlan(
     },
     findings: input.findings,
     teams: input.teams,
+    jit: { streaks: deps.state.driftStreaks(), threshold: config.sync.jitDetectRuns },
+    ...(input.frozenTeams ? { frozenTeams: input.frozenTeams } : {}),
+    ...(input.teamSources ? { teamSources: input.teamSources } : {}),
     ...(input.scope ? { scope: input.scope } : {}),
     ...(input.fullReason ? { fullReason: input.fullReason } : {}),
   });
@@ -314,6 +336,16 @@ export function mappingPolicyOf(config: Config): MappingPolicy {
     roleConflict: entra?.roleConflict ?? 'hold',
     emailSource: entra?.emailSource ?? 'mail',
   };
+}
+
+/** The org:team groups of a full read, by IdP id, as team keys (org lower-cased). */
+function teamSourcesOf(snapshot: IdpSnapshot): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const g of snapshot.groups) {
+    const parsed = parseTeamGroup(g.name);
+    if (typeof parsed === 'object' && 'key' in parsed) out.set(g.idpId, parsed.key);
+  }
+  return out;
 }
 
 async function timed<T>(work: Promise<T>, reads: ReadTimes, key: keyof ReadTimes): Promise<T> {

@@ -8,7 +8,7 @@ import { subjectOf, type Plan } from '../model/plan.ts';
 import type { OperationError, OperationResult, RunResult, RunStatus } from '../model/result.ts';
 import { reviewPlan, type Review } from '../reconcile/review.ts';
 import { unfinishedUsers, type RunMode } from './coverage.ts';
-import { observeAndPlan, type DockerReader, type FeedAdvance, type ReadTimes } from './observe.ts';
+import { observeAndPlan, type DockerReader, type FeedAdvance, type ReadTimes, type RunMemory } from './observe.ts';
 import { StateError } from '../state/errors.ts';
 import type { StateStore } from '../state/store.ts';
 
@@ -173,7 +173,8 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     // function of their own, they are garbage once it returns, not held through the apply (about
     // 100 MB of live heap at 100,000 users).
     let feed: FeedAdvance | undefined;
-    ({ plan, recovered, feed } = await observeAndPlan(
+    let memory: RunMemory;
+    ({ plan, recovered, feed, memory } = await observeAndPlan(
       deps,
       { mode: opts.mode ?? 'full', reviewed: opts.reviewed !== undefined, noDeactivate: opts.noDeactivate === true, force: opts.force === true, forceLastOwner: opts.forceLastOwner === true, signal: opts.signal, now: new Date(startedAt) },
       { runId, log, reads, readDone: () => meter.mark('read') },
@@ -219,6 +220,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     const result: RunResult = { runId, dryRun: false, status, startedAt, finishedAt: clock().toISOString(), plan, results, recovered, ...(after.length ? { findings: after } : {}) };
     outcome = { plan, result, exitCode: EXIT.error, reads };
     state.finishRun(runId, status, result);
+    remember(state, runId, plan, results, memory);
     // The feed moves on after any run that applied its plan; whom it left unfinished (a failed
     // write, a held deactivation, a change the reviewed plan did not have) the next incremental run
     // reads again. Holding the cursor back instead would make the window to re-read grow with
@@ -307,6 +309,21 @@ function refusalMessage(review: Exclude<Review, { verdict: 'apply' }>): string {
   }
   const n = review.differences.filter((d) => d.change !== 'new').length;
   return `the reviewed plan is stale: ${n} of its operations no longer ${n === 1 ? 'holds' : 'hold'} as reviewed; nothing was applied: run \`plan\` again and review the new plan`;
+}
+
+/**
+ * What the next runs need of this one: the fields it set back (JIT detection, reconcile/jit.ts),
+ * and which IdP group made each team (renames, reconcile/team-renames.ts).
+ */
+function remember(state: StateStore, runId: string, plan: Plan, results: readonly OperationResult[], memory: RunMemory): void {
+  const done = new Set(results.filter((r) => r.status === 'succeeded').map((r) => r.opId));
+  const setBack: { idpId: string; field: string }[] = [];
+  for (const op of plan.operations) {
+    if ((op.kind !== 'update' && op.kind !== 'reactivate') || !done.has(op.id)) continue;
+    for (const c of op.changes) if (c.drift) setBack.push({ idpId: op.idpId, field: c.field });
+  }
+  state.recordDrift(runId, setBack, memory.looked);
+  if (memory.teamSources) state.recordTeamSources(memory.teamSources.current, memory.teamSources.renamed);
 }
 
 function checkSourceBinding(state: StateStore, identity: string, dryRun: boolean): void {

@@ -92,6 +92,13 @@ export interface JournalRow {
 
 type Clock = () => Date;
 
+/** How many runs in a row set one field of one user back (JIT detection, reconcile/jit.ts). */
+export interface DriftStreak {
+  readonly idpId: string;
+  readonly field: string;
+  readonly runs: number;
+}
+
 /** A journal row as SQLite gives it. */
 interface JournalRecord {
   seq: number;
@@ -289,12 +296,9 @@ export class StateStore {
 
   // ── drift streaks (JIT detection) ─────────────────────────────────────────────────────────
 
-  /** Runs in a row that set back each (user, field), keyed `driftKey(idpId, field)`; only fields with a streak are there. */
-  driftStreaks(): Map<string, number> {
-    return this.guard('read state', () => {
-      const rows = this.stmt('SELECT idp_id, field, runs FROM drift_streaks').all() as Array<{ idp_id: string; field: string; runs: number }>;
-      return new Map(rows.map((r) => [driftKey(r.idp_id, r.field), r.runs]));
-    });
+  /** Runs in a row that set back each (user, field); only fields with a streak are there. */
+  driftStreaks(): DriftStreak[] {
+    return this.guard('read state', () => (this.stmt('SELECT idp_id, field, runs FROM drift_streaks').all() as Array<{ idp_id: string; field: string; runs: number }>).map((r) => ({ idpId: r.idp_id, field: r.field, runs: r.runs })));
   }
 
   /**
@@ -305,10 +309,11 @@ export class StateStore {
   recordDrift(runId: string, setBack: readonly { readonly idpId: string; readonly field: string }[], looked: ReadonlySet<string> | null): void {
     this.guard('write state', () =>
       this.db.transaction(() => {
-        const kept = new Set(setBack.map((d) => driftKey(d.idpId, d.field)));
+        const key = (idpId: string, field: string) => `${idpId}\u0000${field}`;
+        const kept = new Set(setBack.map((d) => key(d.idpId, d.field)));
         const existing = this.stmt('SELECT idp_id, field FROM drift_streaks').all() as Array<{ idp_id: string; field: string }>;
         for (const r of existing) {
-          if (kept.has(driftKey(r.idp_id, r.field))) continue;
+          if (kept.has(key(r.idp_id, r.field))) continue;
           if (looked === null || looked.has(r.idp_id)) this.stmt('DELETE FROM drift_streaks WHERE idp_id = ? AND field = ?').run(r.idp_id, r.field);
         }
         const bump = this.stmt('INSERT INTO drift_streaks (idp_id, field, runs, last_run) VALUES (?, ?, 1, ?) ON CONFLICT (idp_id, field) DO UPDATE SET runs = runs + 1, last_run = excluded.last_run');
@@ -843,9 +848,4 @@ export class StateStore {
     };
   }
 
-}
-
-/** The key of a drift streak: a user's IdP id and a field name (neither holds a NUL). */
-export function driftKey(idpId: string, field: string): string {
-  return `${idpId}\u0000${field}`;
 }

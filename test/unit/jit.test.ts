@@ -6,7 +6,6 @@ import type { Finding } from '../../src/model/finding.ts';
 import type { Change, Operation } from '../../src/model/plan.ts';
 import { foldJit } from '../../src/reconcile/jit.ts';
 import { openState } from '../../src/state/open.ts';
-import { driftKey } from '../../src/state/store.ts';
 
 /** JIT coexistence: a field set back run after run is named once, as JIT, not as fresh drift. */
 
@@ -28,12 +27,12 @@ describe('foldJit', () => {
   const findings = [driftFinding(1, 'givenName'), driftFinding(1, 'familyName'), driftFinding(2, 'givenName'), driftFinding(3, 'givenName'), { code: 'UNMANAGED_ACCOUNT', severity: 'info', subject: 'm@example.com', message: 'x' } as Finding];
 
   it('a streak reaching the threshold with this run replaces its DRIFT lines by one JIT_SUSPECTED per field', () => {
-    const streaks = new Map([
-      [driftKey('u1', 'givenName'), 2],
-      [driftKey('u2', 'givenName'), 2],
-      [driftKey('u1', 'familyName'), 1],
-    ]);
-    const out = foldJit(findings, ops, streaks, 3, driftKey);
+    const streaks = [
+      { idpId: 'u1', field: 'givenName', runs: 2 },
+      { idpId: 'u2', field: 'givenName', runs: 2 },
+      { idpId: 'u1', field: 'familyName', runs: 1 },
+    ];
+    const out = foldJit(findings, ops, { streaks, threshold: 3 });
     expect(out.map((f) => [f.code, f.subject])).toEqual([
       ['DRIFT', 'u1@example.com'], // familyName: 2 runs with this one, below 3
       ['DRIFT', 'u3@example.com'], // no streak yet
@@ -48,8 +47,14 @@ describe('foldJit', () => {
   });
 
   it('below the threshold nothing changes; no streak at all costs nothing', () => {
-    expect(foldJit(findings, ops, new Map([[driftKey('u1', 'givenName'), 1]]), 3, driftKey)).toEqual(findings);
-    expect(foldJit(findings, ops, new Map(), 3, driftKey)).toEqual(findings);
+    expect(foldJit(findings, ops, { streaks: [{ idpId: 'u1', field: 'givenName', runs: 1 }], threshold: 3 })).toEqual(findings);
+    expect(foldJit(findings, ops, { streaks: [], threshold: 3 })).toEqual(findings);
+  });
+
+  it('a role set back run after run is not JIT (roles do not flip): its DRIFT lines stay', () => {
+    const role = [update(1, [{ field: 'role', before: 'owner', after: 'member', drift: true }])];
+    const drift = [driftFinding(1, 'role')];
+    expect(foldJit(drift, role, { streaks: [{ idpId: 'u1', field: 'role', runs: 5 }], threshold: 3 })).toEqual(drift);
   });
 });
 
@@ -60,12 +65,12 @@ describe('drift streaks in the state file', () => {
     const s = store();
     s.recordDrift('r1', [{ idpId: 'u1', field: 'givenName' }, { idpId: 'u2', field: 'givenName' }], null);
     s.recordDrift('r2', [{ idpId: 'u1', field: 'givenName' }], null);
-    expect(s.driftStreaks()).toEqual(new Map([[driftKey('u1', 'givenName'), 2]]));
+    expect(s.driftStreaks()).toEqual([{ idpId: 'u1', field: 'givenName', runs: 2 }]);
     // An incremental run that read only u2 leaves u1's streak alone, and ends u2's (none now).
     s.recordDrift('r3', [], new Set(['u2']));
-    expect(s.driftStreaks()).toEqual(new Map([[driftKey('u1', 'givenName'), 2]]));
+    expect(s.driftStreaks()).toEqual([{ idpId: 'u1', field: 'givenName', runs: 2 }]);
     s.recordDrift('r4', [], new Set(['u1']));
-    expect(s.driftStreaks().size).toBe(0);
+    expect(s.driftStreaks()).toEqual([]);
     s.close();
   });
 });

@@ -195,6 +195,13 @@ export class DockerScimEmulator {
     this.store.deleteUser(id);
   }
 
+  /** An admin renaming a team in Docker's Admin Console (not through SCIM). */
+  renameGroup(displayName: string, to: string): void {
+    const g = this.store.groupByName(displayName);
+    if (!g) throw new Error(`no Docker team ${displayName}`);
+    g.displayName = to;
+  }
+
   // ---- HTTP ----
 
   private wire(): WireOptions {
