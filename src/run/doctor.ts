@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/errors.ts';
 import type { AttributeSourceConfig, Config } from '../config/types.ts';
 import type { Logger } from '../logging/logger.ts';
+import { mapSnapshot } from '../mapping/map.ts';
 import { parseTeamGroup } from '../mapping/rules.ts';
 import type { Check } from '../model/check.ts';
 import type { DockerCapabilities } from '../model/docker.ts';
@@ -10,6 +11,7 @@ import { decideTeamSync } from '../reconcile/capabilities.ts';
 import { StateError } from '../state/errors.ts';
 import { CURRENT_SCHEMA, inspectState } from '../state/inspect.ts';
 import { createDockerClient, createSource, sourceIdentity } from './factory.ts';
+import { mappingPolicyOf } from './observe.ts';
 import { checkDockerDefaults } from './preflight.ts';
 
 /**
@@ -135,7 +137,7 @@ async function idpChecks(config: Config, logger: Logger): Promise<Check[]> {
     snapshot.users.length === 0
       ? { id: 'idp.read', status: 'warn', detail: `credentials accepted, but nobody is assigned to the Docker app (${snapshot.stats.requests} requests)`, fix: `assign the people (or groups of them) who should have Docker to the app in ${config.source === 'okta' ? 'Okta (Applications → Docker → Assignments)' : 'Entra (Enterprise applications → Docker → Users and groups)'}` }
       : { id: 'idp.read', status: 'ok', detail: `credentials accepted; ${snapshot.users.length} users assigned to the Docker app (${active} active), read in ${snapshot.stats.requests} requests` };
-  return [read, attributeCheck(config, snapshot), teamGroupCheck(config, snapshot), await feedCheck(config, source)];
+  return [read, attributeCheck(config, snapshot), mappingCheck(config, snapshot), teamGroupCheck(config, snapshot), await feedCheck(config, source)];
 }
 
 function attributeCheck(config: Config, snapshot: IdpSnapshot): Check {
@@ -143,6 +145,26 @@ function attributeCheck(config: Config, snapshot: IdpSnapshot): Check {
   const count = (f: 'dockerRole' | 'dockerOrg' | 'dockerTeam') => snapshot.users.filter((u) => u[f].length > 0).length;
   const parts = (['dockerRole', 'dockerOrg', 'dockerTeam'] as const).map((f) => `${f} from ${attributeOrigin(config, f)}: ${count(f)} of ${n}`);
   return { id: 'idp.attributes', status: 'ok', detail: `${parts.join('; ')} (unset: ${config.docker.defaultOrg} as member${config.docker.defaultTeam ? `, team ${config.docker.defaultTeam}` : ''})` };
+}
+
+/**
+ * Docker's rules over what was read: how many users map to an account, and how many are held for
+ * their data, by finding code. The same mapping a run makes, so the numbers are the report's.
+ */
+function mappingCheck(config: Config, snapshot: IdpSnapshot): Check {
+  const desired = mapSnapshot(snapshot, mappingPolicyOf(config));
+  const active = desired.users.filter((u) => u.active).length;
+  const byCode = new Map<string, number>();
+  for (const f of desired.findings) if (f.severity === 'error') byCode.set(f.code, (byCode.get(f.code) ?? 0) + 1);
+  const mapped = `${active} active user${active === 1 ? '' : 's'} map to Docker accounts, ${desired.users.length - active} inactive`;
+  if (desired.held.length === 0) return { id: 'idp.mapping', status: 'ok', detail: `${mapped}; nobody held for their data` };
+  const codes = [...byCode.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([code, n]) => `${code} ${n}`).join(', ');
+  return {
+    id: 'idp.mapping',
+    status: 'warn',
+    detail: `${mapped}; ${desired.held.length} held for their data (${codes})`,
+    fix: 'fix those records in the IdP: `sync --dry-run` lists each one with what to do (docs/troubleshooting.md has every code); held users are neither changed nor deactivated meanwhile',
+  };
 }
 
 function attributeOrigin(config: Config, field: 'dockerRole' | 'dockerOrg' | 'dockerTeam'): string {

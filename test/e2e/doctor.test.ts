@@ -133,6 +133,14 @@ const rows: Row[] = [
     },
     want: { id: 'state', status: 'fail', detail: /belongs to "okta https:\/\/other\.okta\.com/, fix: /new STATE_DB/ },
   },
+  {
+    name: 'users held for their data',
+    prepare: (s) => {
+      s.directory.updateUser('alan@example.com', { attributes: { dockerRole: 'superuser', dockerOrg: 'acmelabs' } });
+      s.directory.addUser({ email: 'not-an-email', givenName: 'No', familyName: 'Mail' });
+    },
+    want: { id: 'idp.mapping', status: 'warn', detail: /5 active users map to Docker accounts, 0 inactive; 2 held for their data \(INVALID_EMAIL 1, UNKNOWN_ROLE 1\)/, fix: /sync --dry-run/ },
+  },
   { name: 'a clock ten minutes fast', now: () => Date.now() + 600_000, want: { id: 'clock', status: 'fail', detail: /(59\d|60\d) s ahead of/, fix: /NTP/ } },
   { name: 'a clock two minutes slow', now: () => Date.now() - 120_000, want: { id: 'clock', status: 'warn', detail: /1[12]\d s behind/, fix: /NTP/ } },
 ];
@@ -160,12 +168,13 @@ describe.each(['okta', 'entra'] as const)('doctor (%s)', (source) => {
     const writes = s.docker.http.writes().length;
     const run = await s.cli(['doctor']);
     expect(run.code, run.stdout).toBe(0);
-    for (const id of ['config', 'idp.reachable', 'docker.reachable', 'clock', 'idp.read', 'idp.attributes', 'idp.teams', 'idp.feed', 'docker.token', 'docker.teams', 'state']) {
+    for (const id of ['config', 'idp.reachable', 'docker.reachable', 'clock', 'idp.read', 'idp.attributes', 'idp.mapping', 'idp.teams', 'idp.feed', 'docker.token', 'docker.teams', 'state']) {
       expect(run.stdout, id).toMatch(new RegExp(`✔ ${id.replace('.', '\\.')}\\s`));
     }
     expect(run.stdout).toMatch(/6 users assigned to the Docker app/);
     expect(run.stdout).toMatch(/dockerRole from .*: 2 of 6/);
-    expect(run.stdout).toMatch(/11 ok · 0 warnings · 0 failed · 0 skipped/);
+    expect(run.stdout).toMatch(/6 active users map to Docker accounts, 0 inactive; nobody held/);
+    expect(run.stdout).toMatch(/12 ok · 0 warnings · 0 failed · 0 skipped/);
     expect(s.stateHash()).toBe(hash);
     expect(s.docker.http.writes().length).toBe(writes);
   });
