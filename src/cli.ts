@@ -84,8 +84,23 @@ export function buildProgram(): Command {
     .option('--force-last-owner', 'let this run demote, deactivate or move the last owner of a Docker org (held otherwise, so nobody is locked out)')
     .option('--no-deactivate', 'plan and report deactivations but apply none (like DEACTIVATE=false)')
     .option('--incremental', 'read only what the IdP\'s change feed names since the last run (as the daemon does); reads everything when a full run is due (FULL_SYNC_EVERY) or the feed cannot be followed')
+    .addOption(
+      new Option('--user <email>', 'only this person, now (provision on demand), with the same guards and journal; repeat for a few people; the change feed is left where it was')
+        .argParser((v: string, prev: string[] = []) => [...prev, v])
+        .conflicts('incremental'),
+    )
     .action(async (opts) => {
       process.exitCode = await (await import('./commands/sync.ts')).syncCommand(ctx(program), opts, shutdownSignal());
+    });
+
+  program
+    .command('explain')
+    .description('For one person: how the IdP assigns them, where their role, organization and teams come from (and which row of Docker\'s table applied), what Docker holds, what the next sync would do and why, and their last operations. A dry run: writes nothing anywhere')
+    .argument('<email>', 'the person\'s email (their Docker userName)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-o, --output <file>', 'write the explanation to a file instead of stdout')
+    .action(async (email: string, opts) => {
+      process.exitCode = await (await import('./commands/explain.ts')).explainCommand(ctx(program), email, opts, shutdownSignal());
     });
 
   program

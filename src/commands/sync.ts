@@ -18,6 +18,8 @@ export interface SyncCommandOptions {
   deactivate?: boolean;
   /** --incremental: follow the IdP's change feed when it may (run/coverage.ts). */
   incremental?: boolean;
+  /** --user EMAIL, repeatable: only these people, now (run/targeted.ts). */
+  user?: string[];
 }
 
 /**
@@ -48,7 +50,7 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
     if ((opts.format ?? 'text') !== 'json') terminal.start();
     let outcome: SyncOutcome;
     try {
-      outcome = await syncOnce(ctx, { dryRun, mode: opts.incremental === true ? 'incremental' : 'full', force: opts.force === true, forceLastOwner: opts.forceLastOwner === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}), open, progress: tracker });
+      outcome = await syncOnce(ctx, { dryRun, mode: opts.incremental === true ? 'incremental' : 'full', ...(opts.user?.length ? { users: opts.user } : {}), force: opts.force === true, forceLastOwner: opts.forceLastOwner === true, noDeactivate: opts.deactivate === false, ...(signal ? { signal } : {}), open, progress: tracker });
     } finally {
       terminal.stop();
     }

@@ -5,15 +5,26 @@ import { isValidOrg, isValidTeam, preview } from './validate.ts';
 /**
  * Docker's role/org/team rules for user-level attributes (reference docker-scim.md §6):
  *
- * | dockerOrg | dockerTeam | result                                   |
- * |-----------|------------|------------------------------------------|
- * | –         | –          | default org + default team               |
- * | set       | –          | that org, no team                        |
- * | –         | set        | default org + that team (not the default)|
- * | set       | set        | that org + that team                     |
+ * | row | dockerOrg | dockerTeam | result                                   |
+ * |-----|-----------|------------|------------------------------------------|
+ * | 1   | –         | –          | default org + default team               |
+ * | 2   | set       | –          | that org, no team                        |
+ * | 3   | –         | set        | default org + that team (not the default)|
+ * | 4   | set       | set        | that org + that team                     |
  *
  * dockerRole is the role, `member` when unset. Pure: no I/O, no clock.
  */
+
+/** A row of the table above, numbered as README "Docker's rules" lists them. */
+export type PlacementRow = 1 | 2 | 3 | 4;
+
+/** Each row in words, for `explain`. */
+export const PLACEMENT_ROWS: Readonly<Record<PlacementRow, string>> = {
+  1: 'neither dockerOrg nor dockerTeam set: the default organization and the default team',
+  2: 'dockerOrg set, dockerTeam unset: that organization, no team',
+  3: 'dockerTeam set, dockerOrg unset: the default organization and that team, instead of the default team',
+  4: 'dockerOrg and dockerTeam set: that team in that organization',
+};
 
 export interface RuleDefaults {
   readonly defaultOrg: string;
@@ -30,6 +41,8 @@ export interface Placement {
   readonly teams: readonly string[];
   /** Set when several roles were settled by ENTRA_ROLE_CONFLICT=highest: all of them, for the report. */
   readonly roleConflict?: readonly DockerRole[];
+  /** Which row of Docker's table placed the user. */
+  readonly row: PlacementRow;
 }
 
 export interface RuleProblem {
@@ -129,11 +142,11 @@ export function placeUser(attrs: RawAttributes, policy: RuleDefaults & Pick<Mapp
   const targetOrg = org ?? policy.defaultOrg;
   const settled = conflict ? { roleConflict: conflict } : {};
   if (teams.length > 0) {
-    return { role, org: targetOrg, team: teams[0] as string, teams: teams.map((t) => `${targetOrg}:${t}`).sort(), ...settled };
+    return { role, org: targetOrg, team: teams[0] as string, teams: teams.map((t) => `${targetOrg}:${t}`).sort(), row: org === null ? 3 : 4, ...settled };
   }
-  if (org !== null) return { role, org: targetOrg, team: null, teams: [], ...settled };
+  if (org !== null) return { role, org: targetOrg, team: null, teams: [], row: 2, ...settled };
   const dt = policy.defaultTeam;
-  return { role, org: targetOrg, team: dt, teams: dt ? [`${targetOrg}:${dt}`] : [], ...settled };
+  return { role, org: targetOrg, team: dt, teams: dt ? [`${targetOrg}:${dt}`] : [], row: 1, ...settled };
 }
 
 function isRole(r: string): r is DockerRole {

@@ -30,6 +30,8 @@ export interface IdpUser {
   readonly email?: string | null;
   /** A short human note for reports, e.g. "okta app user PROVISIONED (GROUP)". */
   readonly note?: string;
+  /** How the user holds the app and where the docker* values were read: what `explain` traces. */
+  readonly provenance?: Provenance;
   /**
    * Values the IdP sent with a type their field cannot have. They are never coerced into a
    * meaning: the mapping holds the user (an active one is neither changed nor deactivated) and the
@@ -38,6 +40,59 @@ export interface IdpUser {
    * deactivated.
    */
   readonly illTyped?: readonly IllTypedValue[];
+}
+
+export type DockerAttributeName = 'dockerRole' | 'dockerOrg' | 'dockerTeam';
+
+/**
+ * Where a user's access and docker* values come from, as the IdP told it. Filled by the source's
+ * transform, the same in a full read and a read of a few users; on every user of a 100,000-user
+ * read, so the parts most users share (the attribute origins, a direct assignment) are one object.
+ */
+export interface Provenance {
+  /** Assigned to the Docker app as a person (Okta scope USER; an Entra assignment of the user). */
+  readonly direct: boolean;
+  /**
+   * Ids of the groups through which the user holds the app, sorted (Okta `_links.group` of a GROUP
+   * assignment; Entra's assigned groups the user is in). A read that knows their names says them
+   * in `ScopedRead.groupNames`.
+   */
+  readonly viaGroups: readonly string[];
+  /** Where each docker* attribute is read, in the IdP's terms, e.g. "profile.dockerRole (Okta app user profile)". */
+  readonly attributes: Readonly<Record<DockerAttributeName, string>>;
+  /** What decided `active`, when the user's `note` does not say it (Entra: accountEnabled). */
+  readonly active?: string;
+}
+
+/**
+ * How Docker's rules placed one IdP user, value by value, each with where it came from: what
+ * `explain` prints (mapping/explain.ts makes it, report/explain.ts words it).
+ */
+export interface MappingTrace {
+  /** How the user holds the Docker app, e.g. "directly" or "through the group Docker Users". */
+  readonly assignment: string;
+  /** Whether the IdP says the user keeps access, and the IdP's own words for it. */
+  readonly active: { readonly value: boolean; readonly from: string };
+  readonly role: TracedValue;
+  readonly org: TracedValue;
+  /** The team sent in the user's Docker extension. */
+  readonly team: TracedValue;
+  /** The row of Docker's placement table that applied (README "Docker's rules"); null when the values do not place the user. */
+  readonly row: 1 | 2 | 3 | 4 | null;
+  /** That row in words, or why no row applies. */
+  readonly rowRule: string;
+  /** Every team membership the user should have, and what gives it. */
+  readonly teams: readonly { readonly team: string; readonly from: string }[];
+  /** The user's groups that give no team, and why. */
+  readonly otherGroups: readonly { readonly group: string; readonly why: string }[];
+  /** False when the mapping holds the user (bad values, outside what the connection covers): the plan's findings say why. */
+  readonly placed: boolean;
+}
+
+/** One value and its source; `value` null when the user is not placed. */
+export interface TracedValue {
+  readonly value: string | null;
+  readonly from: string;
 }
 
 /** A value of the wrong type, e.g. `dockerOrg` sent as the number 42, or `accountEnabled` as the string "true". */
@@ -94,6 +149,13 @@ export interface Source {
   read(signal?: AbortSignal): Promise<IdpSnapshot>;
   /** What changed since a point in time, for incremental runs (Okta's System Log, Graph delta queries). */
   readonly feed?: ChangeFeed;
+  /**
+   * The IdP users whose login or email is one of `emails` (compared without regard to case),
+   * assigned to the Docker app or not: `sync --user` and `explain` start from an email. Keyed by
+   * the lower-cased email asked for; an email nobody holds is absent. Throws a SourceReadError
+   * when the IdP cannot be asked.
+   */
+  findUserIds?(emails: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[]>>;
 }
 
 /**
@@ -159,4 +221,6 @@ export interface ScopedRead {
   readonly unassigned: readonly string[];
   readonly notes: readonly SourceNote[];
   readonly stats: ReadStats;
+  /** Names of the groups the read met, by id, where it knows them (for Provenance.viaGroups). */
+  readonly groupNames?: ReadonlyMap<string, string>;
 }

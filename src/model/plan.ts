@@ -155,11 +155,20 @@ export interface Plan {
 
 /**
  * full: everyone assigned in the IdP and every Docker account were read. incremental: only the IdP
- * users the change feed named since the last run, and the Docker accounts they have or name.
+ * users the change feed named since the last run, and the Docker accounts they have or name; or,
+ * with `targeted`, the users asked for by email (`sync --user`), the feed left where it was.
  */
 export type PlanCoverage =
   | { readonly mode: 'full'; /** Why a run meant to be incremental read everything. */ readonly reason?: string }
-  | { readonly mode: 'incremental'; /** IdP users read afresh. */ readonly users: number; /** Docker was listed whole (VERIFY_EVERY). */ readonly dockerListed: boolean };
+  | {
+      readonly mode: 'incremental';
+      /** IdP users read afresh. */
+      readonly users: number;
+      /** Docker was listed whole (VERIFY_EVERY). */
+      readonly dockerListed: boolean;
+      /** The emails `sync --user` asked for; absent when the change feed chose the users. */
+      readonly targeted?: readonly string[];
+    };
 
 /** What an operation is about: the user's userName, or the team's name. */
 export function subjectOf(op: Operation): string {

@@ -89,7 +89,9 @@ export function countsLines(input: ReportInput): string[] {
   const lines = [
     ...(cov?.mode === 'incremental'
       ? [
-          `Incremental run: ${cov.users} IdP user${cov.users === 1 ? '' : 's'} named by the change feed${cov.dockerListed ? ' or drifted in Docker' : ''}, read afresh; everyone else stands as the last run left them`,
+          cov.targeted
+            ? `Targeted run: ${cov.targeted.join(', ')} (${cov.users} IdP user${cov.users === 1 ? '' : 's'}), read afresh; everyone else stands as the last run left them, and the change feed was not moved`
+            : `Incremental run: ${cov.users} IdP user${cov.users === 1 ? '' : 's'} named by the change feed${cov.dockerListed ? ' or drifted in Docker' : ''}, read afresh; everyone else stands as the last run left them`,
           `IdP users read ${c.idpUsers} (active ${c.desiredActive}) · Docker accounts ${cov.dockerListed ? 'listed' : 'looked up'} ${c.dockerUsers} · managed by this tool ${c.managed}`,
         ]
       : [

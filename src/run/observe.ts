@@ -1,21 +1,23 @@
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../logging/logger.ts';
-import { mapSnapshot } from '../mapping/map.ts';
 import { parseTeamGroup } from '../mapping/rules.ts';
-import type { MappingPolicy } from '../mapping/policy.ts';
 import type { DockerCapabilities, DockerSnapshot } from '../model/docker.ts';
-import { FeedExpiredError, SourceReadError } from '../model/errors.ts';
+import { FeedExpiredError } from '../model/errors.ts';
 import type { Finding } from '../model/finding.ts';
 import type { ChangeFeed, IdpSnapshot, ScopedRead, Source } from '../model/idp.ts';
-import type { Link } from '../model/link.ts';
 import type { Plan } from '../model/plan.ts';
 import { driftedLinks } from '../reconcile/drift.ts';
 import { decideTeamSync, type TeamSync } from '../reconcile/capabilities.ts';
-import { buildPlan, type PlanInput } from '../reconcile/plan.ts';
 import { recoverInterrupted } from '../reconcile/recover.ts';
 import { findRenames, frozenTeams, renameFindings } from '../reconcile/team-renames.ts';
 import type { StateStore } from '../state/store.ts';
 import { chooseCoverage, incrementalLimit, type RunMode } from './coverage.ts';
+import { makePlan, sourceFindings } from './make-plan.ts';
+import { accountedFor, lookUpScoped, planScope, scopedSnapshot, type ScopedView } from './scoped.ts';
+import { observeTargeted, type Targets } from './targeted.ts';
+
+export { mappingPolicyOf } from './make-plan.ts';
+export { accountedFor } from './scoped.ts';
 
 /**
  * The first half of a run: read both sides, recover what a crash left in flight, map, plan. Two
@@ -24,6 +26,8 @@ import { chooseCoverage, incrementalLimit, type RunMode } from './coverage.ts';
  * - incremental: the users the IdP's change feed names since the last run, read afresh, and only
  *   the Docker accounts they have or name (or all of Docker, every VERIFY_EVERY, with the accounts
  *   that drifted added to the users read).
+ * And a third, asked for by name: targeted (`sync --user`, `explain`), the users with the emails
+ * given, reconciled as an incremental run reconciles its users, the feed untouched (run/targeted.ts).
  * An incremental run that finds it cannot follow the feed (expired cursor, a group assigned to the
  * app, too many users) does a full read instead and says why. Either way, both reads finish before
  * anything is planned, and a read that fails stops the run (invariants 1 and 11).
@@ -49,6 +53,8 @@ export interface ObserveDeps {
 
 export interface ObserveOptions {
   readonly mode: RunMode;
+  /** `sync --user`, `explain`: these users only, whatever `mode` says (run/targeted.ts). */
+  readonly targets?: Targets;
   readonly reviewed: boolean;
   readonly noDeactivate: boolean;
   readonly force: boolean;
@@ -77,6 +83,8 @@ export interface Observed {
   readonly feed?: FeedAdvance;
   /** What the state file keeps of this run for the next ones, once it has applied its plan. */
   readonly memory: RunMemory;
+  /** A targeted run's reads, for `explain`. */
+  readonly view?: ScopedView;
 }
 
 /** See StateStore.recordDrift and recordTeamSources. */
@@ -87,7 +95,7 @@ export interface RunMemory {
   readonly teamSources: { readonly current: ReadonlyMap<string, string>; readonly renamed: ReadonlySet<string> } | null;
 }
 
-interface Ctx {
+export interface Ctx {
   readonly runId: string;
   readonly log: Logger;
   readonly reads: ReadTimes;
@@ -96,7 +104,7 @@ interface Ctx {
 }
 
 /** Ctx with what this run found Docker's connection offers. */
-interface RunCtx extends Ctx {
+export interface RunCtx extends Ctx {
   readonly teams: TeamSync;
 }
 
@@ -105,6 +113,7 @@ export async function observeAndPlan(deps: ObserveDeps, opts: ObserveOptions, ba
   const teams = decideTeamSync(await deps.docker.discover(), config.docker.teamSync);
   if (!teams.sync) base.log.warn({ reason: teams.reason }, `team sync is skipped: ${teams.reason}; users are still synced`);
   const ctx: RunCtx = { ...base, teams };
+  if (opts.targets) return observeTargeted(deps, opts.targets, opts, ctx);
   const feed = source.feed;
   const mark = state.feedMark();
   const coverage = chooseCoverage({
@@ -240,23 +249,8 @@ async function incremental(
   const read: ScopedRead = ids.length ? await feed.readUsers(ids, opts.signal) : { users: [], unassigned: [], notes: [], stats: { requests: 0, pages: 0, durationMs: 0 } };
   accountedFor(ids, read, deps.source.kind);
   reads.idpMs = Math.round(performance.now() - t0);
-  const snapshot: IdpSnapshot = { source: deps.source.kind, users: read.users, groups: [], notes: read.notes, stats: { requests: changes.stats.requests + read.stats.requests, pages: changes.stats.pages + read.stats.pages, durationMs: reads.idpMs } };
-
-  let observed: DockerSnapshot;
-  let links: Link[];
-  if (listed && allLinks) {
-    observed = listed;
-    links = allLinks;
-  } else {
-    const own = state.linksFor(ids, []);
-    const userNames = [...read.users.flatMap((u) => (u.userName ? [u.userName] : [])), ...own.map((l) => l.userName)];
-    const t1 = performance.now();
-    // Nothing to reconcile asks Docker nothing more: the discovery that opened the run showed it answers.
-    observed = ids.length ? await docker.lookup(own.map((l) => l.dockerId), userNames, { groups: ctx.teams.sync }) : { users: [], groups: [] };
-    reads.dockerMs = Math.round(performance.now() - t1);
-    // And the links of the accounts found by userName: one another user holds must be seen as held.
-    links = state.linksFor(ids, observed.users.map((u) => u.id));
-  }
+  const snapshot: IdpSnapshot = scopedSnapshot(deps.source.kind, read, { requests: changes.stats.requests + read.stats.requests, pages: changes.stats.pages + read.stats.pages, durationMs: reads.idpMs });
+  const { observed, links } = await lookUpScoped(deps, ctx, ids, read, listed && allLinks ? { observed: listed, links: allLinks } : null);
   ctx.readDone();
   log.info(
     { feedEntries: changes.entries, named: changes.userIds.length, drifted: drifted.length, retried: retry.length, idpUsers: read.users.length, unassigned: read.unassigned.length, idpRequests: snapshot.stats.requests, dockerUsers: observed.users.length, dockerListed: listed !== null },
@@ -269,73 +263,10 @@ async function incremental(
     observed,
     teams: ctx.teams,
     findings: sourceFindings(snapshot),
-    // With nobody to reconcile there is nothing to guard: the count (a pass over every link) is skipped.
-    scope: { idpIds: new Set(ids), managedActive: ids.length ? state.activeLinkCount() : managed, managed, dockerListed: listed !== null },
+    scope: planScope(state, ids, managed, listed !== null),
   });
   log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
   return { plan, recovered: [], memory: { looked: listed ? null : new Set(ids), teamSources: null }, feed: { cursor: changes.next, ...(listed ? { verifiedAt: opts.now.toISOString() } : {}) } };
-}
-
-/**
- * Every user asked for comes back, as assigned or as unassigned. One missing from both would look
- * unassigned to the planner, and a linked one would be deactivated for a read that lost them.
- */
-export function accountedFor(ids: readonly string[], read: ScopedRead, system: Source['kind']): void {
-  const seen = new Set([...read.users.map((u) => u.idpId), ...read.unassigned]);
-  const missing = ids.filter((id) => !seen.has(id));
-  if (missing.length === 0) return;
-  throw new SourceReadError(`${system}: the incremental read returned nothing for ${missing.length} of the ${ids.length} users it was asked for (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}); nothing was planned`, {
-    system,
-    operation: 'read the users the change feed named',
-    hint: 'this is a bug in the source adapter or an answer the IdP should not give; the next full run (sync without --incremental) is not affected',
-  });
-}
-
-function makePlan(
-  deps: ObserveDeps,
-  opts: ObserveOptions,
-  input: { snapshot: IdpSnapshot; links: readonly Link[]; observed: DockerSnapshot; teams: TeamSync; findings: Finding[] } & Pick<PlanInput, 'scope' | 'fullReason' | 'frozenTeams' | 'teamSources'>,
-): Plan {
-  const { config } = deps;
-  const desired = mapSnapshot(input.snapshot, mappingPolicyOf(config));
-  return buildPlan({
-    source: config.source,
-    idpUsers: input.snapshot.users.length,
-    desired,
-    links: input.links,
-    observed: input.observed,
-    options: {
-      adoptExisting: config.sync.adoptExisting,
-      deactivate: config.sync.deactivate && !opts.noDeactivate,
-      maxDeactivations: config.sync.maxDeactivations,
-      maxDeactivationPercent: config.sync.maxDeactivationPercent,
-      force: opts.force,
-      forceLastOwner: opts.forceLastOwner === true,
-    },
-    findings: input.findings,
-    teams: input.teams,
-    jit: { streaks: deps.state.driftStreaks(), threshold: config.sync.jitDetectRuns },
-    ...(input.frozenTeams ? { frozenTeams: input.frozenTeams } : {}),
-    ...(input.teamSources ? { teamSources: input.teamSources } : {}),
-    ...(input.scope ? { scope: input.scope } : {}),
-    ...(input.fullReason ? { fullReason: input.fullReason } : {}),
-  });
-}
-
-/**
- * What the mapping needs of the configuration. A role conflict is an Entra matter (several app
- * roles); an Okta attribute with several roles is a data error, held whatever ENTRA_ROLE_CONFLICT says.
- */
-export function mappingPolicyOf(config: Config): MappingPolicy {
-  const entra = config.source === 'entra' ? config.entra : null;
-  return {
-    defaultOrg: config.docker.defaultOrg,
-    defaultTeam: config.docker.defaultTeam,
-    verifiedDomains: config.docker.verifiedDomains,
-    orgs: config.docker.orgs,
-    roleConflict: entra?.roleConflict ?? 'hold',
-    emailSource: entra?.emailSource ?? 'mail',
-  };
 }
 
 /** The org:team groups of a full read, by IdP id, as team keys (org lower-cased). */
@@ -353,10 +284,6 @@ async function timed<T>(work: Promise<T>, reads: ReadTimes, key: keyof ReadTimes
   const value = await work;
   reads[key] = Math.round(performance.now() - t0);
   return value;
-}
-
-function sourceFindings(snapshot: IdpSnapshot): Finding[] {
-  return snapshot.notes.map((n) => ({ code: 'SOURCE_NOTE', severity: 'info', subject: n.subject, message: n.message }));
 }
 
 function recoveryFindings(linked: number, abandoned: number): Finding[] {

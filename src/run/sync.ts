@@ -9,6 +9,7 @@ import type { OperationError, OperationResult, RunResult, RunStatus } from '../m
 import { reviewPlan, type Review } from '../reconcile/review.ts';
 import { unfinishedUsers, type RunMode } from './coverage.ts';
 import { observeAndPlan, type DockerReader, type FeedAdvance, type ReadTimes, type RunMemory } from './observe.ts';
+import { refuseWhileInterrupted, resolveTargets, type Targets } from './targeted.ts';
 import { StateError } from '../state/errors.ts';
 import type { StateStore } from '../state/store.ts';
 
@@ -52,6 +53,11 @@ export interface SyncOptions {
    * everything. Default full: `sync` and `plan` read everything unless told otherwise.
    */
   readonly mode?: RunMode;
+  /**
+   * `sync --user`: only the people with these emails, now (run/targeted.ts), with the same guards,
+   * lock, journal and report; the change feed's cursor stays where it was. `mode` is then ignored.
+   */
+  readonly users?: readonly string[];
 }
 
 export type { ReadTimes } from './observe.ts';
@@ -142,6 +148,14 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
   const clock = deps.clock ?? (() => new Date());
   const startedAt = clock().toISOString();
   checkSourceBinding(state, deps.sourceIdentity, opts.dryRun);
+  // Before the lock and the run's record: an email that names nobody, or a journal that needs a
+  // full run first, stops it with nothing written anywhere.
+  let targets: Targets | undefined;
+  if (opts.users) {
+    refuseWhileInterrupted(state);
+    targets = await resolveTargets(deps, opts.users, opts.signal);
+    logger.info({ emails: targets.emails, idpIds: targets.ids }, `sync --user: ${targets.emails.join(', ')} (${targets.ids.length} IdP user${targets.ids.length === 1 ? '' : 's'})`);
+  }
 
   let runId = 'dry-run';
   // A dry run reads a private copy of the state and needs no lock.
@@ -176,7 +190,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     let memory: RunMemory;
     ({ plan, recovered, feed, memory } = await observeAndPlan(
       deps,
-      { mode: opts.mode ?? 'full', reviewed: opts.reviewed !== undefined, noDeactivate: opts.noDeactivate === true, force: opts.force === true, forceLastOwner: opts.forceLastOwner === true, signal: opts.signal, now: new Date(startedAt) },
+      { mode: opts.mode ?? 'full', ...(targets ? { targets } : {}), reviewed: opts.reviewed !== undefined, noDeactivate: opts.noDeactivate === true, force: opts.force === true, forceLastOwner: opts.forceLastOwner === true, signal: opts.signal, now: new Date(startedAt) },
       { runId, log, reads, readDone: () => meter.mark('read') },
     ));
     meter.mark('plan');
@@ -229,6 +243,12 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
       const left = new Set(review?.verdict === 'apply' ? review.unreviewed.map((d) => d.opId) : []);
       const unreviewed = left.size ? fresh.operations.filter((op) => left.has(op.id)) : [];
       state.markFeed({ ...feed, retry: unfinishedUsers(plan, results, { deactivateConfigured: config.sync.deactivate, unreviewed }) });
+    } else if (targets) {
+      // A targeted run leaves the cursor where it was; whom it left unfinished joins those the next
+      // incremental run reads again, as after any run that applied part of its plan.
+      const mark = state.feedMark();
+      const left = unfinishedUsers(plan, results, { deactivateConfigured: config.sync.deactivate, unreviewed: [] });
+      if (mark.cursor !== null && left.some((id) => !mark.retry.includes(id))) state.markFeed({ cursor: mark.cursor, retry: [...new Set([...mark.retry, ...left])].sort() });
     }
     meter.mark('apply');
     const failed = results.filter((r) => r.status === 'failed').length;
@@ -326,7 +346,8 @@ function remember(state: StateStore, runId: string, plan: Plan, results: readonl
   if (memory.teamSources) state.recordTeamSources(memory.teamSources.current, memory.teamSources.renamed);
 }
 
-function checkSourceBinding(state: StateStore, identity: string, dryRun: boolean): void {
+/** The state file belongs to this IdP tenant and app (bound by the first real run), or the run stops. */
+export function checkSourceBinding(state: StateStore, identity: string, dryRun: boolean): void {
   const bound = state.getMeta('source');
   if (bound === null) {
     if (!dryRun) state.setMeta('source', identity);

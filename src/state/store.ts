@@ -441,6 +441,24 @@ export class StateStore {
     });
   }
 
+  /**
+   * The links whose userName is one of these, compared as Docker compares userNames (without regard
+   * to case): where `sync --user` and `explain` find a person the IdP may no longer name by that
+   * email. One query over the table, not a load of every link.
+   */
+  linksByUserName(userNames: readonly string[]): Link[] {
+    return this.guard('read state', () => {
+      const found = new Map<string, Link>();
+      const shared = new SharedValues();
+      for (let i = 0; i < userNames.length; i += 500) {
+        const chunk = userNames.slice(i, i + 500);
+        const rows = this.db.prepare(`${LINK_COLUMNS} WHERE user_name COLLATE NOCASE IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as LinkRow[];
+        for (const r of rows) found.set(r.idp_id, this.linkOf(r, shared));
+      }
+      return [...found.values()].sort((a, b) => (a.idpId < b.idpId ? -1 : a.idpId > b.idpId ? 1 : 0));
+    });
+  }
+
   /** Whether this IdP user has a link: the change feeds drop tenant-wide events about anyone else. */
   hasLink(idpId: string): boolean {
     return this.guard('read state', () => this.stmt('SELECT 1 FROM links WHERE idp_id = ?').get(idpId) !== undefined);

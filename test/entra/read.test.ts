@@ -30,6 +30,7 @@ describe('reading the Docker app from Entra', () => {
       dockerTeam: ['backend', 'data'],
       groups: ['acme:backend'],
       note: 'entra: assigned directly and through acme:backend',
+      provenance: { direct: true, viaGroups: [fx.dir.group('acme:backend').id], attributes: expect.objectContaining({ dockerRole: expect.stringContaining('app role') }), active: 'accountEnabled is true (Entra user)' },
     });
     // Assigned only through a group: read, with the role the group assignment grants.
     expect(byName(snap, PEOPLE.carol)).toMatchObject({ active: true, dockerRole: ['member'], groups: ['Docker Users'], note: 'entra: assigned through Docker Users' });

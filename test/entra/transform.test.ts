@@ -114,6 +114,7 @@ describe('a whole user', () => {
       appRoleValues: ['acme'],
       groups: ['acme:data', 'Docker Users', 'acme:data'],
       direct: false,
+      viaGroups: ['g-users', 'g-data'],
     });
     expect(note).toBeNull();
     expect(user).toEqual({
@@ -127,6 +128,17 @@ describe('a whole user', () => {
       dockerTeam: ['backend'],
       groups: ['Docker Users', 'acme:data'],
       note: 'entra: assigned through Docker Users, acme:data',
+      // Where each value came from, for explain: group ids sorted, whatever order they were met in.
+      provenance: {
+        direct: false,
+        viaGroups: ['g-data', 'g-users'],
+        attributes: {
+          dockerRole: 'dockerRole from onPremisesExtensionAttributes.extensionAttribute1 (Entra user)',
+          dockerOrg: "dockerOrg from the app role of the user's assignments to the Docker app (Entra app role value)",
+          dockerTeam: 'dockerTeam from the directory extension extension_b7d8_dockerTeam (Entra user)',
+        },
+        active: 'accountEnabled is true (Entra user)',
+      },
     });
   });
 

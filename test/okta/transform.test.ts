@@ -82,6 +82,7 @@ describe('a whole AppUser', () => {
       status: 'PROVISIONED',
       credentials: { userName: 'jane@acme.com' },
       profile: { userName: 'jane@acme.com', email: 'jane@acme.com', givenName: 'Jane', familyName: 'Doe', dockerRole: 'member', dockerOrg: 'acme', dockerTeam: ['backend'] },
+      _links: { group: { href: 'https://acme.okta.com/api/v1/groups/00g1eng' } },
     };
     expect(toIdpUser(au, ['acme:data', 'acme:backend', 'acme:data'])).toEqual({
       idpId: '00u1dnq5S0CfjlkpABCD',
@@ -94,7 +95,23 @@ describe('a whole AppUser', () => {
       dockerTeam: ['backend'],
       groups: ['acme:backend', 'acme:data'],
       note: 'okta app user PROVISIONED (GROUP)',
+      // scope GROUP: held through the group `_links.group` names (explain says which).
+      provenance: {
+        direct: false,
+        viaGroups: ['00g1eng'],
+        attributes: { dockerRole: 'profile.dockerRole (Okta app user profile)', dockerOrg: 'profile.dockerOrg (Okta app user profile)', dockerTeam: 'profile.dockerTeam (Okta app user profile)' },
+      },
     });
+  });
+
+  it.each<[string, Partial<AppUserWire>, { direct: boolean; viaGroups: string[] } | undefined]>([
+    ['scope USER is a direct assignment', { scope: 'USER' }, { direct: true, viaGroups: [] }],
+    ['scope GROUP without _links.group names no group', { scope: 'GROUP' }, { direct: false, viaGroups: [] }],
+    ['no scope: no provenance rather than a guess', {}, undefined],
+  ])('provenance: %s', (_name, wire, want) => {
+    const u = toIdpUser({ id: '00u1', status: 'PROVISIONED', profile: { email: 'a@acme.com' }, ...wire }, []);
+    if (want === undefined) expect(u.provenance).toBeUndefined();
+    else expect(u.provenance).toMatchObject(want);
   });
 });
 

@@ -10,20 +10,20 @@ const defaults = { defaultOrg: 'acme', defaultTeam: 'everyone' };
 describe('placement rules (docker-scim.md §6)', () => {
   it.each([
     // dockerOrg, dockerTeam → org, extension team, memberships
-    { rule: 'neither set: default org + default team', org: [], team: [], want: { org: 'acme', team: 'everyone', teams: ['acme:everyone'] } },
-    { rule: 'dockerOrg alone: that org, no team (not the default team)', org: ['moby'], team: [], want: { org: 'moby', team: null, teams: [] } },
-    { rule: 'dockerTeam alone: default org + that team instead of the default', org: [], team: ['backend'], want: { org: 'acme', team: 'backend', teams: ['acme:backend'] } },
-    { rule: 'both: that team in that org', org: ['moby'], team: ['backend'], want: { org: 'moby', team: 'backend', teams: ['moby:backend'] } },
-    { rule: 'several teams: all of them, the first in the extension', org: ['moby'], team: ['web', 'api'], want: { org: 'moby', team: 'web', teams: ['moby:api', 'moby:web'] } },
-    { rule: 'org names are lowercase in Docker', org: ['Moby'], team: [], want: { org: 'moby', team: null, teams: [] } },
-    { rule: 'blank values count as unset', org: ['  '], team: [''], want: { org: 'acme', team: 'everyone', teams: ['acme:everyone'] } },
-    { rule: 'repeated values count once', org: ['moby', 'moby'], team: ['web', 'web'], want: { org: 'moby', team: 'web', teams: ['moby:web'] } },
+    { rule: 'row 1, neither set: default org + default team', org: [], team: [], want: { org: 'acme', team: 'everyone', teams: ['acme:everyone'], row: 1 } },
+    { rule: 'row 2, dockerOrg alone: that org, no team (not the default team)', org: ['moby'], team: [], want: { org: 'moby', team: null, teams: [], row: 2 } },
+    { rule: 'row 3, dockerTeam alone: default org + that team instead of the default', org: [], team: ['backend'], want: { org: 'acme', team: 'backend', teams: ['acme:backend'], row: 3 } },
+    { rule: 'row 4, both: that team in that org', org: ['moby'], team: ['backend'], want: { org: 'moby', team: 'backend', teams: ['moby:backend'], row: 4 } },
+    { rule: 'several teams: all of them, the first in the extension', org: ['moby'], team: ['web', 'api'], want: { org: 'moby', team: 'web', teams: ['moby:api', 'moby:web'], row: 4 } },
+    { rule: 'org names are lowercase in Docker', org: ['Moby'], team: [], want: { org: 'moby', team: null, teams: [], row: 2 } },
+    { rule: 'blank values count as unset', org: ['  '], team: [''], want: { org: 'acme', team: 'everyone', teams: ['acme:everyone'], row: 1 } },
+    { rule: 'repeated values count once', org: ['moby', 'moby'], team: ['web', 'web'], want: { org: 'moby', team: 'web', teams: ['moby:web'], row: 4 } },
   ])('$rule', ({ org, team, want }) => {
     expect(placeUser({ dockerRole: [], dockerOrg: org, dockerTeam: team }, defaults)).toEqual({ role: 'member', ...want });
   });
 
   it('with no default team configured, neither set gives the default org and no team', () => {
-    expect(placeUser({ dockerRole: [], dockerOrg: [], dockerTeam: [] }, { defaultOrg: 'acme', defaultTeam: null })).toEqual({ role: 'member', org: 'acme', team: null, teams: [] });
+    expect(placeUser({ dockerRole: [], dockerOrg: [], dockerTeam: [] }, { defaultOrg: 'acme', defaultTeam: null })).toEqual({ role: 'member', org: 'acme', team: null, teams: [], row: 1 });
   });
 
   it.each([
@@ -79,7 +79,7 @@ describe('several roles (ENTRA_ROLE_CONFLICT)', () => {
   });
 
   it('one role is no conflict, whatever the policy', () => {
-    expect(place(['editor'], 'highest')).toEqual({ role: 'editor', org: 'acme', team: 'everyone', teams: ['acme:everyone'] });
+    expect(place(['editor'], 'highest')).toEqual({ role: 'editor', org: 'acme', team: 'everyone', teams: ['acme:everyone'], row: 1 });
   });
 });
 

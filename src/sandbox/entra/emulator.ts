@@ -5,6 +5,7 @@ import { Emulator, compilePattern, type EmulatorRequest, type EmulatorResponse }
 import { handleBatch, type BatchItem } from './batch.ts';
 import { DeltaRoutes } from './delta.ts';
 import { BatchItemFaults, GRAPH_CONTENT_TYPE } from './faults.ts';
+import { parseFilter } from './filter.ts';
 import { IdentityPlatform, type BearerVerdict } from './identity.ts';
 import { APP_ROLE_ASSIGNMENT, GROUP, SERVICE_PRINCIPAL, USER, applySelect, contextSuffix, parseSelect, type EntityShape, type Selection } from './select.ts';
 import {
@@ -470,11 +471,15 @@ export class GraphEmulator {
     return this.page(req, [APP_ROLE_ASSIGNMENT], () => assignmentsJson(this.directory, this.view), (o, sel) => applySelect(o, APP_ROLE_ASSIGNMENT, sel), (sel) => `servicePrincipals('${this.servicePrincipalId}')/appRoleAssignedTo${contextSuffix(sel)}`);
   }
 
+  /** Every user, or those a `$filter` on id, userPrincipalName or mail selects (filter.ts). */
   private users(req: GraphReq): EmulatorResponse {
+    const raw = req.query.get('$filter');
+    const filter = raw === null ? () => true : parseFilter(raw, ['id', 'userPrincipalName', 'mail']);
+    if (typeof filter === 'string') return this.error(400, 'Request_UnsupportedQuery', filter, req.clientRequestId);
     return this.page(
       req,
       [USER],
-      () => [...this.directory.users.values()].sort(byId).map((u) => userJson(u, this.view)),
+      () => [...this.directory.users.values()].sort(byId).map((u) => userJson(u, this.view)).filter(filter),
       (o, sel) => applySelect(o, USER, sel),
       (sel) => `users${contextSuffix(sel)}`,
     );

@@ -4,6 +4,7 @@ import { WindowLimiter, type WindowState } from '../http/rate-limit.ts';
 import { ExpressionError } from './expression.ts';
 import { oktaRequestId } from './faults.ts';
 import { parseGroupSearch } from './group-search.ts';
+import { parseUserSearch } from './user-search.ts';
 import { OktaAuthServer, type OktaOAuthOptions } from './oauth.ts';
 import { SystemLog } from './system-log.ts';
 import { appJson, appUserJson, errorJson, groupAssignmentJson, groupJson, pushMappingId, pushMappingJson, userJson } from './wire.ts';
@@ -11,8 +12,9 @@ import { appJson, appUserJson, errorJson, groupAssignmentJson, groupJson, pushMa
 /**
  * The Okta Management API as the Docker sync reads it (okta.md §8), serving views of a Directory
  * over plain HTTP on 127.0.0.1, for the real `@okta/okta-sdk-nodejs`:
- * app users, app group assignments, group members, single users, a user's groups, the app, the
- * groups listing with `search` and `q`, single groups, the app's Group Push mappings, and the
+ * app users, app group assignments, group members, users (listed, or found with `search`), single
+ * users, a user's groups, the app, the groups listing with `search` and `q`, single groups, the
+ * app's Group Push mappings, and the
  * System Log (system-log.ts: the Directory's change log as Okta events); SSWS and
  * private_key_jwt auth (with DPoP if asked); Link-header paging with opaque cursors; Okta's error
  * bodies; per-bucket rate limits with the real headers.
@@ -75,6 +77,7 @@ export const OKTA_ROUTE_BUCKETS = {
   getGroup: 'group',
   listGroupUsers: 'groups',
   getUser: 'users',
+  listUsers: 'users',
   // `/api/v1/users/{id}/groups` extends GET/POST `/api/v1/users` (§3.1's "extensions count
   // toward the base URL"); the emulator counts it with the other user reads.
   listUserGroups: 'users',
@@ -95,6 +98,8 @@ const LIMITS = {
   userGroups: { min: 1, max: 10_000, def: 10_000 },
   // `/api/v1/groups`: Okta recommends at most 200 a page; no documented max. 10 000 is a guard.
   groups: { min: 1, max: 10_000, def: 10_000 },
+  // `/api/v1/users`: default 200, no documented max (okta.md §1); 10 000 is a guard.
+  users: { min: 1, max: 10_000, def: 200 },
   // Group Push mappings: no documented bounds (okta.md is silent); 100 by default, 1000 at most, chosen here.
   pushMappings: { min: 1, max: 1000, def: 100 },
 } as const;
@@ -191,6 +196,7 @@ export class OktaEmulator {
     route('GET', '/api/v1/groups', 'listGroups', 'okta.groups.read', (r) => this.listGroups(r));
     route('GET', '/api/v1/groups/:groupId', 'getGroup', 'okta.groups.read', (r) => this.getGroup(r));
     route('GET', '/api/v1/groups/:groupId/users', 'listGroupUsers', 'okta.groups.read', (r) => this.listGroupUsers(r));
+    route('GET', '/api/v1/users', 'listUsers', 'okta.users.read', (r) => this.listUsers(r));
     route('GET', '/api/v1/users/:userId', 'getUser', 'okta.users.read', (r) => this.getUser(r));
     route('GET', '/api/v1/users/:userId/groups', 'listUserGroups', 'okta.users.read', (r) => this.listUserGroups(r));
     route('GET', '/api/v1/logs', 'listLogEvents', 'okta.logs.read', (r) => this.listLogEvents(r));
@@ -381,6 +387,26 @@ export class OktaEmulator {
     const g = this.directory.groups.get(req.params.groupId ?? '');
     if (!g) return this.error(404, 'E0000007', `Not found: Resource not found: ${req.params.groupId ?? ''} (UserGroup)`);
     return this.page(req, LIMITS.groupUsers, () => this.directory.membersOf(g.id), (u) => userJson(this.baseUrl, u));
+  }
+
+  /**
+   * `GET /api/v1/users`: every user, paged; or those a `search` selects (user-search.ts), paged
+   * alike. `filter` and `q` are not emulated: a reader that sends them gets a 400, not a silently
+   * unfiltered list.
+   */
+  private listUsers(req: EmulatorRequest): EmulatorResponse {
+    for (const p of ['filter', 'q']) if (req.query.get(p) !== null) return this.error(400, 'E0000001', `Api validation failed: ${p} (not emulated)`);
+    const search = req.query.get('search');
+    let selects: (u: DirectoryUser) => boolean = () => true;
+    if (search !== null) {
+      try {
+        selects = parseUserSearch(search);
+      } catch (err) {
+        if (err instanceof ExpressionError) return this.error(400, 'E0000031', `Invalid search criteria: ${err.message}`);
+        throw err;
+      }
+    }
+    return this.page(req, LIMITS.users, () => [...this.directory.users.values()].filter(selects), (u) => userJson(this.baseUrl, u));
   }
 
   private getUser(req: EmulatorRequest): EmulatorResponse {

@@ -7,6 +7,7 @@ import type { TransportObserver } from '../../model/telemetry.ts';
 import { connectGraph, type EntraCredential, type GraphConnection } from './client.ts';
 import { EntraCertificateFileError, toSourceReadError, type ErrorContext } from './errors.ts';
 import { createEntraFeed } from './feed.ts';
+import { findEntraUsers } from './find-users.ts';
 import { readEntra, type ReadDeps } from './read.ts';
 import type { AttributeSource } from './transform.ts';
 
@@ -183,6 +184,9 @@ export function createEntraSource(opts: EntraSourceOptions): Source {
     kind: 'entra',
     read(signal?: AbortSignal): Promise<IdpSnapshot> {
       return exclusive(signal, `read the Docker app ${opts.appId} from Entra`, (deps, requests) => readEntra(deps, requests, feed.takeStartListing()));
+    },
+    findUserIds(emails: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[]>> {
+      return exclusive(signal, 'find Entra users by email (GET /users?$filter=…)', (deps) => findEntraUsers(deps, emails, { pages: 0 }));
     },
     feed,
   };

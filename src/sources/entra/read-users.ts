@@ -25,7 +25,7 @@ export type Scope = AssignmentListing;
 
 export async function readUsersById(deps: ReadDeps, scope: Scope, idpIds: readonly string[], counter: PageCounter): Promise<Omit<ScopedRead, 'stats'>> {
   const ids = [...new Set(idpIds)].sort();
-  if (ids.length === 0) return { users: [], unassigned: [], notes: [] };
+  if (ids.length === 0) return { users: [], unassigned: [], notes: [], groupNames: new Map() };
   const transitive = deps.groupMembership === 'transitive';
   const membership = transitive ? 'transitiveMemberOf' : 'memberOf';
   const select = userSelect(deps.attributes).join(',');
@@ -41,6 +41,7 @@ export async function readUsersById(deps: ReadDeps, scope: Scope, idpIds: readon
   const users: IdpUser[] = [];
   const unassigned: string[] = [];
   const notes: SourceNote[] = [];
+  const groupNames = new Map<string, string>();
   for (const id of ids) {
     const u = answers.get(`u:${id}`) as UserWire | undefined;
     if (u === undefined) {
@@ -86,11 +87,13 @@ export async function readUsersById(deps: ReadDeps, scope: Scope, idpIds: readon
       appRoleValues: roleValues(roleIds, scope.sp.roles),
       groups: viaGroups.map((g) => g.name),
       direct,
+      viaGroups: viaGroups.map((g) => g.id),
     });
+    for (const g of viaGroups) groupNames.set(g.id, g.name);
     users.push(user);
     if (note) notes.push(note);
   }
-  return { users, unassigned, notes };
+  return { users, unassigned, notes, groupNames };
 }
 
 interface GroupRef {

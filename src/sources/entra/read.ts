@@ -460,6 +460,7 @@ export async function readEntra(deps: ReadDeps, requests: () => number, listing:
       appRoleValues: roles(userRoleKey(assigned, id, viaGroups)),
       groups: viaGroups.length === 0 ? NO_GROUPS : viaGroups.map((g) => groupName.get(g) as string),
       direct: assigned.users.has(id),
+      viaGroups,
     });
     if (note) userNotes.set(id, note);
     else userNotes.delete(id);

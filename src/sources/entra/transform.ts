@@ -1,5 +1,5 @@
 import { isEmailAddress } from '../../model/docker.ts';
-import type { IdpGroup, IdpUser, IllTypedValue, SourceNote } from '../../model/idp.ts';
+import type { IdpGroup, IdpUser, IllTypedValue, Provenance, SourceNote } from '../../model/idp.ts';
 import { attributeList, illTypedValue } from '../attributes.ts';
 
 /**
@@ -200,6 +200,8 @@ export interface UserContext {
   readonly groups: readonly string[];
   /** Assigned directly (an assignment of principalType User). */
   readonly direct: boolean;
+  /** Ids of the assigned groups the user is in (the same groups as `groups`), for Provenance; none when absent. */
+  readonly viaGroups?: readonly string[];
 }
 
 /** One user → IdpUser, with a note for the admin when the user has no usable userName. */
@@ -226,6 +228,7 @@ export function toIdpUser(u: UserWire, ctx: UserContext): { user: IdpUser; note:
     dockerTeam,
     groups,
     note: noteOf(ctx.direct, groups, u, why),
+    provenance: provenanceOf(ctx, u.accountEnabled),
     ...(email !== null ? { email } : {}),
     ...(illTyped.length > 0 ? { illTyped } : {}),
   };
@@ -235,6 +238,66 @@ export function toIdpUser(u: UserWire, ctx: UserContext): { user: IdpUser; note:
       ? { code: 'ENTRA_INVALID_MAIL', subject: userName ?? String(u.id), message: `Entra user ${userName ?? String(u.id)} has mail ${JSON.stringify(invalid.length > 60 ? `${invalid.slice(0, 60)}…` : invalid)}, which is not a valid email address; Docker's emails gets the userName instead. Fix mail in Entra.` }
       : null;
   return { user, note };
+}
+
+/** Where each docker* attribute is read, in Entra's terms. */
+export function attributeOrigin(name: 'dockerRole' | 'dockerOrg' | 'dockerTeam', source: AttributeSource): string {
+  switch (source.kind) {
+    case 'none':
+      return `${name} (not read: its ENTRA_*_SOURCE is none)`;
+    case 'appRole':
+      return `${name} from the app role of the user's assignments to the Docker app (Entra app role value)`;
+    case 'extension':
+      return `${name} from the directory extension ${source.property} (Entra user)`;
+    case 'extensionAttribute':
+      return `${name} from onPremisesExtensionAttributes.extensionAttribute${source.index} (Entra user)`;
+  }
+}
+
+/** What decides `active` for an Entra user, in words. */
+const ACTIVE_FROM = { enabled: 'accountEnabled is true (Entra user)', disabled: 'accountEnabled is false (Entra user): blocked from sign-in' } as const;
+
+interface Shared {
+  readonly attributes: Provenance['attributes'];
+  /** What every directly assigned user outside any group has, enabled and not (most of a large read). */
+  readonly direct: { readonly enabled: Provenance; readonly disabled: Provenance };
+}
+
+/** Per configuration: the origins, and the provenance most users share. */
+const SHARED = new WeakMap<AttributeSources, Shared>();
+
+function sharedOf(attributes: AttributeSources): Shared {
+  let shared = SHARED.get(attributes);
+  if (shared === undefined) {
+    const origins = Object.freeze({
+      dockerRole: attributeOrigin('dockerRole', attributes.dockerRole),
+      dockerOrg: attributeOrigin('dockerOrg', attributes.dockerOrg),
+      dockerTeam: attributeOrigin('dockerTeam', attributes.dockerTeam),
+    });
+    const none = Object.freeze([]) as readonly string[];
+    shared = {
+      attributes: origins,
+      direct: {
+        enabled: Object.freeze({ direct: true, viaGroups: none, attributes: origins, active: ACTIVE_FROM.enabled }),
+        disabled: Object.freeze({ direct: true, viaGroups: none, attributes: origins, active: ACTIVE_FROM.disabled }),
+      },
+    };
+    SHARED.set(attributes, shared);
+  }
+  return shared;
+}
+
+/**
+ * The same for a full read and a read of a few users: group ids sorted, whatever order they were
+ * met in. An ill-typed accountEnabled says nothing here (illTyped names it).
+ */
+export function provenanceOf(ctx: Pick<UserContext, 'attributes' | 'direct' | 'viaGroups'>, accountEnabled: unknown): Provenance {
+  const shared = sharedOf(ctx.attributes);
+  const ids = ctx.viaGroups ?? [];
+  const enabled = accountEnabled === true ? 'enabled' : accountEnabled === false ? 'disabled' : null;
+  if (ctx.direct && ids.length === 0 && enabled !== null) return shared.direct[enabled];
+  const viaGroups = ids.length > 1 ? [...new Set(ids)].sort() : ids;
+  return { direct: ctx.direct, viaGroups, attributes: shared.attributes, ...(enabled !== null ? { active: ACTIVE_FROM[enabled] } : {}) };
 }
 
 /** e.g. "entra: assigned directly and through acme:backend; account disabled". */

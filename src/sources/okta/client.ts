@@ -36,7 +36,7 @@ export interface Pager {
  * "we recommend using a limit less than or equal to 200"), and 100 Group Push mappings (no
  * documented max). The reader derives its page caps from them.
  */
-export const PAGE_SIZE = { appUsers: 500, appGroups: 200, groupUsers: 200, groups: 200, pushMappings: 100 } as const;
+export const PAGE_SIZE = { appUsers: 500, appGroups: 200, groupUsers: 200, groups: 200, pushMappings: 100, users: 200 } as const;
 
 /** System Log events a page: the most `/api/v1/logs` serves (okta.md §1). */
 export const LOG_PAGE_SIZE = 1000;
@@ -59,6 +59,11 @@ export interface OktaLists {
    * groups would silently lose teams.
    */
   groups(search: string): Promise<Pager>;
+  /**
+   * `GET /api/v1/users?search=…&limit=200`: Okta users by a search expression (login, email), paged;
+   * deactivated users included, as Okta's search returns them.
+   */
+  users(search: string): Promise<Pager>;
   /**
    * `GET /api/v1/apps/{appId}/group-push/mappings?limit=100`, optionally only those updated on or
    * after `lastUpdated` (`YYYY-MM-DDTHH:mm:ssZ`), and with a smaller page when one item is enough.
@@ -139,6 +144,7 @@ export function connectOkta(opts: ClientOptions): OktaConnection {
     groupUsers: async (groupId) => asJson(await client.groupApi.listGroupUsers({ groupId, limit: PAGE_SIZE.groupUsers })),
     userGroups: async (userId) => asJson(await client.userApi.listUserGroups({ userId })),
     groups: async (search) => asJson(await client.groupApi.listGroups({ search, limit: PAGE_SIZE.groups })),
+    users: async (search) => asJson(await client.userApi.listUsers({ search, limit: PAGE_SIZE.users })),
     pushMappings: async (appId, o = {}) =>
       asJson(await client.groupPushMappingApi.listGroupPushMappings({ appId, limit: o.limit ?? PAGE_SIZE.pushMappings, ...(o.lastUpdated ? { lastUpdated: o.lastUpdated } : {}) })),
     logEvents: async (start) => {

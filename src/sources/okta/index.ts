@@ -6,6 +6,7 @@ import type { TransportObserver } from '../../model/telemetry.ts';
 import { connectOkta, normalizeOrgUrl, type OktaAuth, type OktaConnection } from './client.ts';
 import { isPrivateKeyParseError, privateKeyError, toSourceReadError } from './errors.ts';
 import { createOktaFeed, type Exclusive } from './feed.ts';
+import { findOktaUsers } from './find-users.ts';
 import { readOkta } from './read.ts';
 import type { TeamGroupConfig } from './team-groups.ts';
 import type { TeamGroupRule } from './transform.ts';
@@ -137,6 +138,15 @@ export function createOktaSource(opts: OktaSourceOptions): Source {
           );
         } catch (err) {
           throw fail(err, `read the Docker app ${opts.appId} from Okta`, 'app');
+        }
+      });
+    },
+    findUserIds(emails: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[]>> {
+      return exclusive(signal, async (conn, _requests, sig) => {
+        try {
+          return await findOktaUsers({ lists: conn.lists, fail, signal: sig, maxUsers }, emails, { pages: 0 });
+        } catch (err) {
+          throw fail(err, 'find Okta users by email (GET /api/v1/users?search=…)', 'app');
         }
       });
     },

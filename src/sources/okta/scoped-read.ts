@@ -73,7 +73,8 @@ export async function readOktaUsers(deps: ReadDeps, idpIds: readonly string[], r
   ];
   const stats = { requests: requests(), pages: counter.pages, durationMs: Math.round(performance.now() - started) };
   deps.logger.info({ asked: ids.length, users: users.length, unassigned: unassigned.length, notes: notes.length, ...stats }, 'okta scoped read complete');
-  return { users, unassigned, notes, stats };
+  // Every group found names the group an assignment comes through, when it is assigned to the app.
+  return { users, unassigned, notes, stats, groupNames: new Map(groups.map((g) => [g.id, g.name])) };
 }
 
 /** Okta's "no such resource": a JSON 404 with E0000007. A bare 404 (a proxy's page) is an error, not an answer. */

@@ -1,4 +1,4 @@
-import type { IdpGroup, IdpUser, IllTypedValue, TeamGroupVia } from '../../model/idp.ts';
+import type { IdpGroup, IdpUser, IllTypedValue, Provenance, TeamGroupVia } from '../../model/idp.ts';
 import { attributeList, illTypedValue } from '../attributes.ts';
 
 /**
@@ -15,6 +15,7 @@ export interface AppUserWire {
   readonly credentials?: { readonly userName?: unknown } | null;
   readonly profile?: Readonly<Record<string, unknown>> | null;
   readonly _embedded?: { readonly user?: UserWire | null } | null;
+  readonly _links?: { readonly group?: { readonly href?: unknown } | null } | null;
 }
 
 /** An Okta user (`/groups/{id}/users`, `_embedded.user`). */
@@ -154,8 +155,40 @@ export function toIdpUser(au: AppUserWire, groups: readonly string[]): IdpUser {
     dockerTeam,
     groups: [...new Set(groups)].sort(),
     note: noteOf(au),
+    ...withProvenance(provenanceOf(au)),
     ...(illTyped.length > 0 ? { illTyped } : {}),
   };
+}
+
+/** Where an Okta app user's docker* values live: the Docker app's user profile (README "Set up Okta" step 2). */
+const ATTRIBUTE_ORIGINS: Provenance['attributes'] = Object.freeze({
+  dockerRole: 'profile.dockerRole (Okta app user profile)',
+  dockerOrg: 'profile.dockerOrg (Okta app user profile)',
+  dockerTeam: 'profile.dockerTeam (Okta app user profile)',
+});
+
+/** Shared by every directly assigned user: most of a large read. */
+const DIRECT: Provenance = Object.freeze({ direct: true, viaGroups: Object.freeze([]) as readonly string[], attributes: ATTRIBUTE_ORIGINS });
+
+/**
+ * scope USER is a direct assignment; GROUP one through a group, which `_links.group` names (okta.md
+ * §1.1; it names one group, the assignment whose profile applies, even when several give the app).
+ */
+export function provenanceOf(au: AppUserWire): Provenance | undefined {
+  if (au.scope === 'USER') return DIRECT;
+  if (au.scope !== 'GROUP') return undefined;
+  const href = str(au._links?.group?.href);
+  let id = href ? href.slice(href.lastIndexOf('/') + 1) : '';
+  try {
+    id = decodeURIComponent(id);
+  } catch {
+    // Not percent-encoded after all: the id as it stands.
+  }
+  return { direct: false, viaGroups: id ? [id] : [], attributes: ATTRIBUTE_ORIGINS };
+}
+
+function withProvenance(p: Provenance | undefined): { provenance?: Provenance } {
+  return p ? { provenance: p } : {};
 }
 
 /** The group's name from `_embedded.group.profile.name`; null when Okta did not embed it. */
