@@ -25,31 +25,25 @@ export function mapSnapshot(snapshot: IdpSnapshot, policy: MappingPolicy): Desir
     for (const g of u.groups.length === 1 ? u.groups : new Set(u.groups)) memberCount.set(g, (memberCount.get(g) ?? 0) + 1);
   }
   const teamOfGroup = new Map<string, string | null>();
+  /** A group that makes no team: its members sync without it, and the report says so once. */
+  const noTeam = (name: string, code: 'MALFORMED_GROUP' | 'ORG_OUT_OF_SCOPE', message: (members: string) => string, advice: string) => {
+    teamOfGroup.set(name, null);
+    const n = memberCount.get(name) ?? 0;
+    findings.push({ code, severity: 'warning', subject: name, message: message(`${n} member${n === 1 ? '' : 's'}`), advice });
+  };
   for (const name of new Set([...snapshot.groups.map((g) => g.name), ...memberCount.keys()])) {
     const parsed = parseTeamGroup(name);
     if (parsed === 'not-a-team-group') teamOfGroup.set(name, null);
-    else if ('code' in parsed) {
-      teamOfGroup.set(name, null);
-      const members = memberCount.get(name) ?? 0;
-      findings.push({
-        code: 'MALFORMED_GROUP',
-        severity: 'warning',
-        subject: name,
-        message: `${parsed.message} (${members} member${members === 1 ? '' : 's'})`,
-        advice: parsed.advice,
-      });
-    } else if (!isOrgInScope(parsed.org, policy.orgs)) {
+    else if ('code' in parsed) noTeam(name, 'MALFORMED_GROUP', (members) => `${parsed.message} (${members})`, parsed.advice);
+    else if (!isOrgInScope(parsed.org, policy.orgs)) {
       // A team of an organization this connection does not cover: Docker would refuse it, and it is
-      // not this tool's to manage. Its members still sync, without it.
-      teamOfGroup.set(name, null);
-      const members = memberCount.get(name) ?? 0;
-      findings.push({
-        code: 'ORG_OUT_OF_SCOPE',
-        severity: 'warning',
-        subject: name,
-        message: `group ${preview(name)} is a team of organization ${parsed.org}, which this connection does not cover (DOCKER_ORGS: ${(policy.orgs ?? []).join(', ')}); its ${members} member${members === 1 ? '' : 's'} sync without that team`,
-        advice: `add ${parsed.org} to DOCKER_ORGS if this SSO connection covers it; otherwise provision that organization's teams through its own connection`,
-      });
+      // not this tool's to manage.
+      noTeam(
+        name,
+        'ORG_OUT_OF_SCOPE',
+        (members) => `group ${preview(name)} is a team of organization ${parsed.org}, which this connection does not cover (DOCKER_ORGS: ${(policy.orgs ?? []).join(', ')}); its ${members} sync without that team`,
+        `add ${parsed.org} to DOCKER_ORGS if this SSO connection covers it; otherwise provision that organization's teams through its own connection`,
+      );
     } else teamOfGroup.set(name, parsed.key);
   }
 

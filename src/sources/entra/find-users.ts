@@ -1,3 +1,4 @@
+import { EmailMatches } from '../email-matches.ts';
 import { pages, type PageCounter, type ReadDeps } from './read.ts';
 import type { UserWire } from './transform.ts';
 
@@ -25,7 +26,7 @@ export function emailFilter(emails: readonly string[]): string {
 /** Lower-cased email → the object ids of the Entra users holding it as UPN or mail. */
 export async function findEntraUsers(deps: Pick<ReadDeps, 'api' | 'fail' | 'signal' | 'maxUsers'>, emails: readonly string[], counter: PageCounter): Promise<Map<string, string[]>> {
   const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => e !== ''))];
-  const found = new Map<string, string[]>();
+  const found = new EmailMatches();
   for (let i = 0; i < wanted.length; i += EMAILS_PER_FILTER) {
     const chunk = wanted.slice(i, i + EMAILS_PER_FILTER);
     const filter = emailFilter(chunk);
@@ -37,19 +38,9 @@ export async function findEntraUsers(deps: Pick<ReadDeps, 'api' | 'fail' | 'sign
       for (const raw of items) {
         const u = (raw ?? {}) as UserWire;
         if (typeof u.id !== 'string' || u.id === '') continue;
-        // Only an exact match (without regard to case) counts: an answer with more in it than was
-        // asked for must not put someone else's account in the run.
-        for (const value of [u.userPrincipalName, u.mail]) {
-          if (typeof value !== 'string') continue;
-          const key = value.toLowerCase();
-          if (!chunk.includes(key)) continue;
-          const ids = found.get(key) ?? [];
-          if (!ids.includes(u.id)) ids.push(u.id);
-          found.set(key, ids);
-        }
+        found.add(chunk, u.id, [u.userPrincipalName, u.mail]);
       }
     }
   }
-  for (const ids of found.values()) ids.sort();
-  return found;
+  return found.result();
 }

@@ -1,3 +1,4 @@
+import { EmailMatches } from '../email-matches.ts';
 import { PAGE_SIZE } from './client.ts';
 import { OktaMalformedError } from './errors.ts';
 import { hasId, pages, type PageCounter, type ReadDeps } from './listing.ts';
@@ -27,7 +28,7 @@ export function emailSearch(emails: readonly string[]): string {
 /** Lower-cased email → the ids of the Okta users holding it as login or email. */
 export async function findOktaUsers(deps: Pick<ReadDeps, 'lists' | 'fail' | 'signal' | 'maxUsers'>, emails: readonly string[], counter: PageCounter): Promise<Map<string, string[]>> {
   const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => e !== ''))];
-  const found = new Map<string, string[]>();
+  const found = new EmailMatches();
   for (let i = 0; i < wanted.length; i += EMAILS_PER_SEARCH) {
     const chunk = wanted.slice(i, i + EMAILS_PER_SEARCH);
     const search = emailSearch(chunk);
@@ -38,19 +39,9 @@ export async function findOktaUsers(deps: Pick<ReadDeps, 'lists' | 'fail' | 'sig
       for (const [j, item] of items.entries()) {
         if (!hasId(item)) throw deps.fail(new OktaMalformedError(`user ${j + 1} has no id`), op(page), 'app');
         const profile = (item as UserWire).profile ?? {};
-        // Only an exact match (without regard to case) counts: a search index that answered more
-        // than it was asked must not put someone else's account in the run.
-        for (const value of [profile['login'], profile['email']]) {
-          if (typeof value !== 'string') continue;
-          const key = value.toLowerCase();
-          if (!chunk.includes(key)) continue;
-          const ids = found.get(key) ?? [];
-          if (!ids.includes(item.id)) ids.push(item.id);
-          found.set(key, ids);
-        }
+        found.add(chunk, item.id, [profile['login'], profile['email']]);
       }
     }
   }
-  for (const ids of found.values()) ids.sort();
-  return found;
+  return found.result();
 }
