@@ -60,6 +60,8 @@ const rows: Row[] = [
     want: { id: 'docker.token', status: 'fail', detail: /nothing SCIM answers/, fix: /ends in \/v2\/scim\/2\.0/ },
   },
   { name: 'a closed Docker port', env: async () => ({ DOCKER_SCIM_BASE_URL: `http://127.0.0.1:${await closedPort()}/v2/scim/2.0` }), want: { id: 'docker.reachable', status: 'fail', detail: /ECONNREFUSED/, fix: /firewall/ } },
+  { name: 'an Okta org URL nothing answers at', sources: ['okta'], env: async () => ({ OKTA_ORG_URL: `http://127.0.0.1:${await closedPort()}` }), want: { id: 'idp.reachable', status: 'fail', detail: /ECONNREFUSED/, fix: /firewall/ } },
+  { name: 'a Graph endpoint nothing answers at', sources: ['entra'], env: async () => ({ GRAPH_BASE_URL: `https://127.0.0.1:${await closedPort()}` }), want: { id: 'idp.reachable', status: 'fail', detail: /ECONNREFUSED/, fix: /firewall/ } },
   { name: 'an Okta token Okta refuses', sources: ['okta'], env: () => ({ OKTA_API_TOKEN: '00wrong-token' }), want: { id: 'idp.read', status: 'fail', detail: /401|E0000011|token/i, fix: /OKTA_API_TOKEN/ } },
   { name: 'a wrong OKTA_APP_ID', sources: ['okta'], env: () => ({ OKTA_APP_ID: '0oanosuchapp' }), want: { id: 'idp.read', status: 'fail', detail: /404|not found/i, fix: /OKTA_APP_ID/ } },
   {
