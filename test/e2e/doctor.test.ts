@@ -10,6 +10,7 @@ import type { Check } from '../../src/model/check.ts';
 import type { WorldOptions, WorldSource } from '../../src/sandbox/world.ts';
 import { runDoctor } from '../../src/run/doctor.ts';
 import { Scenario } from '../support/harness.ts';
+import { ForwardingProxy } from '../support/proxy.ts';
 import { seedPeople } from '../support/people.ts';
 
 /**
@@ -204,6 +205,28 @@ describe.each(['okta', 'entra'] as const)('doctor (%s)', (source) => {
     const doc = JSON.parse(run.stdout) as { failed: boolean; checks: Check[] };
     expect(doc.failed).toBe(false);
     expect(line(doc.checks, 'docker.teams')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/no \/Groups endpoint/) });
+  });
+
+  it('prints no secret, not even one a server echoes back in its error (invariant 8)', async () => {
+    await fresh();
+    // A Docker (or a proxy before it) that quotes the Authorization header in its refusal.
+    const proxy = new ForwardingProxy({ target: s.docker.baseUrl });
+    await proxy.start();
+    proxy.intercept = (req) =>
+      req.url.includes('/ServiceProviderConfig')
+        ? { status: 401, headers: { 'content-type': 'application/scim+json' }, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '401', detail: `refused ${String(req.headers.authorization)}` }) }
+        : null;
+    const refused = source === 'okta' ? { OKTA_API_TOKEN: '00refused-okta-token-7f3a9c' } : { ENTRA_CLIENT_SECRET: 'refused~entra-secret-7f3a9c' };
+    try {
+      const run = await s.cli(['doctor', '--log-level', 'debug'], { env: { ...refused, DOCKER_SCIM_BASE_URL: `${proxy.origin}${new URL(s.world.env['DOCKER_SCIM_BASE_URL'] as string).pathname}` } });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/✘ docker\.token .*refused Bearer \[redacted\]/);
+      expect(run.stdout).toMatch(/✘ idp\.read/);
+      const out = run.stdout + run.stderr;
+      for (const secret of [...Object.values(refused), s.world.env['DOCKER_SCIM_TOKEN'] as string]) expect(out, "a secret in doctor's output").not.toContain(secret);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('an invalid configuration is its first lines, each with its fix, and exit 1; the rest is skipped', async () => {
