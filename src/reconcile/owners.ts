@@ -57,12 +57,7 @@ export function guardLastOwners(input: OwnerGuardInput): OwnerGuarded {
     return role?.toLowerCase() === 'owner' && org ? org.toLowerCase() : null;
   };
 
-  const owners = new Map<string, number>();
   const byId = input.accountById;
-  for (const a of byId.values()) {
-    const org = ownedOrg(a);
-    if (org) owners.set(org, (owners.get(org) ?? 0) + 1);
-  }
 
   // The operations that would leave an owner of their org no more: by org, in a stable order.
   const losing = new Map<string, AccountOperation[]>();
@@ -82,6 +77,14 @@ export function guardLastOwners(input: OwnerGuardInput): OwnerGuarded {
     else losing.set(org, [op]);
   }
   if (losing.size === 0 && unseen.length === 0) return { operations: [...input.operations], findings: [] };
+
+  // Only now, with an owner at stake, a pass over every account to count each org's owners: a run
+  // that removes no owner (nearly every run) does not pay for it at 100,000 accounts.
+  const owners = new Map<string, number>();
+  for (const a of byId.values()) {
+    const org = ownedOrg(a);
+    if (org) owners.set(org, (owners.get(org) ?? 0) + 1);
+  }
 
   // The operations held back, with the org they keep an owner in (null: the account's role is unseen).
   const kept = new Map<string, string | null>();

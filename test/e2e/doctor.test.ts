@@ -216,7 +216,7 @@ describe.each(['okta', 'entra'] as const)('doctor (%s)', (source) => {
       req.url.includes('/ServiceProviderConfig')
         ? { status: 401, headers: { 'content-type': 'application/scim+json' }, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '401', detail: `refused ${String(req.headers.authorization)}` }) }
         : null;
-    const refused = source === 'okta' ? { OKTA_API_TOKEN: '00refused-okta-token-7f3a9c' } : { ENTRA_CLIENT_SECRET: 'refused~entra-secret-7f3a9c' };
+    const refused: Record<string, string> = source === 'okta' ? { OKTA_API_TOKEN: '00refused-okta-token-7f3a9c' } : { ENTRA_CLIENT_SECRET: 'refused~entra-secret-7f3a9c' };
     try {
       const run = await s.cli(['doctor', '--log-level', 'debug'], { env: { ...refused, DOCKER_SCIM_BASE_URL: `${proxy.origin}${new URL(s.world.env['DOCKER_SCIM_BASE_URL'] as string).pathname}` } });
       expect(run.code).toBe(1);
