@@ -47,6 +47,16 @@ export function findRenames(input: RenameInput): TeamRename[] {
   return renames.sort((a, b) => (a.to < b.to ? -1 : a.to > b.to ? 1 : 0));
 }
 
+/**
+ * What to record after the run: each org:team group's team now, except a group still renamed, which
+ * keeps its old team so the next run still knows the rename.
+ */
+export function sourcesToRecord(current: ReadonlyMap<string, string>, recorded: ReadonlyMap<string, string>, renames: readonly TeamRename[]): Map<string, string> {
+  const out = new Map(current);
+  for (const r of renames) out.set(r.groupId, recorded.get(r.groupId) ?? r.from);
+  return out;
+}
+
 /** Team keys (lower case) no operation may touch this run: both names of each rename. */
 export function frozenTeams(renames: readonly TeamRename[]): Set<string> {
   const frozen = new Set<string>();

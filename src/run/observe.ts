@@ -9,7 +9,7 @@ import type { Plan } from '../model/plan.ts';
 import { driftedLinks } from '../reconcile/drift.ts';
 import { decideTeamSync, type TeamSync } from '../reconcile/capabilities.ts';
 import { recoverInterrupted } from '../reconcile/recover.ts';
-import { findRenames, frozenTeams, renameFindings } from '../reconcile/team-renames.ts';
+import { findRenames, frozenTeams, renameFindings, sourcesToRecord } from '../reconcile/team-renames.ts';
 import type { StateStore } from '../state/store.ts';
 import { chooseCoverage, incrementalLimit, type RunMode } from './coverage.ts';
 import { makePlan, sourceFindings } from './make-plan.ts';
@@ -91,8 +91,8 @@ export interface Observed {
 export interface RunMemory {
   /** The users whose Docker accounts this run looked at; null: all of them (Docker was listed). */
   readonly looked: ReadonlySet<string> | null;
-  /** A full run's team groups (IdP group id → org:team), and those whose rename is still pending; null: not known this run. */
-  readonly teamSources: { readonly current: ReadonlyMap<string, string>; readonly renamed: ReadonlySet<string> } | null;
+  /** What a full run records of which IdP group makes which team (IdP group id → org:team); null: nothing this run. */
+  readonly teamSources: ReadonlyMap<string, string> | null;
 }
 
 export interface Ctx {
@@ -191,7 +191,8 @@ async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: RunCtx, feed: 
 
   // Team groups renamed in the IdP since the last full run, still under their old name in Docker.
   const current = ctx.teams.sync ? teamSourcesOf(snapshot) : null;
-  const renames = current ? findRenames({ current, recorded: state.teamSources(), dockerTeams: observed.groups.map((g) => g.displayName) }) : [];
+  const recorded = current ? state.teamSources() : null;
+  const renames = current && recorded ? findRenames({ current, recorded, dockerTeams: observed.groups.map((g) => g.displayName) }) : [];
   for (const r of renames) log.warn({ group: r.groupId, from: r.from, to: r.to }, `team group renamed in the IdP: ${r.from} → ${r.to}; both teams are left alone until Docker has the new name`);
   const plan = makePlan(deps, opts, {
     snapshot,
@@ -205,7 +206,7 @@ async function full(deps: ObserveDeps, opts: ObserveOptions, ctx: RunCtx, feed: 
   });
   log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
   const at = opts.now.toISOString();
-  const memory: RunMemory = { looked: null, teamSources: current ? { current, renamed: new Set(renames.map((r) => r.groupId)) } : null };
+  const memory: RunMemory = { looked: null, teamSources: current && recorded ? sourcesToRecord(current, recorded, renames) : null };
   return { plan, recovered: recovery.links.map((l) => l.userName), memory, ...(feed ? { feed: { cursor, ...(cursor !== null ? { fullAt: at } : {}), verifiedAt: at } } : {}) };
 }
 

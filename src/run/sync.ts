@@ -343,7 +343,7 @@ function remember(state: StateStore, runId: string, plan: Plan, results: readonl
     for (const c of op.changes) if (c.drift) setBack.push({ idpId: op.idpId, field: c.field });
   }
   state.recordDrift(runId, setBack, memory.looked);
-  if (memory.teamSources) state.recordTeamSources(memory.teamSources.current, memory.teamSources.renamed);
+  if (memory.teamSources) state.recordTeamSources(memory.teamSources);
 }
 
 /** The state file belongs to this IdP tenant and app (bound by the first real run), or the run stops. */

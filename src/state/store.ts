@@ -329,17 +329,13 @@ export class StateStore {
     return this.guard('read state', () => new Map((this.stmt('SELECT idp_group_id, team FROM team_sources').all() as Array<{ idp_group_id: string; team: string }>).map((r) => [r.idp_group_id, r.team])));
   }
 
-  /**
-   * After a full run that applied its plan: the team each org:team group makes now. A group still
-   * renamed (its team frozen) keeps its old record, so the rename is still known next run.
-   */
-  recordTeamSources(current: ReadonlyMap<string, string>, keepOld: ReadonlySet<string> = new Set()): void {
+  /** After a full run that applied its plan: the team each org:team group makes (team-renames.ts sourcesToRecord). */
+  recordTeamSources(sources: ReadonlyMap<string, string>): void {
     this.guard('write state', () =>
       this.db.transaction(() => {
-        const old = this.teamSources();
         this.stmt('DELETE FROM team_sources').run();
         const put = this.stmt('INSERT INTO team_sources (idp_group_id, team) VALUES (?, ?)');
-        for (const [groupId, team] of current) put.run(groupId, keepOld.has(groupId) ? (old.get(groupId) ?? team) : team);
+        for (const [groupId, team] of sources) put.run(groupId, team);
       })(),
     );
   }

@@ -36,10 +36,10 @@ describe('state store', () => {
     s.close();
   });
 
-  it('team sources: the last full run\'s, except a group whose rename is still pending keeps its old team', () => {
+  it('team sources: each record replaces the last whole', () => {
     const s = openState({ path: join(mkdtempSync(join(tmpdir(), 'state-')), 'state.db') });
     s.recordTeamSources(new Map([['g1', 'acme:dev'], ['g2', 'acme:ops']]));
-    s.recordTeamSources(new Map([['g1', 'acme:developers'], ['g3', 'acme:web']]), new Set(['g1']));
+    s.recordTeamSources(new Map([['g1', 'acme:dev'], ['g3', 'acme:web']]));
     expect(s.teamSources()).toEqual(new Map([['g1', 'acme:dev'], ['g3', 'acme:web']]));
     s.close();
   });

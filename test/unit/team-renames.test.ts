@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findRenames, frozenTeams, renameFindings } from '../../src/reconcile/team-renames.ts';
+import { findRenames, frozenTeams, renameFindings, sourcesToRecord } from '../../src/reconcile/team-renames.ts';
 
 /** A renamed IdP group is a rename to make in Docker, not an emptied team beside a new one. */
 describe('team renames', () => {
@@ -26,5 +26,11 @@ describe('team renames', () => {
 
   it('a group never recorded (new, or before the first full run) is no rename', () => {
     expect(findRenames({ current: new Map([['g9', 'acme:dev2']]), recorded, dockerTeams: ['acme:dev'] })).toEqual([]);
+  });
+
+  it('what is recorded: every group as it is now, but a rename still pending keeps its old team', () => {
+    const current = new Map([['g1', 'acme:developers'], ['g3', 'acme:web']]);
+    const renames = findRenames({ current, recorded, dockerTeams: ['acme:dev'] });
+    expect(sourcesToRecord(current, recorded, renames)).toEqual(new Map([['g1', 'acme:dev'], ['g3', 'acme:web']]));
   });
 });
