@@ -19,6 +19,9 @@ import { eachLimited } from '../util/concurrency.ts';
  * teams come only from here, so a create must return the account or team it verified to carry the
  * name that was sent, never whatever id an answer claimed (the client checks, see createUser).
  */
+/** How a team change skipped after Docker refused PATCH on /Groups begins its note (result-findings.ts reads it). */
+export const PATCH_REFUSED = 'Docker refused PATCH /Groups';
+
 export interface DockerWriter {
   /** The account named attrs.userName (case-insensitively); throws when that cannot be established. */
   createUser(attrs: UserAttributes): Promise<{ user: DockerUser; existed: boolean }>;
@@ -252,7 +255,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<OperationResult
       // stops team sync for the run. Never a whole-group PUT instead: it would drop every member
       // this tool does not manage.
       if (!(err instanceof AppError) || (err.status !== 405 && err.status !== 501)) throw err;
-      patchRefused = `Docker refused PATCH /Groups (${err.status}): team changes are skipped this run; set DOCKER_TEAM_SYNC=off if this connection has no team sync`;
+      patchRefused = `${PATCH_REFUSED} (${err.status}): team changes are skipped this run; set DOCKER_TEAM_SYNC=off if this connection has no team sync`;
       logger.warn({ op: op.id, groupId, status: err.status }, patchRefused);
       return { ...base, status: 'skipped', dockerId: groupId, note: patchRefused };
     }

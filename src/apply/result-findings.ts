@@ -2,6 +2,7 @@ import type { Finding } from '../model/finding.ts';
 import type { Plan } from '../model/plan.ts';
 import type { OperationResult } from '../model/result.ts';
 import { seatFindings } from '../reconcile/seats.ts';
+import { PATCH_REFUSED } from './executor.ts';
 
 /**
  * What the results of an applied plan say as a whole, beyond each operation's line: Docker's seat
@@ -10,7 +11,7 @@ import { seatFindings } from '../reconcile/seats.ts';
  */
 export function resultFindings(plan: Plan, results: readonly OperationResult[]): Finding[] {
   const findings = seatFindings(plan, results);
-  const refused = results.find((r) => r.status === 'skipped' && r.note?.startsWith('Docker refused PATCH /Groups'));
+  const refused = results.find((r) => r.status === 'skipped' && r.note?.startsWith(PATCH_REFUSED));
   if (refused) {
     const skipped = results.filter((r) => r.status === 'skipped' && r.note === refused.note).length;
     findings.push({

@@ -155,7 +155,7 @@ export interface Source {
    * the lower-cased email asked for; an email nobody holds is absent. Throws a SourceReadError
    * when the IdP cannot be asked.
    */
-  findUserIds?(emails: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[]>>;
+  findUserIds(emails: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[]>>;
 }
 
 /**

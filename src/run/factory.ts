@@ -37,11 +37,7 @@ export function createSource(config: Config, logger: Logger, io: ClientIo = {}):
   return {
     kind: config.source,
     read: (signal?: AbortSignal) => load().then((source) => source.read(signal)),
-    findUserIds: async (emails, signal) => {
-      const source = await load();
-      if (!source.findUserIds) throw new Error(`the ${config.source} source cannot find users by email`);
-      return source.findUserIds(emails, signal);
-    },
+    findUserIds: async (emails, signal) => (await load()).findUserIds(emails, signal),
     feed: {
       start: async (signal) => (await feed()).start(signal),
       changesSince: async (cursor, ctx, signal) => (await feed()).changesSince(cursor, ctx, signal),

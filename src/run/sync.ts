@@ -254,7 +254,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncOu
     const failed = results.filter((r) => r.status === 'failed').length;
     for (const f of after) log.warn({ code: f.code, subject: f.subject }, f.message);
     log.info({ status, operations: results.length, failed }, `run ${status}`);
-    const exitCode = status === 'held' ? EXIT.held : status !== 'succeeded' ? EXIT.error : findingsExit([...plan.findings, ...after], config.sync.failOn) ? EXIT.findings : EXIT.ok;
+    const exitCode = status === 'held' ? EXIT.held : status !== 'succeeded' ? EXIT.error : findingsExit(plan.findings, config.sync.failOn) ? EXIT.findings : EXIT.ok;
     return { plan, result, exitCode, reads, cost: finished(), ...(review ? { review } : {}) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -42,9 +42,6 @@ export async function resolveTargets(deps: { readonly source: Source; readonly s
   }
   const byEmail = new Map<string, Set<string>>(emails.map((e) => [e.toLowerCase(), new Set<string>()]));
   for (const l of deps.state.linksByUserName(emails)) byEmail.get(l.userName.toLowerCase())?.add(l.idpId);
-  if (!deps.source.findUserIds) {
-    throw new AppError(`${deps.source.kind}: this source cannot find users by email`, { system: deps.source.kind, operation: 'find users by email', hint: 'run `sync` (everyone) instead' });
-  }
   const found = await deps.source.findUserIds(emails, signal);
   for (const [email, ids] of found) for (const id of ids) byEmail.get(email)?.add(id);
 

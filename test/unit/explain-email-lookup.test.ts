@@ -6,7 +6,8 @@ import { parseFilter } from '../../src/sandbox/entra/filter.ts';
 import { Directory } from '../../src/sandbox/directory.ts';
 import { parseUserSearch } from '../../src/sandbox/okta/user-search.ts';
 import { emailFilter, odataString } from '../../src/sources/entra/find-users.ts';
-import { emailSearch, searchString } from '../../src/sources/okta/find-users.ts';
+import { emailSearch } from '../../src/sources/okta/find-users.ts';
+import { searchString } from '../../src/sources/okta/transform.ts';
 import { openState } from '../../src/state/open.ts';
 
 /**

@@ -2,7 +2,7 @@ import { EmailMatches } from '../email-matches.ts';
 import { PAGE_SIZE } from './client.ts';
 import { OktaMalformedError } from './errors.ts';
 import { hasId, pages, type PageCounter, type ReadDeps } from './listing.ts';
-import type { UserWire } from './transform.ts';
+import { searchString, type UserWire } from './transform.ts';
 
 /**
  * Okta users by email, for `sync --user` and `explain`: `GET /api/v1/users?search=profile.login eq
@@ -14,11 +14,6 @@ import type { UserWire } from './transform.ts';
 
 /** Emails per search: a short expression (Okta refuses "an overly complex or long search query"). */
 const EMAILS_PER_SEARCH = 10;
-
-/** One search value as an Okta string literal: a quote or backslash cannot end it and add a clause of its own. */
-export function searchString(value: string): string {
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\u0000-\u001f\u007f]/g, '')}"`;
-}
 
 /** The expression that finds the Okta users whose login or email is one of `emails`. */
 export function emailSearch(emails: readonly string[]): string {

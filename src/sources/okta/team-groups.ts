@@ -26,9 +26,6 @@ export interface TeamGroupConfig {
   readonly rule: TeamGroupRule | null;
 }
 
-/** Today's behaviour, and the default. */
-export const ASSIGNED_ONLY: TeamGroupConfig = { sources: ['assigned'], rule: null };
-
 export interface FoundGroup extends AssignedGroup {
   /** How the group was found, in the order assigned, rule, push. */
   readonly via: readonly TeamGroupVia[];

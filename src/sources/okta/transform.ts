@@ -1,3 +1,4 @@
+import type { OktaGroupRule } from '../../config/types.ts';
 import type { IdpGroup, IdpUser, IllTypedValue, Provenance, TeamGroupVia } from '../../model/idp.ts';
 import { attributeList, illTypedValue } from '../attributes.ts';
 
@@ -228,9 +229,11 @@ export interface PushMappingWire {
 }
 
 /** OKTA_GROUP_RULE: Okta's Push Groups rule, "starts with" or "contains" a text in the group's name. */
-export interface TeamGroupRule {
-  readonly op: 'startsWith' | 'contains';
-  readonly value: string;
+export type TeamGroupRule = OktaGroupRule;
+
+/** One value as an Okta search string literal: a quote or backslash cannot end it and add a clause of its own. */
+export function searchString(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\u0000-\u001f\u007f]/g, '')}"`;
 }
 
 /**
@@ -240,8 +243,7 @@ export interface TeamGroupRule {
  * through can never end the string and add a clause of its own.
  */
 export function ruleSearch(rule: TeamGroupRule): string {
-  const value = rule.value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\u0000-\u001f\u007f]/g, '');
-  return `profile.name ${rule.op === 'startsWith' ? 'sw' : 'co'} "${value}"`;
+  return `profile.name ${rule.op === 'startsWith' ? 'sw' : 'co'} ${searchString(rule.value)}`;
 }
 
 /**
