@@ -61,22 +61,22 @@ export async function explainEmail(deps: ExplainDeps, email: string, signal?: Ab
 }
 
 /** The account the person's link names, else one with their userName (an adoption, or another user's). */
-export function holdingOf(idpId: string, userName: string | null, link: Link | null, view: Pick<ScopedView, 'observed' | 'links'>): DockerHolding {
-  const { observed } = view;
+export function holdingOf(idpId: string, userName: string | null, link: Link | null, view: Pick<ScopedView, 'observed' | 'links' | 'teamsRead'>): DockerHolding {
+  const { observed, teamsRead } = view;
   if (link) {
     const account = observed.users.find((u) => u.id === link.dockerId);
-    return { kind: 'linked', origin: link.origin, dockerId: link.dockerId, account: account ? accountView(account, observed) : null };
+    return { kind: 'linked', origin: link.origin, dockerId: link.dockerId, account: account ? accountView(account, observed, teamsRead) : null };
   }
   const lower = userName?.toLowerCase();
   const match = lower ? observed.users.find((u) => u.userName.toLowerCase() === lower) : undefined;
   if (!match) return { kind: 'none' };
   const other = view.links.find((l) => l.dockerId === match.id && l.idpId !== idpId);
-  return { kind: 'match', account: accountView(match, observed), heldBy: other ? other.idpId : null };
+  return { kind: 'match', account: accountView(match, observed, teamsRead), heldBy: other ? other.idpId : null };
 }
 
-function accountView(u: DockerUser, observed: DockerSnapshot): DockerAccountView {
-  // No groups read at all means team sync is off for this connection: the teams are unknown, not none.
-  const teams = observed.groups.length === 0 ? null : observed.groups.filter((g) => g.members.includes(u.id)).map((g) => g.displayName).sort();
+function accountView(u: DockerUser, observed: DockerSnapshot, teamsRead: boolean): DockerAccountView {
+  // Teams not read (team sync off for this connection): unknown, not none. Read and empty: none.
+  const teams = !teamsRead ? null : observed.groups.filter((g) => g.members.includes(u.id)).map((g) => g.displayName).sort();
   return { id: u.id, userName: u.userName, active: u.active, role: u.role ?? null, org: u.org ?? null, team: u.team ?? null, teams };
 }
 

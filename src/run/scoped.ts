@@ -20,6 +20,8 @@ export interface ScopedView {
   readonly links: readonly Link[];
   /** Names of the groups the IdP read met, by id (ScopedRead.groupNames). */
   readonly groupNames: ReadonlyMap<string, string>;
+  /** Docker's teams were read (team sync is on for this connection): none found then means none. */
+  readonly teamsRead: boolean;
 }
 
 /**

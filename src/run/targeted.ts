@@ -94,5 +94,5 @@ export async function observeTargeted(deps: ObserveDeps, targets: Targets, opts:
   const plan: Plan = { ...made, coverage: { mode: 'incremental', users: ids.length, dockerListed: false, targeted: targets.emails } };
   ctx.log.info({ operations: plan.operations.length, findings: plan.findings.length, safety: plan.safety.tripped ? 'tripped' : 'ok' }, 'plan ready');
   // No `feed`: the cursor, fullAt and verifiedAt stay as the last run left them.
-  return { plan, recovered: [], memory: { looked: new Set(ids), teamSources: null }, view: { snapshot, observed, links, groupNames: read.groupNames ?? new Map() } };
+  return { plan, recovered: [], memory: { looked: new Set(ids), teamSources: null }, view: { snapshot, observed, links, groupNames: read.groupNames ?? new Map(), teamsRead: ctx.teams.sync } };
 }

@@ -100,13 +100,15 @@ describe('what of a plan concerns one person', () => {
   it('what Docker holds: the linked account, one gone, one to adopt, one another link holds', () => {
     const observed = { users: [dockerUser({ id: 'd1', userName: 'Ada@Example.com' })], groups: [group('acme:everyone', ['d1'])] };
     const linked = link(ada, 'd1');
-    expect(holdingOf('ada', 'ada@example.com', linked, { observed, links: [linked] })).toMatchObject({ kind: 'linked', origin: 'created', account: { id: 'd1', teams: ['acme:everyone'] } });
-    expect(holdingOf('ada', 'ada@example.com', link(ada, 'gone'), { observed, links: [] })).toMatchObject({ kind: 'linked', dockerId: 'gone', account: null });
-    expect(holdingOf('ada', 'ada@example.com', null, { observed, links: [] })).toMatchObject({ kind: 'match', heldBy: null, account: { id: 'd1' } });
-    expect(holdingOf('ada', 'ada@example.com', null, { observed, links: [link(bob, 'd1')] })).toMatchObject({ kind: 'match', heldBy: 'bob' });
-    expect(holdingOf('ada', 'ada@example.com', null, { observed: { users: [], groups: [] }, links: [] })).toEqual({ kind: 'none' });
+    expect(holdingOf('ada', 'ada@example.com', linked, { observed, links: [linked], teamsRead: true })).toMatchObject({ kind: 'linked', origin: 'created', account: { id: 'd1', teams: ['acme:everyone'] } });
+    expect(holdingOf('ada', 'ada@example.com', link(ada, 'gone'), { observed, links: [], teamsRead: true })).toMatchObject({ kind: 'linked', dockerId: 'gone', account: null });
+    expect(holdingOf('ada', 'ada@example.com', null, { observed, links: [], teamsRead: true })).toMatchObject({ kind: 'match', heldBy: null, account: { id: 'd1' } });
+    expect(holdingOf('ada', 'ada@example.com', null, { observed, links: [link(bob, 'd1')], teamsRead: true })).toMatchObject({ kind: 'match', heldBy: 'bob' });
+    expect(holdingOf('ada', 'ada@example.com', null, { observed: { users: [], groups: [] }, links: [], teamsRead: true })).toEqual({ kind: 'none' });
     // No groups read at all: team sync is off, so the teams are unknown rather than none.
-    expect(holdingOf('ada', 'ada@example.com', linked, { observed: { users: observed.users, groups: [] }, links: [linked] })).toMatchObject({ account: { teams: null } });
+    expect(holdingOf('ada', 'ada@example.com', linked, { observed: { users: observed.users, groups: [] }, links: [linked], teamsRead: false })).toMatchObject({ account: { teams: null } });
+    // Teams read, and Docker has none yet (a first run): none, not "not read".
+    expect(holdingOf('ada', 'ada@example.com', linked, { observed: { users: observed.users, groups: [] }, links: [linked], teamsRead: true })).toMatchObject({ account: { teams: [] } });
   });
 });
 
