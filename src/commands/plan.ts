@@ -54,6 +54,6 @@ export async function emitReport(ctx: CommandContext, outcome: SyncOutcome, opts
     const failOn = ctx.config.sync.failOn;
     const { error, warning } = outcome.plan.counts.findings;
     const n = failOn === 'warning' ? error + warning : error;
-    ctx.logger.warn({ findings: n, failOn }, `${n} finding${n === 1 ? '' : 's'} of severity ${failOn}${failOn === 'warning' ? ' or error' : ''} in the report: exiting 4 (FAIL_ON=${failOn})`);
+    ctx.logger.warn({ findings: n, failOn }, `${n} finding${n === 1 ? '' : 's'} of severity ${failOn}${failOn === 'warning' ? ' or error' : ''} in the report: exiting 4 (FAIL_ON=${failOn})${opts.dryRun ? '' : '; everything else was applied as planned'}`);
   }
 }

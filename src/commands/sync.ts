@@ -1,12 +1,13 @@
-import { reportPieces, type ReportFormat } from '../report/index.ts';
+import type { ReportFormat } from '../report/index.ts';
 import { syncOnce } from '../run/once.ts';
 import { ProgressTracker, TerminalProgress } from '../run/progress.ts';
-import { EXIT, outcomeOf, type ExitCode, type SyncOutcome } from '../run/sync.ts';
+import { outcomeOf, type ExitCode, type SyncOutcome } from '../run/sync.ts';
 import { openState, type OpenStateOptions } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
 import type { CommandContext } from './context.ts';
 import { FileError } from '../logging/failure.ts';
-import { checkOutput, writeReport } from './output.ts';
+import { checkOutput } from './output.ts';
+import { emitReport } from './plan.ts';
 
 export interface SyncCommandOptions {
   dryRun?: boolean;
@@ -31,9 +32,8 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
   const dryRun = opts.dryRun === true;
   checkOutput(opts.output);
   const report = async (outcome: SyncOutcome) => {
-    const pieces = reportPieces(opts.format ?? 'text', { plan: outcome.plan, ...(dryRun ? {} : { result: outcome.result }), generatedAt: outcome.result.finishedAt, dryRun });
     try {
-      await writeReport(pieces, opts.output, ctx.scrub);
+      await emitReport(ctx, outcome, { ...(opts.format ? { format: opts.format } : {}), ...(opts.output ? { output: opts.output } : {}), dryRun });
     } catch (err) {
       // The changes are applied; the report is in the state file and can be printed again.
       if (err instanceof FileError && !dryRun) {
@@ -41,7 +41,6 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
       }
       throw err;
     }
-    if (opts.output) ctx.logger.info({ file: opts.output }, 'report written');
   };
   try {
     // On a terminal, a line with counts and time left; none in a pipe, or when the report is JSON.
@@ -55,12 +54,6 @@ export async function syncCommand(ctx: CommandContext, opts: SyncCommandOptions,
       terminal.stop();
     }
     await report(outcome);
-    if (outcome.exitCode === EXIT.findings) {
-      const failOn = ctx.config.sync.failOn;
-      const { error, warning } = outcome.plan.counts.findings;
-      const n = failOn === 'warning' ? error + warning : error;
-      ctx.logger.warn({ findings: n, failOn }, `${n} finding${n === 1 ? '' : 's'} of severity ${failOn}${failOn === 'warning' ? ' or error' : ''} in the report: exiting 4 (FAIL_ON=${failOn}); everything else was applied as planned`);
-    }
     return outcome.exitCode;
   } catch (err) {
     const partial = outcomeOf(err);
