@@ -113,6 +113,12 @@ function toList(v: unknown): unknown {
   return v;
 }
 
+/** A raw value as a list, for the cross-key rules, which run before (and whatever) zod says of it. */
+function listOf(v: unknown): unknown[] {
+  const list = toList(v);
+  return Array.isArray(list) ? list : [list];
+}
+
 function trimString(v: unknown): unknown {
   return typeof v === 'string' ? v.trim() : v;
 }
@@ -250,7 +256,7 @@ export function crossCheck(v: Record<string, unknown>): CrossIssue[] {
   const orgs = v['docker.orgs'];
   const defaultOrg = v['docker.defaultOrg'];
   if (orgs !== undefined && typeof defaultOrg === 'string') {
-    const list = (Array.isArray(orgs) ? orgs : String(orgs).split(/[\s,]+/)).map((o) => String(o).trim().toLowerCase());
+    const list = listOf(orgs).map((o) => String(o).trim().toLowerCase());
     if (!list.includes(defaultOrg.trim().toLowerCase())) issues.push({ path: 'docker.orgs', message: `does not include DOCKER_DEFAULT_ORG ${defaultOrg.trim()}; users without dockerOrg would all be out of scope` });
   }
   if (source === 'entra') {
@@ -279,7 +285,7 @@ export function parseGroupRule(text: string): { op: 'startsWith' | 'contains'; v
 
 function groupRuleIssues(v: Record<string, unknown>): CrossIssue[] {
   const raw = v['okta.teamGroups'] ?? 'assigned';
-  const sources = (Array.isArray(raw) ? raw : String(raw).split(/[\s,]+/)).map((x) => String(x).toLowerCase());
+  const sources = listOf(raw).map((x) => String(x).toLowerCase());
   const rule = v['okta.groupRule'];
   if (!sources.includes('rule')) return rule === undefined ? [] : [{ path: 'okta.groupRule', message: 'is set but OKTA_TEAM_GROUPS does not include rule, so it would be ignored' }];
   if (rule === undefined) return [{ path: 'okta.groupRule', message: 'is required when OKTA_TEAM_GROUPS includes rule (e.g. startsWith:acme:)' }];

@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/errors.ts';
-import type { AttributeSourceConfig, Config } from '../config/types.ts';
+import type { Config } from '../config/types.ts';
 import type { Logger } from '../logging/logger.ts';
 import { mapSnapshot } from '../mapping/map.ts';
 import { parseTeamGroup } from '../mapping/rules.ts';
@@ -143,7 +143,9 @@ async function idpChecks(config: Config, logger: Logger): Promise<Check[]> {
 function attributeCheck(config: Config, snapshot: IdpSnapshot): Check {
   const n = snapshot.users.length;
   const count = (f: 'dockerRole' | 'dockerOrg' | 'dockerTeam') => snapshot.users.filter((u) => u[f].length > 0).length;
-  const parts = (['dockerRole', 'dockerOrg', 'dockerTeam'] as const).map((f) => `${f} from ${attributeOrigin(config, f)}: ${count(f)} of ${n}`);
+  // Where each attribute is read, in the IdP's own terms, as the source says it (and `explain` shows it).
+  const origins = snapshot.users.find((u) => u.provenance)?.provenance?.attributes;
+  const parts = (['dockerRole', 'dockerOrg', 'dockerTeam'] as const).map((f) => `${f} from ${origins?.[f] ?? 'the IdP'}: ${count(f)} of ${n}`);
   return { id: 'idp.attributes', status: 'ok', detail: `${parts.join('; ')} (unset: ${config.docker.defaultOrg} as member${config.docker.defaultTeam ? `, team ${config.docker.defaultTeam}` : ''})` };
 }
 
@@ -167,20 +169,6 @@ function mappingCheck(config: Config, snapshot: IdpSnapshot): Check {
   };
 }
 
-function attributeOrigin(config: Config, field: 'dockerRole' | 'dockerOrg' | 'dockerTeam'): string {
-  if (config.source === 'okta') return `the Okta app user profile (profile.${field})`;
-  const src: AttributeSourceConfig | undefined = config.entra?.attributes[field];
-  switch (src?.kind) {
-    case 'appRole':
-      return 'the app role';
-    case 'extensionAttribute':
-      return `extensionAttribute${src.index}`;
-    case 'extension':
-      return src.property;
-    default:
-      return 'nowhere (none)';
-  }
-}
 
 function teamGroupCheck(config: Config, snapshot: IdpSnapshot): Check {
   const teams = snapshot.groups.filter((g) => {

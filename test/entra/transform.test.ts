@@ -133,9 +133,9 @@ describe('a whole user', () => {
         direct: false,
         viaGroups: ['g-data', 'g-users'],
         attributes: {
-          dockerRole: 'dockerRole from onPremisesExtensionAttributes.extensionAttribute1 (Entra user)',
-          dockerOrg: "dockerOrg from the app role of the user's assignments to the Docker app (Entra app role value)",
-          dockerTeam: 'dockerTeam from the directory extension extension_b7d8_dockerTeam (Entra user)',
+          dockerRole: 'onPremisesExtensionAttributes.extensionAttribute1 (Entra user)',
+          dockerOrg: "the app role of the user's assignments to the Docker app (Entra app role value)",
+          dockerTeam: 'the directory extension extension_b7d8_dockerTeam (Entra user)',
         },
         active: 'accountEnabled is true (Entra user)',
       },

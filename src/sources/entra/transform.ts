@@ -240,17 +240,20 @@ export function toIdpUser(u: UserWire, ctx: UserContext): { user: IdpUser; note:
   return { user, note };
 }
 
-/** Where each docker* attribute is read, in Entra's terms. */
+/** The setting that says where each attribute is read. */
+const ENTRA_SOURCE_KEY = { dockerRole: 'ENTRA_ROLE_SOURCE', dockerOrg: 'ENTRA_ORG_SOURCE', dockerTeam: 'ENTRA_TEAM_SOURCE' } as const;
+
+/** Where an attribute is read, in Entra's terms, as Okta's origins are worded: the place, not the attribute again. */
 export function attributeOrigin(name: 'dockerRole' | 'dockerOrg' | 'dockerTeam', source: AttributeSource): string {
   switch (source.kind) {
     case 'none':
-      return `${name} (not read: its ENTRA_*_SOURCE is none)`;
+      return `nowhere (${ENTRA_SOURCE_KEY[name]}=none)`;
     case 'appRole':
-      return `${name} from the app role of the user's assignments to the Docker app (Entra app role value)`;
+      return "the app role of the user's assignments to the Docker app (Entra app role value)";
     case 'extension':
-      return `${name} from the directory extension ${source.property} (Entra user)`;
+      return `the directory extension ${source.property} (Entra user)`;
     case 'extensionAttribute':
-      return `${name} from onPremisesExtensionAttributes.extensionAttribute${source.index} (Entra user)`;
+      return `onPremisesExtensionAttributes.extensionAttribute${source.index} (Entra user)`;
   }
 }
 
