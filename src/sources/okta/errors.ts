@@ -297,3 +297,9 @@ function attemptsOf(headers: unknown): number {
 function attemptsText(n: number): string {
   return n === 1 ? '1 attempt' : `${n} attempts`;
 }
+
+/** Okta's "no such resource": a JSON 404 with E0000007. A bare 404 (a proxy's page) is an error, not an answer. */
+export function isNotFound(err: unknown): boolean {
+  if (err instanceof OktaApiError) return err.status === 404 && err.errorCode === 'E0000007';
+  return err instanceof SourceReadError && err.status === 404 && err.remoteCode === 'E0000007';
+}

@@ -1,9 +1,6 @@
-import { OktaApiError } from '@okta/okta-sdk-nodejs';
-import { SourceReadError } from '../../model/errors.ts';
-import { OktaMalformedError } from './errors.ts';
-import { hasId, pages, type PageCounter, type ReadDeps } from './listing.ts';
-import { findTeamGroups, pushApiError, type FoundGroup } from './team-groups.ts';
-import { groupProfileName, matchesRule, type GroupWire, type PushMappingWire } from './transform.ts';
+import { pages, type PageCounter, type ReadDeps } from './listing.ts';
+import { findTeamGroups, groupById, pushApiError, type FoundGroup } from './team-groups.ts';
+import { matchesRule, type PushMappingWire } from './transform.ts';
 
 /**
  * What group events, and Group Push changes, mean for an incremental run (feed.ts). The System Log
@@ -95,18 +92,7 @@ function matchReason(name: string, what: 'created' | 'changed'): string {
 
 /** The group's name now; null when Okta no longer has it (its deletion has an event of its own). */
 async function currentName(deps: ReadDeps, id: string): Promise<string | null> {
-  const op = `GET /api/v1/groups/${id}`;
-  let body: unknown;
-  try {
-    body = await deps.getJson(`/api/v1/groups/${encodeURIComponent(id)}`);
-  } catch (err) {
-    if (err instanceof OktaApiError && err.status === 404 && err.errorCode === 'E0000007') return null;
-    if (err instanceof SourceReadError && err.status === 404 && err.remoteCode === 'E0000007') return null;
-    throw deps.fail(err, op, 'group');
-  }
-  const name = hasId(body) ? groupProfileName(body as GroupWire) : null;
-  if (name === null) throw deps.fail(new OktaMalformedError('the answer is not a group with a name'), op, 'group');
-  return name;
+  return (await groupById(deps, id, 'null'))?.name ?? null;
 }
 
 /** `YYYY-MM-DDTHH:mm:ssZ`, the only form the mappings API documents; rounded down, so nothing is missed. */

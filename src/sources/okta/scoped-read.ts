@@ -1,9 +1,8 @@
-import { OktaApiError } from '@okta/okta-sdk-nodejs';
 import { SourceReadError } from '../../model/errors.ts';
 import type { IdpUser, ScopedRead } from '../../model/idp.ts';
 import { eachLimited } from '../../util/concurrency.ts';
 import { PAGE_SIZE } from './client.ts';
-import { OktaMalformedError } from './errors.ts';
+import { isNotFound, OktaMalformedError } from './errors.ts';
 import { hasId, pages, type PageCounter, type ReadDeps } from './listing.ts';
 import { groupStrayNotes, strayNotes, type Stray } from './notes.ts';
 import { findTeamGroups, type FoundGroup } from './team-groups.ts';
@@ -75,12 +74,6 @@ export async function readOktaUsers(deps: ReadDeps, idpIds: readonly string[], r
   deps.logger.info({ asked: ids.length, users: users.length, unassigned: unassigned.length, notes: notes.length, ...stats }, 'okta scoped read complete');
   // Every group found names the group an assignment comes through, when it is assigned to the app.
   return { users, unassigned, notes, stats, groupNames: new Map(groups.map((g) => [g.id, g.name])) };
-}
-
-/** Okta's "no such resource": a JSON 404 with E0000007. A bare 404 (a proxy's page) is an error, not an answer. */
-function isNotFound(err: unknown): boolean {
-  if (err instanceof OktaApiError) return err.status === 404 && err.errorCode === 'E0000007';
-  return err instanceof SourceReadError && err.status === 404 && err.remoteCode === 'E0000007';
 }
 
 /** The user's AppUser, with `_embedded.user`; null when Okta says the user has no assignment to the app. */

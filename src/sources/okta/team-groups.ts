@@ -2,7 +2,7 @@ import { SourceReadError } from '../../model/errors.ts';
 import type { TeamGroupVia } from '../../model/idp.ts';
 import { eachLimited } from '../../util/concurrency.ts';
 import { PAGE_SIZE } from './client.ts';
-import { OktaMalformedError } from './errors.ts';
+import { isNotFound, OktaMalformedError } from './errors.ts';
 import { appGroups, hasId, pages, type AssignedGroup, type PageCounter, type ReadDeps } from './listing.ts';
 import { groupProfileName, matchesRule, ruleSearch, type GroupWire, type PushMappingWire, type TeamGroupRule } from './transform.ts';
 
@@ -102,21 +102,30 @@ async function pushedGroups(deps: ReadDeps, counter: PageCounter): Promise<Assig
   const groups = new Map<string, AssignedGroup>();
   // One GET per pushed group, in the `/groups/{id}` bucket (its own, and large: okta.md §3.1).
   await eachLimited([...ids], deps.concurrency, async (id) => {
-    const op = `GET /api/v1/groups/${id}`;
-    let body: unknown;
-    try {
-      body = await deps.getJson(`/api/v1/groups/${encodeURIComponent(id)}`);
-    } catch (err) {
-      // A 404 here is a group deleted while being read: the read fails (the 'group' hint says so)
-      // rather than emptying a team; the next run sees the mapping gone too.
-      throw deps.fail(err, op, 'group');
-    }
-    const g = checkedGroup(body, deps, op, 'the group');
-    if (g.id !== id) throw deps.fail(new OktaMalformedError(`the answer is not the group ${id} but the group ${g.id}`), op, 'group');
-    groups.set(id, g);
+    // A 404 here is a group deleted while being read: the read fails (the 'group' hint says so)
+    // rather than emptying a team; the next run sees the mapping gone too.
+    groups.set(id, (await groupById(deps, id, 'fail')) as AssignedGroup);
   });
   // In mapping order, whatever order the concurrent reads ended in.
   return [...ids].map((id) => groups.get(id) as AssignedGroup);
+}
+
+/**
+ * One group by id (`GET /api/v1/groups/{id}`, its own rate-limit bucket). Okta's "no such group"
+ * is null when `missing` says so, else a read error like any other.
+ */
+export async function groupById(deps: ReadDeps, id: string, missing: 'null' | 'fail'): Promise<AssignedGroup | null> {
+  const op = `GET /api/v1/groups/${id}`;
+  let body: unknown;
+  try {
+    body = await deps.getJson(`/api/v1/groups/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (missing === 'null' && isNotFound(err)) return null;
+    throw deps.fail(err, op, 'group');
+  }
+  const g = checkedGroup(body, deps, op, 'the group');
+  if (g.id !== id) throw deps.fail(new OktaMalformedError(`the answer is not the group ${id} but the group ${g.id}`), op, 'group');
+  return g;
 }
 
 /** An Okta group with an id and a name, or a read error: the name decides teams, so it is never guessed. */
