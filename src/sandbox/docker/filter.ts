@@ -1,3 +1,5 @@
+import { tokenize, type Token } from '../http/tokens.ts';
+
 /**
  * The SCIM filter subset Docker documents for GET /Users: `eq ne co sw and or not ()`, attribute
  * names and operators case-insensitive (reference §3.2). Anything else is a 400 `invalidFilter`,
@@ -20,41 +22,20 @@ const UNSUPPORTED: ReadonlySet<string> = new Set(['gt', 'ge', 'lt', 'le', 'pr', 
 /** An attribute path, optionally behind a schema URN: `userName`, `name.givenName`, `urn:…:User:dockerRole`. */
 const ATTR_PATH = /^(?:urn:[^\s()"[\]]+:)?[A-Za-z][\w$-]*(?:\.[A-Za-z][\w$-]*)?$/;
 
-type Token = { kind: 'word'; text: string } | { kind: 'string'; value: string } | { kind: '(' } | { kind: ')' };
-
-function tokenize(text: string): Token[] {
-  const out: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i] as string;
-    if (/\s/.test(c)) {
-      i++;
-    } else if (c === '(' || c === ')') {
-      out.push({ kind: c });
-      i++;
-    } else if (c === '"') {
-      // Scan to the closing quote, skipping escaped characters, then let JSON decide what the
-      // escapes mean: RFC 7644 defines filter strings as JSON strings (`\"`, `\\`, `\n`, `\u00e9`…).
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      if (j >= text.length) throw new FilterError('unterminated string in filter');
-      const literal = text.slice(i, j + 1);
-      let value: unknown;
-      try {
-        value = JSON.parse(literal);
-      } catch {
-        throw new FilterError(`invalid string ${literal} in filter`);
-      }
-      out.push({ kind: 'string', value: value as string });
-      i = j + 1;
-    } else {
-      let j = i;
-      while (j < text.length && !/[\s()"]/.test(text[j] as string)) j++;
-      out.push({ kind: 'word', text: text.slice(i, j) });
-      i = j;
-    }
+/**
+ * A SCIM filter string: RFC 7644 defines it as a JSON string (`\"`, `\\`, `\n`, `\u00e9`…), so the
+ * literal is scanned to its closing quote, skipping escaped characters, and JSON decides the rest.
+ */
+function readString(text: string, start: number): { value: string; end: number } {
+  let j = start + 1;
+  while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+  if (j >= text.length) throw new FilterError('unterminated string in filter');
+  const literal = text.slice(start, j + 1);
+  try {
+    return { value: JSON.parse(literal) as string, end: j + 1 };
+  } catch {
+    throw new FilterError(`invalid string ${literal} in filter`);
   }
-  return out;
 }
 
 class Parser {
@@ -120,7 +101,7 @@ class Parser {
     if (!SUPPORTED.has(op)) throw new FilterError(`unknown operator "${o.text}"`);
     const v = this.tokens[this.pos++];
     let value: FilterValue;
-    if (v?.kind === 'string') value = v.value;
+    if (v?.kind === 'string') value = v.text;
     else if (v?.kind === 'word') value = literal(v.text);
     else throw new FilterError(`expected a value after ${a.text} ${o.text}, found ${describe(v)}`);
     if ((op === 'co' || op === 'sw') && typeof value !== 'string') throw new FilterError(`"${o.text}" needs a string value`);
@@ -140,12 +121,12 @@ function literal(text: string): FilterValue {
 function describe(t: Token | undefined): string {
   if (!t) return 'end of filter';
   if (t.kind === 'word') return `"${t.text}"`;
-  if (t.kind === 'string') return JSON.stringify(t.value);
+  if (t.kind === 'string') return JSON.stringify(t.text);
   return `"${t.kind}"`;
 }
 
 export function parseFilter(text: string): FilterNode {
-  return new Parser(tokenize(text)).parse();
+  return new Parser(tokenize(text, '"', readString)).parse();
 }
 
 function getCI(obj: unknown, key: string): unknown {

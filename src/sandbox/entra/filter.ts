@@ -1,3 +1,5 @@
+import { tokenize, type Token } from '../http/tokens.ts';
+
 /**
  * The part of OData `$filter` the Graph emulator serves on `GET /users` (entra-graph.md §1: `$filter`
  * on users): `property eq 'value'` comparisons joined with `and` / `or` (`and` binds tighter), in
@@ -10,48 +12,34 @@
 export type Row = Readonly<Record<string, unknown>>;
 export type RowFilter = (row: Row) => boolean;
 
-type Token = { kind: 'word'; text: string } | { kind: 'string'; text: string } | { kind: '(' | ')' };
+class LiteralError extends Error {}
 
-function tokenize(text: string): Token[] | string {
-  const out: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i] as string;
-    if (/\s/.test(c)) i++;
-    else if (c === '(' || c === ')') {
-      out.push({ kind: c });
-      i++;
-    } else if (c === "'") {
-      let s = '';
-      i++;
-      for (;;) {
-        if (i >= text.length) return 'unterminated string literal';
-        if (text[i] === "'") {
-          if (text[i + 1] === "'") {
-            s += "'";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        s += text[i];
-        i++;
-      }
-      out.push({ kind: 'string', text: s });
-    } else {
-      let w = '';
-      while (i < text.length && !/[\s()']/.test(text[i] as string)) w += text[i++];
-      out.push({ kind: 'word', text: w });
+/** OData's string literal: `'…'`, a quote inside doubled. */
+function readString(text: string, start: number): { value: string; end: number } {
+  let s = '';
+  let i = start + 1;
+  for (;;) {
+    if (i >= text.length) throw new LiteralError('unterminated string literal');
+    if (text[i] === "'") {
+      if (text[i + 1] !== "'") return { value: s, end: i + 1 };
+      s += "'";
+      i += 2;
+      continue;
     }
+    s += text[i];
+    i++;
   }
-  return out;
 }
 
 /** The filter, or why it is refused. `properties`: the names a comparison may use, as Graph spells them. */
 export function parseFilter(text: string, properties: readonly string[]): RowFilter | string {
-  const tokens = tokenize(text);
-  if (typeof tokens === 'string') return tokens;
+  let tokens: Token[];
+  try {
+    tokens = tokenize(text, "'", readString);
+  } catch (err) {
+    if (err instanceof LiteralError) return err.message;
+    throw err;
+  }
   if (tokens.length === 0) return 'empty filter';
   const known = new Map(properties.map((p) => [p.toLowerCase(), p]));
   let pos = 0;

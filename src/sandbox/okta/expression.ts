@@ -1,3 +1,5 @@
+import { tokenize } from '../http/tokens.ts';
+
 /**
  * The filter language Okta uses for the System Log's `filter` and the groups listing's `search`
  * (okta.md §1.4; SDK 8.1.0 `GroupApiListGroupsRequest.search`): comparisons `attribute op "value"`
@@ -19,41 +21,22 @@ export interface Grammar<T> {
   readonly refuse?: (attribute: string, operator: string) => string | null;
 }
 
-type Token = { kind: 'word'; text: string } | { kind: 'string'; text: string } | { kind: '(' | ')' };
-
-function tokenize(text: string): Token[] {
-  const out: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i] as string;
-    if (/\s/.test(c)) {
-      i++;
-    } else if (c === '(' || c === ')') {
-      out.push({ kind: c });
-      i++;
-    } else if (c === '"') {
-      let s = '';
-      i++;
-      while (i < text.length && text[i] !== '"') {
-        if (text[i] === '\\' && i + 1 < text.length) i++;
-        s += text[i];
-        i++;
-      }
-      if (i >= text.length) throw new ExpressionError('unterminated string');
-      i++;
-      out.push({ kind: 'string', text: s });
-    } else {
-      let w = '';
-      while (i < text.length && !/[\s()"]/.test(text[i] as string)) w += text[i++];
-      out.push({ kind: 'word', text: w });
-    }
+/** Okta's string literal: `"…"`, a backslash escaping the next character. */
+function readString(text: string, start: number): { value: string; end: number } {
+  let s = '';
+  let i = start + 1;
+  while (i < text.length && text[i] !== '"') {
+    if (text[i] === '\\' && i + 1 < text.length) i++;
+    s += text[i];
+    i++;
   }
-  return out;
+  if (i >= text.length) throw new ExpressionError('unterminated string');
+  return { value: s, end: i + 1 };
 }
 
 /** Parses an expression, or throws ExpressionError saying what is wrong with it. */
 export function parseExpression<T>(text: string, grammar: Grammar<T>): Predicate<T> {
-  const tokens = tokenize(text);
+  const tokens = tokenize(text, '"', readString);
   let pos = 0;
   const peekWord = (): string | null => {
     const t = tokens[pos];
