@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultAction } from '../../src/sandbox/http/faults.ts';
 import type { WorldSource } from '../../src/sandbox/world.ts';
-import { Scenario, type InProcessRun } from '../support/harness.ts';
+import { Scenario, startSyncedWithCursor, type InProcessRun } from '../support/harness.ts';
 import { seedPeople } from '../support/people.ts';
 
 /**
@@ -29,11 +29,9 @@ export function incrementalSuite(source: WorldSource, faults: FeedFaults): void 
 
     /** A world synced by a run that keeps a cursor: what the daemon's first run leaves. */
     async function synced(): Promise<Scenario> {
-      s = await Scenario.start({ source });
-      seedPeople(s.directory);
-      const first = await s.sync({ incremental: true });
+      let first: InProcessRun;
+      ({ s, first } = await startSyncedWithCursor({ source }));
       expect(first.plan.coverage).toMatchObject({ mode: 'full', reason: expect.stringMatching(/no full run has succeeded/) });
-      expect(s.state((st) => st.feedMark().cursor)).not.toBeNull();
       return s;
     }
 

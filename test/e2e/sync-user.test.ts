@@ -8,9 +8,8 @@ import { TargetedRefusedError, UnknownPersonError } from '../../src/run/targeted
 import type { RequestRecord } from '../../src/sandbox/http/emulator.ts';
 import type { WorldSource } from '../../src/sandbox/world.ts';
 import { openState } from '../../src/state/open.ts';
-import { Scenario } from '../support/harness.ts';
+import { Scenario, startSyncedWithCursor } from '../support/harness.ts';
 import { captureLogs, rejectionOf } from '../support/logs.ts';
-import { seedPeople } from '../support/people.ts';
 
 /**
  * `sync --user EMAIL`, Docker's "provision on demand": one person (or a few) now, with the safety
@@ -63,10 +62,7 @@ describe.each<WorldSource>(['okta', 'entra'])('sync --user (%s)', (source) => {
 
   /** Seeded and synced by a run that keeps a cursor, as the daemon's first run leaves it. */
   async function synced(): Promise<Scenario> {
-    s = await Scenario.start({ source });
-    seedPeople(s.directory);
-    await s.sync({ incremental: true });
-    expect(s.state((st) => st.feedMark().cursor)).not.toBeNull();
+    ({ s } = await startSyncedWithCursor({ source }));
     return s;
   }
 

@@ -172,6 +172,18 @@ export function writeKinds(world: World, since = 0): string[] {
  * default with seedPeople) before it and stopped after it. The returned value stands for the
  * current test's scenario, so a test reads `s.cli(...)` as if it had started it itself.
  */
+/**
+ * The people of seedPeople, synced once by a run that keeps a change-feed cursor: what the daemon's
+ * first run leaves. The caller stops the scenario; `first` is that run.
+ */
+export async function startSyncedWithCursor(opts: WorldOptions): Promise<{ s: Scenario; first: InProcessRun }> {
+  const s = await Scenario.start(opts);
+  seedPeople(s.directory);
+  const first = await s.sync({ incremental: true });
+  if (s.state((st) => st.feedMark().cursor) === null) throw new Error('the first run kept no change-feed cursor');
+  return { s, first };
+}
+
 export function scenarioPerTest(opts: WorldOptions, prepare: (s: Scenario) => void = (sc) => seedPeople(sc.directory)): Scenario {
   let current: Scenario | null = null;
   beforeEach(async () => {
