@@ -14,14 +14,14 @@ import { eachLimited } from '../util/concurrency.ts';
  * users, then memberships, then deactivations last.
  */
 
+/** How a team change skipped after Docker refused PATCH on /Groups begins its note (result-findings.ts reads it). */
+export const PATCH_REFUSED = 'Docker refused PATCH /Groups';
+
 /**
  * What the executor needs from Docker; the SCIM client provides it. The ids it links and adds to
  * teams come only from here, so a create must return the account or team it verified to carry the
  * name that was sent, never whatever id an answer claimed (the client checks, see createUser).
  */
-/** How a team change skipped after Docker refused PATCH on /Groups begins its note (result-findings.ts reads it). */
-export const PATCH_REFUSED = 'Docker refused PATCH /Groups';
-
 export interface DockerWriter {
   /** The account named attrs.userName (case-insensitively); throws when that cannot be established. */
   createUser(attrs: UserAttributes): Promise<{ user: DockerUser; existed: boolean }>;
